@@ -1,0 +1,112 @@
+#include "engine/demux.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <utility>
+
+namespace dockline::engine {
+
+Status FrameDemuxer::Feed(std::string_view bytes, const PayloadCallback& on_payload) {
+  return FeedPieces(bytes, [&on_payload](const PayloadPiece& piece) {
+    if (!piece.data.empty()) {
+      on_payload(piece.kind, piece.data);
+    }
+  });
+}
+
+Status FrameDemuxer::FeedPieces(std::string_view bytes, const PieceCallback& on_piece) {
+  if (!error_.ok()) {
+    return error_;
+  }
+  while (!bytes.empty()) {
+    if (remaining_ == 0) {
+      size_t take = std::min(kHeaderSize - header_size_, bytes.size());
+      std::copy_n(bytes.data(), take, header_.data() + header_size_);
+      header_size_ += take;
+      bytes.remove_prefix(take);
+      if (header_size_ < kHeaderSize) {
+        break;
+      }
+      header_size_ = 0;
+      if (Status status = ParseHeader(); !status.ok()) {
+        error_ = status;
+        return error_;
+      }
+      if (remaining_ == 0) {
+        on_piece(PayloadPiece{kind_, std::string_view(), true, true});
+        continue;
+      }
+      at_frame_start_ = true;
+      continue;
+    }
+    size_t take = std::min<size_t>(remaining_, bytes.size());
+    remaining_ -= static_cast<uint32_t>(take);
+    PayloadPiece piece{kind_, bytes.substr(0, take), at_frame_start_, remaining_ == 0};
+    at_frame_start_ = false;
+    bytes.remove_prefix(take);
+    on_piece(piece);
+  }
+  return Status::Ok();
+}
+
+Status FrameDemuxer::ParseHeader() {
+  if (header_[0] > 3 || header_[1] != 0 || header_[2] != 0 || header_[3] != 0) {
+    char hex[3 * kHeaderSize + 1];
+    for (size_t i = 0; i < kHeaderSize; ++i) {
+      std::snprintf(hex + 3 * i, 4, "%02x ", header_[i]);
+    }
+    hex[3 * kHeaderSize - 1] = '\0';
+    // The usual cause is a TTY (raw) stream read as multiplexed, so say what we saw.
+    return Status(Code::kProtocolError, std::string("bad multiplexed stream header [") + hex +
+                                            "]: expected a stream byte 0-3 and three zero bytes");
+  }
+  kind_ = static_cast<StreamKind>(header_[0]);
+  remaining_ = (static_cast<uint32_t>(header_[4]) << 24) |
+               (static_cast<uint32_t>(header_[5]) << 16) |
+               (static_cast<uint32_t>(header_[6]) << 8) | static_cast<uint32_t>(header_[7]);
+  return Status::Ok();
+}
+
+bool SplitTimestamp(std::string_view payload, std::string_view* timestamp, std::string_view* rest) {
+  size_t space = payload.find(' ');
+  if (space == std::string_view::npos || space == 0 || payload[0] < '0' || payload[0] > '9') {
+    return false;
+  }
+  *timestamp = payload.substr(0, space);
+  *rest = payload.substr(space + 1);
+  return true;
+}
+
+Coalescer::Coalescer(size_t max_chunk) : max_chunk_(std::max<size_t>(max_chunk, 1)) {}
+
+void Coalescer::Add(StreamKind kind, std::string_view data, const EmitCallback& emit) {
+  if (data.empty()) {
+    return;
+  }
+  if (!pending_.empty() && kind != kind_) {
+    EmitPending(emit);
+  }
+  kind_ = kind;
+  while (!data.empty()) {
+    size_t take = std::min(max_chunk_ - pending_.size(), data.size());
+    pending_.append(data.data(), take);
+    data.remove_prefix(take);
+    if (pending_.size() >= max_chunk_) {
+      EmitPending(emit);
+    }
+  }
+}
+
+void Coalescer::Flush(const EmitCallback& emit) {
+  if (!pending_.empty()) {
+    EmitPending(emit);
+  }
+}
+
+void Coalescer::EmitPending(const EmitCallback& emit) {
+  std::string chunk;
+  chunk.swap(pending_);
+  emit(kind_, std::move(chunk));
+}
+
+}  // namespace dockline::engine

@@ -1,0 +1,96 @@
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "engine/status.h"
+
+namespace dockline::engine {
+
+// The stream byte of Docker's multiplexed framing (Go's stdcopy).
+enum class StreamKind { kStdin = 0, kStdout = 1, kStderr = 2, kSystemErr = 3 };
+
+// A piece of one frame's payload. A frame may arrive in several pieces across Feed calls;
+// `frame_start`/`frame_end` say whether this piece begins/ends its frame, which a caller needs
+// when each frame carries a prefix (the "<RFC3339Nano> " of logs?timestamps=1).
+struct PayloadPiece {
+  StreamKind kind = StreamKind::kStdout;
+  std::string_view data;
+  bool frame_start = false;
+  bool frame_end = false;
+};
+
+// Splits Docker's multiplexed stream (non-TTY logs, attach, exec): frames of an 8-byte header
+// (stream byte, three zero bytes, big-endian u32 payload length) and a payload. Frame borders
+// do not line up with reads, so the demuxer keeps at most a partial header between calls and
+// hands out payload bytes as views into the caller's buffer, without copying or waiting for
+// whole frames. Not thread-safe: feed it from one strand.
+class FrameDemuxer {
+ public:
+  using PayloadCallback = std::function<void(StreamKind kind, std::string_view payload)>;
+  using PieceCallback = std::function<void(const PayloadPiece& piece)>;
+
+  // Calls `on_payload` for every non-empty payload piece in `bytes`, in order. Returns
+  // Code::kProtocolError on a bad header (stream byte above 3 or nonzero padding, e.g. a TTY
+  // stream read as multiplexed); once failed, every later call returns the same error.
+  Status Feed(std::string_view bytes, const PayloadCallback& on_payload);
+
+  // As Feed, with frame borders. Zero-length frames are reported as one empty piece with both
+  // flags set, so a caller counting frames sees them.
+  Status FeedPieces(std::string_view bytes, const PieceCallback& on_piece);
+
+  // True when no frame is partly read: a stream that ends while this is false was truncated.
+  bool AtFrameBoundary() const { return header_size_ == 0 && remaining_ == 0; }
+
+ private:
+  static constexpr size_t kHeaderSize = 8;
+
+  Status ParseHeader();
+
+  std::array<uint8_t, kHeaderSize> header_{};
+  size_t header_size_ = 0;  // bytes of the next header collected so far
+  uint32_t remaining_ = 0;  // payload bytes of the current frame still to come
+  bool at_frame_start_ = false;
+  StreamKind kind_ = StreamKind::kStdout;
+  Status error_;
+};
+
+// Splits the "<RFC3339Nano> " prefix the daemon puts at the start of every log message when
+// timestamps=1. On success `timestamp` is the text before the first space and `rest` what
+// follows the space. Returns false (outputs untouched) when there is no space or the prefix
+// does not start like a date.
+bool SplitTimestamp(std::string_view payload, std::string_view* timestamp, std::string_view* rest);
+
+// Joins consecutive payload pieces of one stream into chunks of at most `max_chunk` bytes, so
+// that a busy log is relayed as a few large messages rather than one per line. A chunk is
+// emitted when the stream changes, when it reaches `max_chunk`, or on Flush; the caller
+// flushes on its own timer, so nothing waits here. Concatenating the emitted chunks of a stream
+// gives exactly the bytes added for it.
+class Coalescer {
+ public:
+  static constexpr size_t kDefaultMaxChunk = 32 * 1024;
+  using EmitCallback = std::function<void(StreamKind kind, std::string&& chunk)>;
+
+  explicit Coalescer(size_t max_chunk = kDefaultMaxChunk);
+
+  void Add(StreamKind kind, std::string_view data, const EmitCallback& emit);
+  void Flush(const EmitCallback& emit);
+
+  bool empty() const { return pending_.empty(); }
+  size_t pending_bytes() const { return pending_.size(); }
+  // The stream of the pending bytes; meaningful only when !empty().
+  StreamKind pending_kind() const { return kind_; }
+
+ private:
+  void EmitPending(const EmitCallback& emit);
+
+  size_t max_chunk_;
+  StreamKind kind_ = StreamKind::kStdout;
+  std::string pending_;
+};
+
+}  // namespace dockline::engine

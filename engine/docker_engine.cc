@@ -1,0 +1,729 @@
+#include "engine/docker_engine.h"
+
+#include <algorithm>
+#include <cctype>
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <cstdint>
+#include <limits>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <thread>
+#include <vector>
+
+namespace dockline::engine {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using Protocol = asio::local::stream_protocol;
+using SocketStream = beast::basic_stream<Protocol>;
+
+constexpr size_t kReadChunk = 64 * 1024;
+
+std::pair<int, int> SplitVersion(const std::string& v) {
+  int major = 0;
+  int minor = 0;
+  size_t dot = v.find('.');
+  try {
+    major = std::stoi(v.substr(0, dot));
+    if (dot != std::string::npos) {
+      minor = std::stoi(v.substr(dot + 1));
+    }
+  } catch (...) {
+    return {0, 0};
+  }
+  return {major, minor};
+}
+
+std::string EscapeQuery(std::string_view in) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(in.size());
+  for (unsigned char c : in) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
+std::string DockerMessage(const std::string& body) {
+  auto j = nlohmann::json::parse(body, nullptr, false);
+  if (j.is_object()) {
+    auto it = j.find("message");
+    if (it != j.end() && it->is_string()) {
+      return it->get<std::string>();
+    }
+  }
+  std::string text = body;
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) {
+    text.pop_back();
+  }
+  return text;
+}
+
+}  // namespace
+
+int CompareApiVersions(const std::string& a, const std::string& b) {
+  auto va = SplitVersion(a);
+  auto vb = SplitVersion(b);
+  if (va == vb) {
+    return 0;
+  }
+  return va < vb ? -1 : 1;
+}
+
+Result<std::string> NegotiateApiVersion(const std::string& daemon_version) {
+  if (daemon_version.empty() || SplitVersion(daemon_version) == std::pair{0, 0}) {
+    return Status(Code::kUnsupportedVersion,
+                  "the Docker daemon did not report its API version; dockline needs API " +
+                      std::string(kOldestApiVersion) + " or newer");
+  }
+  if (CompareApiVersions(daemon_version, kOldestApiVersion) < 0) {
+    return Status(Code::kUnsupportedVersion, "the Docker daemon speaks API " + daemon_version +
+                                                 ", older than the oldest dockline supports (" +
+                                                 kOldestApiVersion + ")");
+  }
+  if (CompareApiVersions(daemon_version, kNewestApiVersion) > 0) {
+    return std::string(kNewestApiVersion);
+  }
+  return daemon_version;
+}
+
+Status StatusFromHttp(int http_status, const std::string& body) {
+  std::string message = DockerMessage(body);
+  if (message.empty()) {
+    message = "the Docker daemon answered HTTP " + std::to_string(http_status);
+  }
+  switch (http_status) {
+    case 304:
+      return Status(Code::kNotModified, message, http_status);
+    case 400:
+      if (message.find("is too old") != std::string::npos) {
+        return Status(Code::kUnsupportedVersion, message, http_status);
+      }
+      return Status(Code::kBadRequest, message, http_status);
+    case 404:
+      return Status(Code::kNotFound, message, http_status);
+    case 409:
+      if (message.find("already in use") != std::string::npos) {
+        return Status(Code::kNameConflict, message, http_status);
+      }
+      return Status(Code::kConflict, message, http_status);
+    default:
+      return Status(Code::kDaemonError, message, http_status);
+  }
+}
+
+class DockerEngine::Impl : public std::enable_shared_from_this<DockerEngine::Impl> {
+ public:
+  explicit Impl(DockerEngineOptions options, std::string socket_path)
+      : options_(std::move(options)),
+        socket_path_(std::move(socket_path)),
+        work_(asio::make_work_guard(ioc_)) {
+    int n = std::max(1, options_.io_threads);
+    for (int i = 0; i < n; ++i) {
+      threads_.emplace_back([this] { ioc_.run(); });
+    }
+  }
+
+  ~Impl() { Shutdown(); }
+
+  void Shutdown() {
+    std::call_once(shutdown_once_, [this] {
+      {
+        std::lock_guard<std::mutex> lock(pool_mu_);
+        idle_.clear();
+      }
+      work_.reset();
+      ioc_.stop();
+      for (auto& t : threads_) {
+        if (t.joinable() && t.get_id() != std::this_thread::get_id()) {
+          t.join();
+        } else if (t.joinable()) {
+          t.detach();
+        }
+      }
+    });
+  }
+
+  // Hands out an idle keep-alive connection, or nullptr.
+  std::unique_ptr<SocketStream> TakeIdle() {
+    std::lock_guard<std::mutex> lock(pool_mu_);
+    while (!idle_.empty()) {
+      auto s = std::move(idle_.back());
+      idle_.pop_back();
+      if (s->socket().is_open()) {
+        return s;
+      }
+    }
+    return nullptr;
+  }
+
+  void ReturnIdle(std::unique_ptr<SocketStream> s) {
+    std::lock_guard<std::mutex> lock(pool_mu_);
+    if (idle_.size() < options_.max_idle_connections) {
+      idle_.push_back(std::move(s));
+    }
+  }
+
+  std::string Target(const ApiRequest& req, const std::string& version) const {
+    std::string target;
+    if (req.versioned) {
+      target = "/v" + version;
+    }
+    target += req.path;
+    char sep = '?';
+    for (const auto& [k, v] : req.query) {
+      target += sep;
+      target += EscapeQuery(k);
+      target += '=';
+      target += EscapeQuery(v);
+      sep = '&';
+    }
+    return target;
+  }
+
+  std::string version() const {
+    std::lock_guard<std::mutex> lock(version_mu_);
+    return version_;
+  }
+
+  Status SetVersionFromPing(const std::string& header) {
+    auto negotiated = NegotiateApiVersion(header);
+    if (!negotiated.ok()) {
+      return negotiated.status();
+    }
+    std::lock_guard<std::mutex> lock(version_mu_);
+    if (version_.empty()) {
+      version_ = negotiated.value();
+    }
+    return Status::Ok();
+  }
+
+  asio::io_context& ioc() { return ioc_; }
+  const DockerEngineOptions& options() const { return options_; }
+  const std::string& socket_path() const { return socket_path_; }
+
+ private:
+  DockerEngineOptions options_;
+  std::string socket_path_;
+  asio::io_context ioc_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  std::vector<std::thread> threads_;
+  std::once_flag shutdown_once_;
+
+  std::mutex pool_mu_;
+  std::vector<std::unique_ptr<SocketStream>> idle_;
+
+  mutable std::mutex version_mu_;
+  std::string version_;
+};
+
+namespace {
+
+// One request on one connection. Every step runs on the connection's strand; Cancel() posts
+// there. The op keeps itself alive through the handlers it has outstanding.
+class HttpOp : public BodyStream, public std::enable_shared_from_this<HttpOp> {
+ public:
+  enum class Mode { kUnary, kStream };
+
+  HttpOp(std::shared_ptr<DockerEngine::Impl> engine, ApiRequest request, Mode mode)
+      : engine_(std::move(engine)), request_(std::move(request)), mode_(mode) {}
+
+  void Start(Engine::UnaryCallback unary_cb, Engine::StreamCallback stream_cb) {
+    unary_cb_ = std::move(unary_cb);
+    stream_cb_ = std::move(stream_cb);
+    // Streams hold their connection for a long time: they never take one from the pool.
+    if (mode_ == Mode::kUnary) {
+      stream_ = engine_->TakeIdle();
+    }
+    from_pool_ = stream_ != nullptr;
+    if (!stream_) {
+      stream_ = std::make_unique<SocketStream>(asio::make_strand(engine_->ioc()));
+    }
+    executor_ = stream_->get_executor();
+    asio::dispatch(stream_->get_executor(), [self = shared_from_this()] { self->Begin(); });
+  }
+
+  void Cancel() override {
+    if (cancelled_.exchange(true)) {
+      return;
+    }
+    asio::post(executor_, [self = shared_from_this()] { self->CloseSocket(); });
+  }
+
+  void Read(ReadCallback cb) override {
+    asio::dispatch(executor_, [self = shared_from_this(), cb = std::move(cb)]() mutable {
+      self->read_cb_ = std::move(cb);
+      self->PumpBody();
+    });
+  }
+
+ private:
+  void Begin() {
+    if (cancelled_) {
+      return Fail(Status(Code::kCancelled, "cancelled"));
+    }
+    if (request_.versioned && engine_->version().empty()) {
+      return Negotiate();
+    }
+    Connect();
+  }
+
+  // The first call after start-up (or after an unreachable daemon) learns the API version
+  // on this connection before sending the real request.
+  void Negotiate() {
+    ping_ = std::make_unique<http::request<http::string_body>>(http::verb::get, "/_ping", 11);
+    ping_->set(http::field::host, "localhost");
+    ping_->prepare_payload();
+    ConnectThen([self = shared_from_this()] {
+      http::async_write(*self->stream_, *self->ping_,
+                        [self](beast::error_code ec, size_t) { self->OnPingWritten(ec); });
+    });
+  }
+
+  void OnPingWritten(beast::error_code ec) {
+    if (ec) {
+      return FailIo(ec, "sending /_ping");
+    }
+    ping_res_ = std::make_unique<http::response_parser<http::string_body>>();
+    ping_res_->body_limit(1 << 20);
+    http::async_read(*stream_, buffer_, *ping_res_,
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                       if (ec) {
+                         return self->FailIo(ec, "reading /_ping");
+                       }
+                       auto& res = self->ping_res_->get();
+                       std::string header(res["Api-Version"]);
+                       Status st = self->engine_->SetVersionFromPing(header);
+                       if (!st.ok()) {
+                         return self->Fail(st);
+                       }
+                       self->connected_ = res.keep_alive();
+                       if (!self->connected_) {
+                         self->stream_->socket().close();
+                       }
+                       self->Connect();
+                     });
+  }
+
+  void ConnectThen(std::function<void()> next) {
+    if (connected_ || from_pool_) {
+      connected_ = true;
+      return next();
+    }
+    if (request_.timeout.count() == 0) {
+      stream_->expires_after(engine_->options().connect_timeout);
+    } else {
+      stream_->expires_after(request_.timeout);
+    }
+    stream_->async_connect(Protocol::endpoint(engine_->socket_path()),
+                           [self = shared_from_this(), next = std::move(next)](
+                               beast::error_code ec) {
+                             if (ec) {
+                               return self->FailIo(ec, "connecting");
+                             }
+                             self->connected_ = true;
+                             if (self->request_.timeout.count() == 0) {
+                               self->stream_->expires_never();
+                             }
+                             next();
+                           });
+  }
+
+  void Connect() {
+    ConnectThen([self = shared_from_this()] { self->Write(); });
+  }
+
+  void Write() {
+    if (cancelled_) {
+      return Fail(Status(Code::kCancelled, "cancelled"));
+    }
+    http::verb verb = http::string_to_verb(request_.method);
+    req_ = std::make_unique<http::request<http::string_body>>(
+        verb, engine_->Target(request_, engine_->version()), 11);
+    req_->set(http::field::host, "localhost");
+    req_->set(http::field::user_agent, "dockline/" DOCKLINE_VERSION);
+    if (!request_.body.empty() || request_.json_body) {
+      req_->set(http::field::content_type, "application/json");
+      req_->body() = request_.body.empty() ? "{}" : request_.body;
+    }
+    req_->keep_alive(true);
+    req_->prepare_payload();
+    if (request_.timeout.count() > 0) {
+      stream_->expires_after(request_.timeout);
+    } else {
+      stream_->expires_never();
+    }
+    http::async_write(*stream_, *req_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      self->OnWritten(ec);
+    });
+  }
+
+  void OnWritten(beast::error_code ec) {
+    if (ec) {
+      return RetryOrFail(ec, "sending the request");
+    }
+    if (mode_ == Mode::kUnary) {
+      unary_parser_.emplace();
+      unary_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+      http::async_read(*stream_, buffer_, *unary_parser_,
+                       [self = shared_from_this()](beast::error_code ec, size_t n) {
+                         self->OnUnaryRead(ec, n);
+                       });
+    } else {
+      parser_.emplace();
+      parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+      http::async_read_header(*stream_, buffer_, *parser_,
+                              [self = shared_from_this()](beast::error_code ec, size_t n) {
+                                self->OnHeader(ec, n);
+                              });
+    }
+  }
+
+  // A pooled keep-alive connection may have been closed by the daemon while idle; that shows
+  // as an error before any byte of the reply, and the request is sent again on a fresh one.
+  void RetryOrFail(beast::error_code ec, const char* what) {
+    if (from_pool_ && !cancelled_ && buffer_.size() == 0) {
+      from_pool_ = false;
+      connected_ = false;
+      beast::error_code ignored;
+      stream_->socket().close(ignored);
+      auto fresh = std::make_unique<SocketStream>(executor_);
+      stream_ = std::move(fresh);
+      return Connect();
+    }
+    FailIo(ec, what);
+  }
+
+  void OnUnaryRead(beast::error_code ec, size_t bytes) {
+    if (ec) {
+      if (bytes == 0) {
+        return RetryOrFail(ec, "reading the reply");
+      }
+      return FailIo(ec, "reading the reply");
+    }
+    auto& res = unary_parser_->get();
+    ApiResponse out;
+    out.status = static_cast<int>(res.result_int());
+    for (const auto& field : res) {
+      std::string key(field.name_string());
+      std::transform(key.begin(), key.end(), key.begin(), ::tolower);
+      out.headers[key] = std::string(field.value());
+    }
+    out.body = std::move(res.body());
+    if (res.keep_alive() && !cancelled_ && buffer_.size() == 0) {
+      stream_->expires_never();
+      engine_->ReturnIdle(std::move(stream_));
+    } else {
+      CloseSocket();
+    }
+    auto cb = std::move(unary_cb_);
+    if (!cb) {
+      return;
+    }
+    if (out.status >= 200 && out.status < 300) {
+      cb(Result<ApiResponse>(std::move(out)));
+    } else {
+      Status st = StatusFromHttp(out.status, out.body);
+      cb(Result<ApiResponse>(st, std::move(out)));
+    }
+  }
+
+  void OnHeader(beast::error_code ec, size_t bytes) {
+    if (ec) {
+      if (bytes == 0) {
+        return RetryOrFail(ec, "reading the reply header");
+      }
+      return FailIo(ec, "reading the reply header");
+    }
+    auto& res = parser_->get();
+    header_.status = static_cast<int>(res.result_int());
+    for (const auto& field : res) {
+      std::string key(field.name_string());
+      std::transform(key.begin(), key.end(), key.begin(), ::tolower);
+      header_.headers[key] = std::string(field.value());
+    }
+    raw_ = header_.status == 101;
+    if ((header_.status >= 200 && header_.status < 300) || raw_) {
+      auto cb = std::move(stream_cb_);
+      cb(Result<ApiResponse>(header_), shared_from_this());
+      return;
+    }
+    // An error reply: read its (small) body whole to report Docker's message.
+    error_body_.clear();
+    read_cb_ = [self = shared_from_this()](const Status& st, std::string_view data, bool eof) {
+      if (!st.ok()) {
+        return self->Fail(st);
+      }
+      self->error_body_.append(data);
+      if (eof) {
+        Status err = StatusFromHttp(self->header_.status, self->error_body_);
+        ApiResponse res = self->header_;
+        res.body = self->error_body_;
+        self->CloseSocket();
+        auto cb = std::move(self->stream_cb_);
+        if (cb) {
+          cb(Result<ApiResponse>(err, std::move(res)), nullptr);
+        }
+        return;
+      }
+      if (self->error_body_.size() > (1 << 20)) {
+        return self->Fail(Status(Code::kProtocolError, "oversized error reply from the daemon"));
+      }
+      self->PumpBody();
+    };
+    PumpBody();
+  }
+
+  // Delivers everything that is available now: bytes already buffered are parsed without
+  // touching the socket, so one delivery spans many chunks (dockerd sends one per log line).
+  void PumpBody() {
+    if (!read_cb_) {
+      return;
+    }
+    if (cancelled_) {
+      return DeliverError(Status(Code::kCancelled, "cancelled"));
+    }
+    std::string out;
+    bool eof = false;
+    if (raw_) {
+      if (buffer_.size() > 0) {
+        out.assign(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+        buffer_.consume(buffer_.size());
+      }
+    } else {
+      while (buffer_.size() > 0 && out.size() < kReadChunk && !parser_->is_done()) {
+        char tmp[kReadChunk];
+        size_t room = std::min(sizeof(tmp), kReadChunk - out.size());
+        parser_->get().body().data = tmp;
+        parser_->get().body().size = room;
+        beast::error_code ec;
+        size_t used = parser_->put(buffer_.data(), ec);
+        buffer_.consume(used);
+        size_t produced = room - parser_->get().body().size;
+        out.append(tmp, produced);
+        if (ec == http::error::need_buffer) {
+          ec = {};
+        }
+        if (ec == http::error::need_more) {
+          break;
+        }
+        if (ec) {
+          return DeliverError(Status(Code::kProtocolError,
+                                     "malformed reply body from the daemon: " + ec.message()));
+        }
+        if (used == 0 && produced == 0) {
+          break;
+        }
+      }
+      eof = parser_->is_done();
+    }
+    if (!out.empty() || eof) {
+      auto cb = std::move(read_cb_);
+      read_cb_ = nullptr;
+      if (eof) {
+        CloseSocket();
+      }
+      cb(Status::Ok(), out, eof);
+      return;
+    }
+    stream_->async_read_some(buffer_.prepare(kReadChunk), [self = shared_from_this()](
+                                                              beast::error_code ec, size_t n) {
+      self->buffer_.commit(n);
+      if (ec == asio::error::eof || (ec && self->raw_ && n == 0 && !self->cancelled_ &&
+                                     ec == asio::error::connection_reset)) {
+        return self->OnSocketEof();
+      }
+      if (ec) {
+        return self->DeliverError(self->IoStatus(ec, "reading the reply body"));
+      }
+      self->PumpBody();
+    });
+  }
+
+  void OnSocketEof() {
+    if (!read_cb_) {
+      return;
+    }
+    if (raw_) {
+      auto cb = std::move(read_cb_);
+      read_cb_ = nullptr;
+      CloseSocket();
+      return cb(Status::Ok(), {}, true);
+    }
+    // A body that ends by closing the connection (no length, no chunking) is complete at EOF.
+    parser_->put_eof(ec_scratch_);
+    if (!ec_scratch_ && parser_->is_done()) {
+      auto cb = std::move(read_cb_);
+      read_cb_ = nullptr;
+      CloseSocket();
+      return cb(Status::Ok(), {}, true);
+    }
+    DeliverError(Status(Code::kUnreachable, "the Docker daemon closed the connection mid-reply"));
+  }
+
+  void DeliverError(const Status& st) {
+    CloseSocket();
+    if (auto cb = std::move(read_cb_)) {
+      read_cb_ = nullptr;
+      cb(st, {}, false);
+    }
+  }
+
+  Status IoStatus(beast::error_code ec, const char* what) {
+    if (cancelled_) {
+      return Status(Code::kCancelled, "cancelled");
+    }
+    if (ec == beast::error::timeout) {
+      return Status(Code::kTimeout, std::string("timed out ") + what);
+    }
+    return Status(Code::kUnreachable, "cannot reach the Docker daemon at " +
+                                          engine_->socket_path() + " (" + what +
+                                          "): " + ec.message());
+  }
+
+  void FailIo(beast::error_code ec, const char* what) { Fail(IoStatus(ec, what)); }
+
+  void Fail(const Status& st) {
+    CloseSocket();
+    if (auto cb = std::move(unary_cb_)) {
+      unary_cb_ = nullptr;
+      cb(Result<ApiResponse>(st));
+    }
+    if (auto cb = std::move(stream_cb_)) {
+      stream_cb_ = nullptr;
+      cb(Result<ApiResponse>(st), nullptr);
+    }
+    if (read_cb_) {
+      DeliverError(st);
+    }
+  }
+
+  void CloseSocket() {
+    if (!stream_) {
+      return;
+    }
+    beast::error_code ignored;
+    stream_->socket().shutdown(Protocol::socket::shutdown_both, ignored);
+    stream_->socket().close(ignored);
+  }
+
+  std::shared_ptr<DockerEngine::Impl> engine_;
+  ApiRequest request_;
+  Mode mode_;
+  std::unique_ptr<SocketStream> stream_;
+  asio::any_io_executor executor_;
+  bool from_pool_ = false;
+  bool connected_ = false;
+  bool raw_ = false;
+  std::atomic<bool> cancelled_{false};
+  beast::flat_buffer buffer_;
+  beast::error_code ec_scratch_;
+  std::unique_ptr<http::request<http::string_body>> ping_;
+  std::unique_ptr<http::response_parser<http::string_body>> ping_res_;
+  std::unique_ptr<http::request<http::string_body>> req_;
+  std::optional<http::response_parser<http::string_body>> unary_parser_;
+  std::optional<http::response_parser<http::buffer_body>> parser_;
+  ApiResponse header_;
+  std::string error_body_;
+  Engine::UnaryCallback unary_cb_;
+  Engine::StreamCallback stream_cb_;
+  ReadCallback read_cb_;
+};
+
+class TimerCall : public Call, public std::enable_shared_from_this<TimerCall> {
+ public:
+  explicit TimerCall(asio::io_context& ioc) : timer_(asio::make_strand(ioc)) {}
+
+  void Start(std::chrono::milliseconds delay, std::function<void(bool)> fn) {
+    timer_.expires_after(delay);
+    timer_.async_wait([self = shared_from_this(), fn = std::move(fn)](beast::error_code ec) {
+      fn(ec == asio::error::operation_aborted);
+    });
+  }
+
+  void Cancel() override {
+    asio::post(timer_.get_executor(), [self = shared_from_this()] { self->timer_.cancel(); });
+  }
+
+ private:
+  asio::steady_timer timer_;
+};
+
+}  // namespace
+
+Result<std::shared_ptr<DockerEngine>> DockerEngine::Create(const DockerEngineOptions& options) {
+  std::string host = options.docker_host;
+  std::string path;
+  if (host.rfind("unix://", 0) == 0) {
+    path = host.substr(7);
+  } else if (!host.empty() && host[0] == '/') {
+    path = host;
+  } else {
+    return Status(Code::kBadRequest, "docker host \"" + host +
+                                         "\": only unix:// sockets are supported (the Docker "
+                                         "socket is root on the host; keep it local)");
+  }
+  if (path.empty() || path.size() > 107) {
+    return Status(Code::kBadRequest, "docker host \"" + host + "\": bad Unix socket path");
+  }
+  auto impl = std::make_shared<Impl>(options, path);
+  return std::shared_ptr<DockerEngine>(new DockerEngine(std::move(impl)));
+}
+
+DockerEngine::DockerEngine(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+DockerEngine::~DockerEngine() { impl_->Shutdown(); }
+
+void DockerEngine::Shutdown() { impl_->Shutdown(); }
+
+std::shared_ptr<Call> DockerEngine::Unary(ApiRequest request, UnaryCallback cb) {
+  auto op = std::make_shared<HttpOp>(impl_, std::move(request), HttpOp::Mode::kUnary);
+  op->Start(std::move(cb), nullptr);
+  return op;
+}
+
+std::shared_ptr<Call> DockerEngine::Stream(ApiRequest request, StreamCallback cb) {
+  auto op = std::make_shared<HttpOp>(impl_, std::move(request), HttpOp::Mode::kStream);
+  op->Start(nullptr, std::move(cb));
+  return op;
+}
+
+std::string DockerEngine::ApiVersion() const { return impl_->version(); }
+
+const std::string& DockerEngine::socket_path() const { return impl_->socket_path(); }
+
+std::shared_ptr<Call> DockerEngine::Schedule(std::chrono::milliseconds delay,
+                                             std::function<void(bool)> fn) {
+  auto timer = std::make_shared<TimerCall>(impl_->ioc());
+  timer->Start(delay, std::move(fn));
+  return timer;
+}
+
+void DockerEngine::Ping(std::function<void(Status)> cb) {
+  ApiRequest req;
+  req.path = "/_ping";
+  req.versioned = false;
+  req.timeout = std::chrono::milliseconds(5000);
+  auto impl = impl_;
+  Unary(std::move(req), [impl, cb = std::move(cb)](Result<ApiResponse> res) {
+    if (!res.ok()) {
+      return cb(res.status());
+    }
+    auto it = res->headers.find("api-version");
+    cb(impl->SetVersionFromPing(it == res->headers.end() ? "" : it->second));
+  });
+}
+
+}  // namespace dockline::engine

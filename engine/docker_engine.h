@@ -1,0 +1,65 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "engine/engine.h"
+
+namespace dockline::engine {
+
+// The Engine API versions dockline speaks. The newest bounds negotiation from above (a newer
+// daemon is spoken to at this version); a daemon whose newest is below the oldest is refused.
+inline constexpr char kNewestApiVersion[] = "1.47";
+inline constexpr char kOldestApiVersion[] = "1.40";
+
+// Compares "1.41"-style versions numerically: <0, 0, >0.
+int CompareApiVersions(const std::string& a, const std::string& b);
+
+// min(daemon's, newest we speak); an error status when the daemon is older than we support or
+// sent no version at all.
+Result<std::string> NegotiateApiVersion(const std::string& daemon_version);
+
+// Maps a non-2xx daemon reply to a Status carrying Docker's message.
+Status StatusFromHttp(int http_status, const std::string& body);
+
+struct DockerEngineOptions {
+  std::string docker_host = "unix:///var/run/docker.sock";  // unix:// URL or a socket path
+  int io_threads = 2;
+  std::chrono::milliseconds connect_timeout{5000};
+  size_t max_idle_connections = 16;
+};
+
+// The Engine API over HTTP/1.1 on the daemon's Unix socket (Boost.Beast). Owns its io_context
+// and threads; all socket work runs there, one strand per connection. Thread-safe.
+class DockerEngine : public Engine {
+ public:
+  // Fails only on a malformed docker_host; an unreachable daemon is reported per call.
+  static Result<std::shared_ptr<DockerEngine>> Create(const DockerEngineOptions& options);
+  ~DockerEngine() override;
+
+  std::shared_ptr<Call> Unary(ApiRequest request, UnaryCallback cb) override;
+  std::shared_ptr<Call> Stream(ApiRequest request, StreamCallback cb) override;
+  std::string ApiVersion() const override;
+
+  // Runs `fn` on an engine thread after `delay`; fn(false) when it fired, fn(true) when the
+  // returned handle was cancelled first.
+  std::shared_ptr<Call> Schedule(std::chrono::milliseconds delay, std::function<void(bool)> fn);
+
+  // GET /_ping; negotiates the API version the first time it succeeds.
+  void Ping(std::function<void(Status)> cb);
+
+  const std::string& socket_path() const;
+
+  // Stops the io threads; pending calls end with kCancelled. Idempotent.
+  void Shutdown();
+
+  class Impl;
+
+ private:
+  explicit DockerEngine(std::shared_ptr<Impl> impl);
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace dockline::engine

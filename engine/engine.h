@@ -1,0 +1,87 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "engine/status.h"
+
+namespace dockline::engine {
+
+// One Engine API request. `path` has no version prefix ("/containers/abc/start"); the engine adds
+// the negotiated "/v1.xx". Query values are escaped by the engine.
+struct ApiRequest {
+  ApiRequest() = default;
+  ApiRequest(std::string m, std::string p) : method(std::move(m)), path(std::move(p)) {}
+
+  std::string method = "GET";  // GET, POST, DELETE, HEAD, PUT
+  std::string path;
+  std::vector<std::pair<std::string, std::string>> query;
+  std::string body;  // sent as application/json when non-empty (or when json_body is set)
+  bool json_body = false;
+  bool versioned = true;  // false for /_ping and other unversioned paths
+  // Whole-call deadline; zero means none (waits and follow streams have none).
+  std::chrono::milliseconds timeout{0};
+
+  ApiRequest& Query(std::string key, std::string value) {
+    query.emplace_back(std::move(key), std::move(value));
+    return *this;
+  }
+};
+
+struct ApiResponse {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // keys lower-cased
+  std::string body;
+};
+
+// A handle on an operation in flight. Cancel() may be called from any thread, any number of
+// times; it closes the daemon connection at once and the operation's callback (if it has not
+// run yet) receives Code::kCancelled.
+class Call {
+ public:
+  virtual ~Call() = default;
+  virtual void Cancel() = 0;
+};
+
+// The body of a streaming response (logs follow, wait, events). Pull-based so that a slow
+// consumer stops reading from the daemon: nothing is read until Read() is called.
+class BodyStream : public Call {
+ public:
+  // Delivers the next piece of body bytes (never empty unless `eof`), or the end of the body
+  // (`eof` true), or an error status. Exactly one Read may be outstanding; the callback runs on
+  // an engine thread and must not block.
+  using ReadCallback = std::function<void(const Status& status, std::string_view data, bool eof)>;
+  virtual void Read(ReadCallback cb) = 0;
+};
+
+// The Engine API as the server sees it. The Docker implementation talks HTTP/1.1 over a Unix
+// socket; tests may substitute their own. Callbacks run on engine threads, exactly once each,
+// and must not block.
+class Engine {
+ public:
+  using UnaryCallback = std::function<void(Result<ApiResponse>)>;
+  // On a 2xx status the stream is open and `response.body` is empty; on any other status the
+  // error body has been read whole and the status is not ok.
+  using StreamCallback =
+      std::function<void(Result<ApiResponse> response, std::shared_ptr<BodyStream> body)>;
+
+  virtual ~Engine() = default;
+
+  // A request whose response body is read whole. Non-2xx statuses come back as a failed Result
+  // carrying Docker's message; 304 as Code::kNotModified with the response.
+  virtual std::shared_ptr<Call> Unary(ApiRequest request, UnaryCallback cb) = 0;
+
+  // A request whose body is handed out piece by piece (chunked encoding already removed).
+  virtual std::shared_ptr<Call> Stream(ApiRequest request, StreamCallback cb) = 0;
+
+  // The negotiated API version ("1.41"); empty until negotiation succeeded.
+  virtual std::string ApiVersion() const = 0;
+};
+
+}  // namespace dockline::engine

@@ -1,0 +1,439 @@
+#include "server/dockline_service.h"
+
+#include <google/protobuf/util/time_util.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+
+#include "engine/read_all.h"
+#include "server/call_reactor.h"
+#include "server/inspect_codec.h"
+#include "server/json_util.h"
+#include "server/run_reactor.h"
+#include "server/spec_codec.h"
+#include "server/status_map.h"
+
+namespace dockline::server {
+namespace {
+
+using engine::ApiRequest;
+using engine::ApiResponse;
+using engine::Result;
+using google::protobuf::util::TimeUtil;
+
+using ResultHandler = std::function<grpc::Status(Result<ApiResponse>&)>;
+
+grpc::ServerUnaryReactor* Reject(grpc::Status status) {
+  auto* reactor = new CallReactor();
+  reactor->Complete(std::move(status));
+  return reactor;
+}
+
+// One engine call whose reply `on_result` turns into the RPC's response; failures map through
+// the status table unless the handler looks at them first.
+grpc::ServerUnaryReactor* EngineCall(engine::Engine& engine, ApiRequest request,
+                                     ResultHandler on_result) {
+  auto* reactor = new CallReactor();
+  auto state = reactor->state();
+  reactor->Track(engine.Unary(std::move(request), [state, on_result = std::move(on_result)](
+                                                      Result<ApiResponse> res) {
+    if (!res.status().ok()) {
+      return CallReactor::Complete(state, ToGrpcStatus(res.status()));
+    }
+    CallReactor::Complete(state, on_result(res));
+  }));
+  return reactor;
+}
+
+std::string ContainerPath(const std::string& container, std::string_view suffix = "") {
+  return "/containers/" + EscapePathSegment(container) + std::string(suffix);
+}
+
+// Docker takes whole seconds for stop/restart grace periods; a fraction rounds up so a short
+// grace period never becomes an immediate SIGKILL.
+grpc::Status GraceSeconds(const google::protobuf::Duration& d, const char* field,
+                          std::string* out) {
+  if (d.seconds() < 0 || d.nanos() < 0) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        std::string(field) + ": must not be negative");
+  }
+  int64_t secs = d.seconds() + (d.nanos() > 0 ? 1 : 0);
+  *out = std::to_string(secs);
+  return grpc::Status::OK;
+}
+
+template <typename Response>
+class RejectWriter : public grpc::ServerWriteReactor<Response> {
+ public:
+  explicit RejectWriter(grpc::Status status) { this->Finish(std::move(status)); }
+  void OnDone() override { delete this; }
+};
+
+class RejectBidi
+    : public grpc::ServerBidiReactor<v1::AttachExecRequest, v1::AttachExecResponse> {
+ public:
+  explicit RejectBidi(grpc::Status status) { Finish(std::move(status)); }
+  void OnDone() override { delete this; }
+};
+
+grpc::Status NotYet(const char* rpc, const char* capability) {
+  return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                      std::string(rpc) + ": " + capability +
+                          " is not implemented in this version of dockline yet");
+}
+
+}  // namespace
+
+DocklineService::DocklineService(std::shared_ptr<engine::Engine> engine, ServiceOptions options)
+    : engine_(std::move(engine)), options_(options) {}
+
+grpc::ServerUnaryReactor* DocklineService::CreateContainer(grpc::CallbackServerContext*,
+                                                           const v1::CreateContainerRequest* req,
+                                                           v1::CreateContainerResponse* resp) {
+  CreateOptions create;
+  create.api_version = engine_->ApiVersion();
+  nlohmann::json body;
+  if (grpc::Status st = BuildCreateBody(req->spec(), create, &body); !st.ok()) {
+    return Reject(st);
+  }
+  ApiRequest request("POST", "/containers/create");
+  if (!req->spec().name().empty()) {
+    request.Query("name", req->spec().name());
+  }
+  request.body = body.dump();
+  request.timeout = options_.unary_timeout;
+  return EngineCall(*engine_, std::move(request), [resp](Result<ApiResponse>& res) {
+    auto j = nlohmann::json::parse(res->body, nullptr, false);
+    resp->set_id(GetString(j, "Id"));
+    if (const auto* warnings = Member(j, "Warnings"); warnings && warnings->is_array()) {
+      for (const auto& w : *warnings) {
+        if (w.is_string()) {
+          resp->add_warnings(w.get<std::string>());
+        }
+      }
+    }
+    if (resp->id().empty()) {
+      return grpc::Status(grpc::StatusCode::INTERNAL, "the daemon's create reply has no Id");
+    }
+    return grpc::Status::OK;
+  });
+}
+
+grpc::ServerUnaryReactor* DocklineService::StartContainer(grpc::CallbackServerContext*,
+                                                          const v1::StartContainerRequest* req,
+                                                          v1::StartContainerResponse* resp) {
+  if (grpc::Status st = ValidateContainerRef("container", req->container()); !st.ok()) {
+    return Reject(st);
+  }
+  ApiRequest request("POST", ContainerPath(req->container(), "/start"));
+  request.timeout = options_.unary_timeout;
+  return EngineCall(*engine_, std::move(request), [resp](Result<ApiResponse>& res) {
+    resp->set_already_running(res->status == 304);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::ServerUnaryReactor* DocklineService::StopContainer(grpc::CallbackServerContext*,
+                                                         const v1::StopContainerRequest* req,
+                                                         v1::StopContainerResponse* resp) {
+  if (grpc::Status st = ValidateContainerRef("container", req->container()); !st.ok()) {
+    return Reject(st);
+  }
+  ApiRequest request("POST", ContainerPath(req->container(), "/stop"));
+  if (req->has_timeout()) {
+    std::string t;
+    if (grpc::Status st = GraceSeconds(req->timeout(), "timeout", &t); !st.ok()) {
+      return Reject(st);
+    }
+    request.Query("t", t);
+  }
+  return EngineCall(*engine_, std::move(request), [resp](Result<ApiResponse>& res) {
+    resp->set_already_stopped(res->status == 304);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::ServerUnaryReactor* DocklineService::RestartContainer(
+    grpc::CallbackServerContext*, const v1::RestartContainerRequest* req,
+    v1::RestartContainerResponse*) {
+  if (grpc::Status st = ValidateContainerRef("container", req->container()); !st.ok()) {
+    return Reject(st);
+  }
+  ApiRequest request("POST", ContainerPath(req->container(), "/restart"));
+  if (req->has_timeout()) {
+    std::string t;
+    if (grpc::Status st = GraceSeconds(req->timeout(), "timeout", &t); !st.ok()) {
+      return Reject(st);
+    }
+    request.Query("t", t);
+  }
+  return EngineCall(*engine_, std::move(request),
+                    [](Result<ApiResponse>&) { return grpc::Status::OK; });
+}
+
+grpc::ServerUnaryReactor* DocklineService::KillContainer(grpc::CallbackServerContext*,
+                                                         const v1::KillContainerRequest* req,
+                                                         v1::KillContainerResponse*) {
+  if (grpc::Status st = ValidateContainerRef("container", req->container()); !st.ok()) {
+    return Reject(st);
+  }
+  ApiRequest request("POST", ContainerPath(req->container(), "/kill"));
+  if (!req->signal().empty()) {
+    if (grpc::Status st = ValidateSignal("signal", req->signal()); !st.ok()) {
+      return Reject(st);
+    }
+    request.Query("signal", req->signal());
+  }
+  request.timeout = options_.unary_timeout;
+  return EngineCall(*engine_, std::move(request),
+                    [](Result<ApiResponse>&) { return grpc::Status::OK; });
+}
+
+grpc::ServerUnaryReactor* DocklineService::RemoveContainer(grpc::CallbackServerContext*,
+                                                           const v1::RemoveContainerRequest* req,
+                                                           v1::RemoveContainerResponse*) {
+  if (grpc::Status st = ValidateContainerRef("container", req->container()); !st.ok()) {
+    return Reject(st);
+  }
+  ApiRequest request("DELETE", ContainerPath(req->container()));
+  request.Query("force", req->force() ? "1" : "0");
+  request.Query("v", req->remove_volumes() ? "1" : "0");
+  request.timeout = options_.unary_timeout;
+  return EngineCall(*engine_, std::move(request),
+                    [](Result<ApiResponse>&) { return grpc::Status::OK; });
+}
+
+grpc::ServerUnaryReactor* DocklineService::InspectContainer(
+    grpc::CallbackServerContext*, const v1::InspectContainerRequest* req,
+    v1::InspectContainerResponse* resp) {
+  if (grpc::Status st = ValidateContainerRef("container", req->container()); !st.ok()) {
+    return Reject(st);
+  }
+  ApiRequest request("GET", ContainerPath(req->container(), "/json"));
+  request.timeout = options_.unary_timeout;
+  return EngineCall(*engine_, std::move(request), [resp](Result<ApiResponse>& res) {
+    auto j = nlohmann::json::parse(res->body, nullptr, false);
+    if (!j.is_object()) {
+      return grpc::Status(grpc::StatusCode::INTERNAL, "the daemon's inspect reply is not JSON");
+    }
+    ContainerInfoFromJson(j, resp->mutable_container());
+    resp->set_raw_json(std::move(res->body));
+    return grpc::Status::OK;
+  });
+}
+
+grpc::ServerUnaryReactor* DocklineService::ListContainers(grpc::CallbackServerContext*,
+                                                          const v1::ListContainersRequest* req,
+                                                          v1::ListContainersResponse* resp) {
+  ApiRequest request("GET", "/containers/json");
+  if (req->all()) {
+    request.Query("all", "1");
+  }
+  if (req->limit() < 0) {
+    return Reject(
+        grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "limit: must not be negative"));
+  }
+  if (req->limit() > 0) {
+    request.Query("limit", std::to_string(req->limit()));
+  }
+  if (req->filters_size() > 0) {
+    nlohmann::json filters;
+    if (grpc::Status st = FiltersToJson("filters", req->filters(), &filters); !st.ok()) {
+      return Reject(st);
+    }
+    request.Query("filters", filters.dump());
+  }
+  request.timeout = options_.unary_timeout;
+  return EngineCall(*engine_, std::move(request), [resp](Result<ApiResponse>& res) {
+    auto j = nlohmann::json::parse(res->body, nullptr, false);
+    if (!j.is_array()) {
+      return grpc::Status(grpc::StatusCode::INTERNAL, "the daemon's list reply is not an array");
+    }
+    for (const auto& item : j) {
+      ContainerSummaryFromJson(item, resp->add_containers());
+    }
+    return grpc::Status::OK;
+  });
+}
+
+grpc::ServerUnaryReactor* DocklineService::WaitContainer(grpc::CallbackServerContext*,
+                                                         const v1::WaitContainerRequest* req,
+                                                         v1::WaitContainerResponse* resp) {
+  if (grpc::Status st = ValidateContainerRef("container", req->container()); !st.ok()) {
+    return Reject(st);
+  }
+  const char* condition = nullptr;
+  switch (req->condition()) {
+    case v1::WAIT_CONDITION_UNSPECIFIED:
+    case v1::WAIT_CONDITION_NOT_RUNNING:
+      condition = "not-running";
+      break;
+    case v1::WAIT_CONDITION_NEXT_EXIT:
+      condition = "next-exit";
+      break;
+    case v1::WAIT_CONDITION_REMOVED:
+      condition = "removed";
+      break;
+    default:
+      // API 1.41 would silently read an unknown condition as not-running.
+      return Reject(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                 "condition: unknown wait condition " +
+                                     std::to_string(req->condition()) +
+                                     "; use NOT_RUNNING, NEXT_EXIT or REMOVED"));
+  }
+  ApiRequest request("POST", ContainerPath(req->container(), "/wait"));
+  request.Query("condition", condition);
+  std::string waited_for;
+  if (req->has_timeout()) {
+    if (req->timeout().seconds() < 0 || req->timeout().nanos() < 0 ||
+        TimeUtil::DurationToMilliseconds(req->timeout()) == 0) {
+      return Reject(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                 "timeout: must be at least 1ms when set"));
+    }
+    request.timeout = std::chrono::milliseconds(TimeUtil::DurationToMilliseconds(req->timeout()));
+    waited_for = TimeUtil::ToString(req->timeout());
+  }
+  auto* reactor = new CallReactor();
+  auto state = reactor->state();
+  std::string container = req->container();
+  std::string cond = condition;
+  reactor->Track(engine_->Stream(
+      std::move(request), [state, resp, container, cond, waited_for](
+                              Result<ApiResponse> res, std::shared_ptr<engine::BodyStream> body) {
+        if (!res.status().ok()) {
+          return CallReactor::Complete(state, ToGrpcStatus(res.status()));
+        }
+        {
+          // The body arrives only at the exit: the body stream is now what a cancel must close.
+          std::lock_guard<std::mutex> lock(state->mu);
+          state->call = body;
+          if (state->cancelled) {
+            body->Cancel();
+          }
+        }
+        engine::ReadAll(body, [state, resp, container, cond, waited_for](
+                                  const engine::Status& st, std::string data) {
+          if (st.code() == engine::Code::kTimeout) {
+            return CallReactor::Complete(
+                state, grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                                    "container " + container + " did not reach " + cond +
+                                        " within " + waited_for));
+          }
+          if (!st.ok()) {
+            return CallReactor::Complete(state, ToGrpcStatus(st));
+          }
+          auto j = nlohmann::json::parse(data, nullptr, false);
+          if (!j.is_object() || !Member(j, "StatusCode")) {
+            return CallReactor::Complete(
+                state, grpc::Status(grpc::StatusCode::INTERNAL,
+                                    "the daemon's wait reply is not understood: " + data));
+          }
+          resp->set_exit_code(GetInt(j, "StatusCode"));
+          if (const auto* err = Member(j, "Error"); err && err->is_object()) {
+            resp->set_error(GetString(*err, "Message"));
+          }
+          CallReactor::Complete(state, grpc::Status::OK);
+        });
+      }));
+  return reactor;
+}
+
+grpc::ServerWriteReactor<v1::RunContainerResponse>* DocklineService::RunContainer(
+    grpc::CallbackServerContext* ctx, const v1::RunContainerRequest* req) {
+  return StartRunContainer(engine_, ctx, req);
+}
+
+grpc::ServerUnaryReactor* DocklineService::GetEngineInfo(grpc::CallbackServerContext*,
+                                                         const v1::GetEngineInfoRequest*,
+                                                         v1::GetEngineInfoResponse* resp) {
+  ApiRequest request("GET", "/version");
+  request.timeout = options_.unary_timeout;
+  auto engine = engine_;
+  return EngineCall(*engine_, std::move(request), [resp, engine](Result<ApiResponse>& res) {
+    auto j = nlohmann::json::parse(res->body, nullptr, false);
+    EngineInfoFromVersionJson(j, resp);
+    resp->set_api_version(engine->ApiVersion());
+    resp->set_dockline_version(DOCKLINE_VERSION);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::ServerUnaryReactor* DocklineService::ExecContainer(grpc::CallbackServerContext*,
+                                                         const v1::ExecContainerRequest*,
+                                                         v1::ExecContainerResponse*) {
+  return Reject(NotYet("ExecContainer", "captured exec (exec_run)"));
+}
+
+grpc::ServerWriteReactor<v1::StreamExecResponse>* DocklineService::StreamExec(
+    grpc::CallbackServerContext*, const v1::StreamExecRequest*) {
+  return new RejectWriter<v1::StreamExecResponse>(
+      NotYet("StreamExec", "streamed exec (exec_run stream=True)"));
+}
+
+grpc::ServerUnaryReactor* DocklineService::StartExec(grpc::CallbackServerContext*,
+                                                     const v1::StartExecRequest*,
+                                                     v1::StartExecResponse*) {
+  return Reject(NotYet("StartExec", "detached exec (exec_run detach=True)"));
+}
+
+grpc::ServerUnaryReactor* DocklineService::InspectExec(grpc::CallbackServerContext*,
+                                                       const v1::InspectExecRequest*,
+                                                       v1::InspectExecResponse*) {
+  return Reject(NotYet("InspectExec", "exec inspection"));
+}
+
+grpc::ServerBidiReactor<v1::AttachExecRequest, v1::AttachExecResponse>*
+DocklineService::AttachExec(grpc::CallbackServerContext*) {
+  return new RejectBidi(NotYet("AttachExec", "interactive exec (stdin, tty, resize)"));
+}
+
+grpc::ServerWriteReactor<v1::StreamLogsResponse>* DocklineService::StreamLogs(
+    grpc::CallbackServerContext*, const v1::StreamLogsRequest*) {
+  return new RejectWriter<v1::StreamLogsResponse>(
+      NotYet("StreamLogs", "log streaming (container.logs)"));
+}
+
+grpc::ServerUnaryReactor* DocklineService::GetHealth(grpc::CallbackServerContext*,
+                                                     const v1::GetHealthRequest*,
+                                                     v1::GetHealthResponse*) {
+  return Reject(NotYet("GetHealth", "health status reading"));
+}
+
+grpc::ServerUnaryReactor* DocklineService::WaitHealthy(grpc::CallbackServerContext*,
+                                                       const v1::WaitHealthyRequest*,
+                                                       v1::WaitHealthyResponse*) {
+  return Reject(NotYet("WaitHealthy", "waiting for a healthy container"));
+}
+
+grpc::ServerWriteReactor<v1::WatchHealthResponse>* DocklineService::WatchHealth(
+    grpc::CallbackServerContext*, const v1::WatchHealthRequest*) {
+  return new RejectWriter<v1::WatchHealthResponse>(
+      NotYet("WatchHealth", "health transition watching"));
+}
+
+grpc::ServerUnaryReactor* DocklineService::PruneContainers(grpc::CallbackServerContext*,
+                                                           const v1::PruneContainersRequest*,
+                                                           v1::PruneContainersResponse*) {
+  return Reject(NotYet("PruneContainers", "container prune"));
+}
+
+grpc::ServerUnaryReactor* DocklineService::PruneImages(grpc::CallbackServerContext*,
+                                                       const v1::PruneImagesRequest*,
+                                                       v1::PruneImagesResponse*) {
+  return Reject(NotYet("PruneImages", "image prune"));
+}
+
+grpc::ServerUnaryReactor* DocklineService::PruneVolumes(grpc::CallbackServerContext*,
+                                                        const v1::PruneVolumesRequest*,
+                                                        v1::PruneVolumesResponse*) {
+  return Reject(NotYet("PruneVolumes", "volume prune"));
+}
+
+grpc::ServerUnaryReactor* DocklineService::PruneNetworks(grpc::CallbackServerContext*,
+                                                         const v1::PruneNetworksRequest*,
+                                                         v1::PruneNetworksResponse*) {
+  return Reject(NotYet("PruneNetworks", "network prune"));
+}
+
+}  // namespace dockline::server

@@ -1,0 +1,381 @@
+#include "server/inspect_codec.h"
+
+#include <ctime>
+#include <limits>
+#include <string>
+
+namespace dockline::server {
+namespace {
+
+using nlohmann::json;
+
+// Go's zero time.Time, 0001-01-01T00:00:00Z, in Unix seconds.
+constexpr int64_t kGoZeroTimeSeconds = -62135596800;
+
+// Typed lookups that never throw: `j` may be anything the daemon sent.
+const json* Find(const json& j, const char* key) {
+  if (!j.is_object()) {
+    return nullptr;
+  }
+  auto it = j.find(key);
+  return it == j.end() ? nullptr : &*it;
+}
+
+const json& Object(const json& j, const char* key) {
+  static const json kEmpty = json::object();
+  const json* v = Find(j, key);
+  return v != nullptr && v->is_object() ? *v : kEmpty;
+}
+
+std::string GetString(const json& j, const char* key) {
+  const json* v = Find(j, key);
+  return v != nullptr && v->is_string() ? v->get<std::string>() : std::string();
+}
+
+bool GetBool(const json& j, const char* key) {
+  const json* v = Find(j, key);
+  return v != nullptr && v->is_boolean() && v->get<bool>();
+}
+
+// Integers as the daemon writes them; a float with no fraction (a JSON writer's whim) is taken
+// too, anything out of int64 range is ignored.
+int64_t GetInt(const json& j, const char* key) {
+  const json* v = Find(j, key);
+  if (v == nullptr) {
+    return 0;
+  }
+  if (v->is_number_unsigned()) {
+    uint64_t u = v->get<uint64_t>();
+    return u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) ? 0
+                                                                          : static_cast<int64_t>(u);
+  }
+  if (v->is_number_integer()) {
+    return v->get<int64_t>();
+  }
+  if (v->is_number_float()) {
+    double d = v->get<double>();
+    if (d >= -9.2e18 && d <= 9.2e18) {
+      return static_cast<int64_t>(d);
+    }
+  }
+  return 0;
+}
+
+int32_t GetInt32(const json& j, const char* key) {
+  int64_t v = GetInt(j, key);
+  if (v < std::numeric_limits<int32_t>::min() || v > std::numeric_limits<int32_t>::max()) {
+    return 0;
+  }
+  return static_cast<int32_t>(v);
+}
+
+uint32_t GetPort(const json& j, const char* key) {
+  int64_t v = GetInt(j, key);
+  return v < 0 || v > 65535 ? 0 : static_cast<uint32_t>(v);
+}
+
+// Sets a Timestamp field only when the daemon's text is a real time, so that "never" (Go's zero
+// time) and junk leave the field unset rather than present and zero.
+template <typename MutableField>
+void SetTime(const json& j, const char* key, MutableField mutable_field) {
+  const json* v = Find(j, key);
+  google::protobuf::Timestamp t;
+  if (v != nullptr && v->is_string() && ParseDockerTime(v->get_ref<const std::string&>(), &t)) {
+    *mutable_field() = t;
+  }
+}
+
+// Config.Cmd and Config.Entrypoint: an array of strings, null, or (from old clients) a string.
+void GetArgv(const json& j, const char* key, google::protobuf::RepeatedPtrField<std::string>* out) {
+  const json* v = Find(j, key);
+  if (v == nullptr) {
+    return;
+  }
+  if (v->is_string()) {
+    out->Add(v->get<std::string>());
+    return;
+  }
+  if (v->is_array()) {
+    for (const json& item : *v) {
+      if (item.is_string()) {
+        out->Add(item.get<std::string>());
+      }
+    }
+  }
+}
+
+void GetStringMap(const json& j, const char* key,
+                  google::protobuf::Map<std::string, std::string>* out) {
+  const json* v = Find(j, key);
+  if (v == nullptr || !v->is_object()) {
+    return;
+  }
+  for (auto it = v->begin(); it != v->end(); ++it) {
+    if (it.value().is_string()) {
+      (*out)[it.key()] = it.value().get<std::string>();
+    }
+  }
+}
+
+std::string_view StripSlash(std::string_view name) {
+  if (!name.empty() && name.front() == '/') {
+    name.remove_prefix(1);
+  }
+  return name;
+}
+
+v1::Protocol ProtocolFromString(std::string_view type) {
+  if (type == "udp") {
+    return v1::PROTOCOL_UDP;
+  }
+  if (type == "sctp") {
+    return v1::PROTOCOL_SCTP;
+  }
+  if (type == "tcp") {
+    return v1::PROTOCOL_TCP;
+  }
+  return v1::PROTOCOL_UNSPECIFIED;
+}
+
+bool ParseDigits(std::string_view s, size_t pos, size_t count, int* out) {
+  if (pos + count > s.size()) {
+    return false;
+  }
+  int value = 0;
+  for (size_t i = pos; i < pos + count; ++i) {
+    if (s[i] < '0' || s[i] > '9') {
+      return false;
+    }
+    value = value * 10 + (s[i] - '0');
+  }
+  *out = value;
+  return true;
+}
+
+bool IsLeapYear(int year) { return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0; }
+
+int DaysInMonth(int year, int month) {
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return month == 2 && IsLeapYear(year) ? 29 : kDays[month - 1];
+}
+
+}  // namespace
+
+bool ParseDockerTime(std::string_view s, google::protobuf::Timestamp* out) {
+  // YYYY-MM-DDTHH:MM:SS[.f{1,9}](Z|+HH:MM|-HH:MM)
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  if (!ParseDigits(s, 0, 4, &year) || s.size() < 19 || s[4] != '-' ||
+      !ParseDigits(s, 5, 2, &month) || s[7] != '-' || !ParseDigits(s, 8, 2, &day) ||
+      (s[10] != 'T' && s[10] != 't') || !ParseDigits(s, 11, 2, &hour) || s[13] != ':' ||
+      !ParseDigits(s, 14, 2, &minute) || s[16] != ':' || !ParseDigits(s, 17, 2, &second)) {
+    return false;
+  }
+  if (year < 1 || month < 1 || month > 12 || day < 1 || day > DaysInMonth(year, month) ||
+      hour > 23 || minute > 59 || second > 59) {
+    return false;
+  }
+  size_t pos = 19;
+  int32_t nanos = 0;
+  if (pos < s.size() && s[pos] == '.') {
+    ++pos;
+    size_t digits = 0;
+    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+      if (digits == 9) {
+        return false;
+      }
+      nanos = nanos * 10 + (s[pos] - '0');
+      ++digits;
+      ++pos;
+    }
+    if (digits == 0) {
+      return false;
+    }
+    for (size_t i = digits; i < 9; ++i) {
+      nanos *= 10;
+    }
+  }
+  int offset_seconds = 0;
+  if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
+    ++pos;
+  } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
+    int offset_hours = 0;
+    int offset_minutes = 0;
+    if (!ParseDigits(s, pos + 1, 2, &offset_hours) || pos + 3 >= s.size() || s[pos + 3] != ':' ||
+        !ParseDigits(s, pos + 4, 2, &offset_minutes) || offset_hours > 23 || offset_minutes > 59) {
+      return false;
+    }
+    offset_seconds = (offset_hours * 60 + offset_minutes) * 60;
+    if (s[pos] == '-') {
+      offset_seconds = -offset_seconds;
+    }
+    pos += 6;
+  } else {
+    return false;
+  }
+  if (pos != s.size()) {
+    return false;
+  }
+  std::tm tm{};
+  tm.tm_year = year - 1900;
+  tm.tm_mon = month - 1;
+  tm.tm_mday = day;
+  tm.tm_hour = hour;
+  tm.tm_min = minute;
+  tm.tm_sec = second;
+  int64_t seconds = static_cast<int64_t>(timegm(&tm)) - offset_seconds;
+  if (seconds == kGoZeroTimeSeconds && nanos == 0) {
+    return false;
+  }
+  out->set_seconds(seconds);
+  out->set_nanos(nanos);
+  return true;
+}
+
+v1::ContainerStatus ContainerStatusFromString(std::string_view status) {
+  if (status == "created") {
+    return v1::CONTAINER_STATUS_CREATED;
+  }
+  if (status == "running") {
+    return v1::CONTAINER_STATUS_RUNNING;
+  }
+  if (status == "paused") {
+    return v1::CONTAINER_STATUS_PAUSED;
+  }
+  if (status == "restarting") {
+    return v1::CONTAINER_STATUS_RESTARTING;
+  }
+  if (status == "removing") {
+    return v1::CONTAINER_STATUS_REMOVING;
+  }
+  if (status == "exited") {
+    return v1::CONTAINER_STATUS_EXITED;
+  }
+  if (status == "dead") {
+    return v1::CONTAINER_STATUS_DEAD;
+  }
+  return v1::CONTAINER_STATUS_UNSPECIFIED;
+}
+
+void HealthFromJson(const json& health, v1::Health* out) {
+  out->Clear();
+  // No State.Health at all is how the daemon says "no healthcheck" (also for ["NONE"]).
+  if (!health.is_object()) {
+    out->set_status(v1::HEALTH_STATUS_NONE);
+    return;
+  }
+  std::string status = GetString(health, "Status");
+  if (status == "starting") {
+    out->set_status(v1::HEALTH_STATUS_STARTING);
+  } else if (status == "healthy") {
+    out->set_status(v1::HEALTH_STATUS_HEALTHY);
+  } else if (status == "unhealthy") {
+    out->set_status(v1::HEALTH_STATUS_UNHEALTHY);
+  } else if (status == "none") {
+    out->set_status(v1::HEALTH_STATUS_NONE);
+  } else {
+    out->set_status(v1::HEALTH_STATUS_UNSPECIFIED);
+  }
+  out->set_failing_streak(GetInt32(health, "FailingStreak"));
+  const json* log = Find(health, "Log");
+  if (log != nullptr && log->is_array()) {
+    for (const json& entry : *log) {
+      if (!entry.is_object()) {
+        continue;
+      }
+      v1::HealthProbe* probe = out->add_log();
+      SetTime(entry, "Start", [probe] { return probe->mutable_start(); });
+      SetTime(entry, "End", [probe] { return probe->mutable_end(); });
+      probe->set_exit_code(GetInt32(entry, "ExitCode"));
+      probe->set_output(GetString(entry, "Output"));
+    }
+  }
+}
+
+void ContainerInfoFromJson(const json& inspect, v1::ContainerInfo* out) {
+  out->Clear();
+  const json& config = Object(inspect, "Config");
+  const json& host_config = Object(inspect, "HostConfig");
+  const json& state = Object(inspect, "State");
+
+  out->set_id(GetString(inspect, "Id"));
+  out->set_name(std::string(StripSlash(GetString(inspect, "Name"))));
+  // Top-level "Image" is the image id; Config.Image is the reference the user asked for.
+  out->set_image(GetString(config, "Image"));
+  out->set_image_id(GetString(inspect, "Image"));
+  SetTime(inspect, "Created", [out] { return out->mutable_created(); });
+
+  v1::ContainerState* st = out->mutable_state();
+  st->set_status(ContainerStatusFromString(GetString(state, "Status")));
+  st->set_running(GetBool(state, "Running"));
+  st->set_paused(GetBool(state, "Paused"));
+  st->set_restarting(GetBool(state, "Restarting"));
+  st->set_oom_killed(GetBool(state, "OOMKilled"));
+  st->set_dead(GetBool(state, "Dead"));
+  st->set_pid(GetInt(state, "Pid"));
+  st->set_exit_code(GetInt(state, "ExitCode"));
+  st->set_error(GetString(state, "Error"));
+  SetTime(state, "StartedAt", [st] { return st->mutable_started_at(); });
+  SetTime(state, "FinishedAt", [st] { return st->mutable_finished_at(); });
+  const json* health = Find(state, "Health");
+  HealthFromJson(health != nullptr ? *health : json(), st->mutable_health());
+
+  GetArgv(config, "Cmd", out->mutable_command());
+  GetArgv(config, "Entrypoint", out->mutable_entrypoint());
+  GetArgv(config, "Env", out->mutable_env());
+  GetStringMap(config, "Labels", out->mutable_labels());
+  out->set_tty(GetBool(config, "Tty"));
+  out->set_auto_remove(GetBool(host_config, "AutoRemove"));
+  out->set_network_mode(GetString(host_config, "NetworkMode"));
+  out->set_log_driver(GetString(Object(host_config, "LogConfig"), "Type"));
+  out->set_restart_count(GetInt(inspect, "RestartCount"));
+  out->set_hostname(GetString(config, "Hostname"));
+  out->set_working_dir(GetString(config, "WorkingDir"));
+  out->set_user(GetString(config, "User"));
+}
+
+void ContainerSummaryFromJson(const json& item, v1::ContainerSummary* out) {
+  out->Clear();
+  out->set_id(GetString(item, "Id"));
+  const json* names = Find(item, "Names");
+  if (names != nullptr && names->is_array()) {
+    for (const json& name : *names) {
+      if (name.is_string()) {
+        out->add_names(std::string(StripSlash(name.get_ref<const std::string&>())));
+      }
+    }
+  }
+  out->set_image(GetString(item, "Image"));
+  out->set_image_id(GetString(item, "ImageID"));
+  out->set_command(GetString(item, "Command"));
+  int64_t created = GetInt(item, "Created");
+  if (created != 0) {
+    out->mutable_created()->set_seconds(created);
+  }
+  out->set_state(ContainerStatusFromString(GetString(item, "State")));
+  out->set_status(GetString(item, "Status"));
+  GetStringMap(item, "Labels", out->mutable_labels());
+  const json* ports = Find(item, "Ports");
+  if (ports != nullptr && ports->is_array()) {
+    for (const json& port : *ports) {
+      if (!port.is_object()) {
+        continue;
+      }
+      v1::PortMapping* mapping = out->add_ports();
+      mapping->set_container_port(GetPort(port, "PrivatePort"));
+      mapping->set_protocol(ProtocolFromString(GetString(port, "Type")));
+      mapping->set_host_ip(GetString(port, "IP"));
+      mapping->set_host_port(GetPort(port, "PublicPort"));
+    }
+  }
+}
+
+void EngineInfoFromVersionJson(const json& version, v1::GetEngineInfoResponse* out) {
+  out->set_engine_version(GetString(version, "Version"));
+  out->set_engine_api_version(GetString(version, "ApiVersion"));
+  out->set_engine_min_api_version(GetString(version, "MinAPIVersion"));
+  out->set_os(GetString(version, "Os"));
+  out->set_arch(GetString(version, "Arch"));
+  out->set_kernel_version(GetString(version, "KernelVersion"));
+}
+
+}  // namespace dockline::server

@@ -1,0 +1,64 @@
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <string>
+
+#include "server/server.h"
+
+int main(int argc, char** argv) {
+  dockline::server::ServerOptions options;
+  if (const char* host = std::getenv("DOCKER_HOST"); host != nullptr && *host != '\0') {
+    options.docker_host = host;
+  }
+  std::string log_level = "info";
+  int grace_seconds = 5;
+
+  CLI::App app{"docklined: the Docker container lifecycle over gRPC"};
+  app.add_option("--listen", options.listen,
+                 "address to serve on: host:port (loopback unless --allow-insecure-remote) or "
+                 "unix:///path")
+      ->capture_default_str();
+  app.add_option("--docker-host", options.docker_host,
+                 "the Docker daemon's socket (default: DOCKER_HOST, else "
+                 "unix:///var/run/docker.sock)")
+      ->capture_default_str();
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical, off")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  app.add_option("--io-threads", options.io_threads, "threads talking to the daemon")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  app.add_option("--shutdown-grace", grace_seconds,
+                 "seconds to let calls finish on SIGINT/SIGTERM")
+      ->capture_default_str();
+  app.add_flag("--allow-insecure-remote", options.allow_insecure_remote,
+               "serve a non-loopback address without TLS (anyone who reaches it is root here)");
+  app.set_version_flag("--version", DOCKLINE_VERSION);
+  CLI11_PARSE(app, argc, argv);
+
+  spdlog::set_level(spdlog::level::from_str(log_level));
+
+  // Block the shutdown signals before any thread starts, so that only sigwait below sees them
+  // and Shutdown runs on the main thread, never on a gRPC or engine thread.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto server = dockline::server::DocklineServer::Start(options);
+  if (!server.ok()) {
+    spdlog::critical("{}", server.status().message());
+    return 1;
+  }
+  spdlog::info("docklined {} serving on {} for {}", DOCKLINE_VERSION, server.value()->address(),
+               options.docker_host);
+
+  int received = 0;
+  sigwait(&signals, &received);
+  spdlog::info("signal {}: shutting down", received);
+  server.value()->Shutdown(std::chrono::seconds(grace_seconds));
+  return 0;
+}

@@ -1,0 +1,682 @@
+#include "server/run_reactor.h"
+
+#include <google/protobuf/timestamp.pb.h>
+
+#include <cstdio>
+#include <deque>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "engine/demux.h"
+#include "engine/read_all.h"
+#include "server/inspect_codec.h"
+#include "server/json_util.h"
+#include "server/spec_codec.h"
+#include "server/status_map.h"
+
+namespace dockline::server {
+namespace {
+
+using engine::ApiRequest;
+using engine::ApiResponse;
+using engine::Result;
+using engine::StreamKind;
+
+// Messages queued for the client. While the queue is full nothing more is read from the
+// daemon, so a slow client holds at most this many chunks in memory.
+constexpr size_t kMaxQueue = 8;
+
+class RunReactor;
+
+// The run as a state machine. Engine callbacks (on engine strands, possibly two at once: the
+// wait and the logs) and gRPC reactions (OnWriteDone, OnCancel) change state under mu_, then
+// call Drive(), which decides the next steps under the lock and performs them after releasing
+// it (StartWrite/Finish and engine calls are never made with mu_ held).
+//
+// Order (ENGINE_NOTES.md section 11.3): create; register wait?condition=next-exit and read its
+// header; start; follow the logs with timestamps. dockerd 20.10 can end a follow stream before
+// the end of the log, so a pass that ends before the exit is resumed with since=<last
+// timestamp relayed>, skipping what was already sent. Once the wait has answered the log is
+// complete (the daemon closes the log driver before it reports the exit), so the follow pass
+// is dropped and one final non-follow pass from the last timestamp relays the rest. With
+// auto-remove the container is removed only after that, so neither output nor the exit code
+// can be lost.
+class RunCore : public std::enable_shared_from_this<RunCore> {
+ public:
+  RunCore(std::shared_ptr<engine::Engine> engine, const v1::RunContainerRequest& request)
+      : engine_(std::move(engine)),
+        request_(request),
+        tty_(request.spec().tty()),
+        auto_remove_(request.spec().auto_remove()) {}
+
+  void Attach(RunReactor* reactor) { reactor_ = reactor; }
+
+  void Begin() { Drive(); }
+  void OnWriteDone(bool ok);
+  void OnCancel();
+  void OnDone();
+
+ private:
+  enum class Phase { kCreating, kRegisteringWait, kStarting, kRunning, kRemoving, kDone };
+  using Actions = std::vector<std::function<void()>>;
+
+  void Drive();
+  void DriveLogs(Actions* actions);  // mu_ held
+  void Fail(grpc::Status status);    // mu_ held
+  void SetPhase(Phase phase) {       // mu_ held
+    phase_ = phase;
+    step_started_ = false;
+  }
+
+  void DoCreate();
+  void DoRegisterWait();
+  void DoStart();
+  void DoRemove();
+  void OpenLogPass(uint64_t generation, bool follow, std::string since);
+  void ReadLogs(uint64_t generation, std::shared_ptr<engine::BodyStream> body);
+  void TrackStep(std::shared_ptr<engine::Call> call);
+
+  // Log parsing, mu_ held.
+  void OnLogData(std::string_view data);
+  void OnPiece(const engine::PayloadPiece& piece);
+  void BeginEntry(const std::string& ts);
+  void Emit(StreamKind kind, std::string_view data);
+  void FlushChunks();
+
+  static void CleanupInBackground(std::shared_ptr<engine::Engine> engine, std::string id);
+
+  std::shared_ptr<engine::Engine> engine_;
+  const v1::RunContainerRequest request_;
+  const bool tty_;
+  const bool auto_remove_;
+  RunReactor* reactor_ = nullptr;
+
+  std::mutex mu_;
+  Phase phase_ = Phase::kCreating;
+  bool step_started_ = false;
+  std::shared_ptr<engine::Call> step_;  // the unary step in flight, for cancel
+  std::string id_;
+  v1::RunContainerResponse started_;
+  std::shared_ptr<engine::BodyStream> wait_;
+  bool wait_done_ = false;
+  int64_t exit_code_ = 0;
+  std::string wait_error_;
+  bool removed_ = false;
+
+  // Log passes, each identified by a generation so that an abandoned pass's callbacks are
+  // ignored.
+  uint64_t generation_ = 0;
+  std::shared_ptr<engine::BodyStream> logs_;
+  bool logs_opening_ = false;
+  bool logs_reading_ = false;
+  bool pass_is_final_ = false;
+  bool logs_complete_ = false;
+  engine::FrameDemuxer demux_;
+  engine::Coalescer coalescer_;
+
+  // What has been relayed, so that a resumed pass skips it.
+  std::string last_ts_;       // timestamp of the last entry begun
+  int same_ts_count_ = 0;     // entries begun with last_ts_
+  bool entry_complete_ = true;
+  size_t entry_bytes_ = 0;    // bytes relayed of the last entry
+  // Resume boundary of the current pass.
+  std::string resume_ts_;
+  int resume_skip_full_ = 0;
+  bool resume_partial_ = false;
+  size_t resume_partial_bytes_ = 0;
+  // Per-entry parsing state.
+  bool in_prefix_ = false;
+  std::string prefix_;
+  std::string entry_ts_;
+  bool skip_entry_ = false;
+  size_t skip_bytes_ = 0;
+  std::string chunk_ts_;  // timestamp of the first entry in the pending chunk
+
+  std::deque<v1::RunContainerResponse> queue_;
+  bool writing_ = false;
+  std::optional<grpc::Status> failure_;
+  bool finished_ = false;
+};
+
+class RunReactor : public grpc::ServerWriteReactor<v1::RunContainerResponse> {
+ public:
+  explicit RunReactor(std::shared_ptr<RunCore> core) : core_(std::move(core)) {
+    core_->Attach(this);
+  }
+  void OnWriteDone(bool ok) override { core_->OnWriteDone(ok); }
+  void OnCancel() override { core_->OnCancel(); }
+  void OnDone() override {
+    core_->OnDone();
+    delete this;
+  }
+
+ private:
+  std::shared_ptr<RunCore> core_;
+};
+
+std::string SinceParam(const std::string& ts) {
+  google::protobuf::Timestamp t;
+  if (!ParseDockerTime(ts, &t)) {
+    return "";
+  }
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%lld.%09d", static_cast<long long>(t.seconds()), t.nanos());
+  return buf;
+}
+
+void RunCore::Fail(grpc::Status status) {
+  if (!failure_) {
+    failure_ = std::move(status);
+  }
+}
+
+void RunCore::TrackStep(std::shared_ptr<engine::Call> call) {
+  bool cancel = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    step_ = call;
+    cancel = failure_.has_value();
+  }
+  if (cancel) {
+    call->Cancel();
+  }
+}
+
+void RunCore::Drive() {
+  Actions actions;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (finished_) {
+      return;
+    }
+    if (failure_) {
+      if (step_) {
+        actions.push_back([c = step_] { c->Cancel(); });
+      }
+      if (logs_) {
+        actions.push_back([c = logs_] { c->Cancel(); });
+      }
+      if (wait_) {
+        actions.push_back([c = wait_] { c->Cancel(); });
+      }
+      if (!writing_) {
+        finished_ = true;
+        if (auto_remove_ && !id_.empty() && !removed_) {
+          // Nobody is left to see the output, but the container was asked to be ephemeral.
+          actions.push_back([engine = engine_, id = id_] { CleanupInBackground(engine, id); });
+        }
+        actions.push_back([r = reactor_, st = *failure_] { r->Finish(st); });
+      }
+    } else {
+      switch (phase_) {
+        case Phase::kCreating:
+          if (!step_started_) {
+            step_started_ = true;
+            actions.push_back([self = shared_from_this()] { self->DoCreate(); });
+          }
+          break;
+        case Phase::kRegisteringWait:
+          if (!step_started_) {
+            step_started_ = true;
+            actions.push_back([self = shared_from_this()] { self->DoRegisterWait(); });
+          }
+          break;
+        case Phase::kStarting:
+          if (!step_started_) {
+            step_started_ = true;
+            actions.push_back([self = shared_from_this()] { self->DoStart(); });
+          }
+          break;
+        case Phase::kRunning:
+          // Output gathers in the coalescer while a write is in flight and goes out when the
+          // client has taken the last message: big chunks under load, no delay when idle.
+          if (!writing_ && queue_.empty()) {
+            FlushChunks();
+          }
+          DriveLogs(&actions);
+          if (logs_complete_ && wait_done_) {
+            FlushChunks();
+            if (auto_remove_) {
+              SetPhase(Phase::kRemoving);
+              step_started_ = true;
+              actions.push_back([self = shared_from_this()] { self->DoRemove(); });
+            } else {
+              SetPhase(Phase::kDone);
+            }
+          }
+          break;
+        case Phase::kRemoving:
+        case Phase::kDone:
+          break;
+      }
+      if (phase_ == Phase::kDone && !step_started_) {
+        step_started_ = true;
+        if (!request_.detach()) {
+          v1::RunContainerResponse msg;
+          auto* exited = msg.mutable_exited();
+          exited->set_exit_code(exit_code_);
+          exited->set_error(wait_error_);
+          exited->set_removed(removed_);
+          queue_.push_back(std::move(msg));
+        }
+      }
+      if (phase_ == Phase::kDone && queue_.empty() && !writing_) {
+        finished_ = true;
+        actions.push_back([r = reactor_] { r->Finish(grpc::Status::OK); });
+      }
+    }
+    if (!finished_ && !writing_ && !queue_.empty() && !failure_) {
+      writing_ = true;
+      actions.push_back([r = reactor_, m = &queue_.front()] { r->StartWrite(m); });
+    }
+  }
+  for (auto& action : actions) {
+    action();
+  }
+}
+
+void RunCore::DriveLogs(Actions* actions) {
+  if (logs_complete_) {
+    return;
+  }
+  if (logs_ && wait_done_ && !pass_is_final_ && !tty_) {
+    // The exit is known, so the log is complete: instead of waiting for the daemon to end the
+    // follow stream (about a second), read what is left in one non-follow pass.
+    actions->push_back([c = logs_] { c->Cancel(); });
+    logs_ = nullptr;
+    logs_reading_ = false;
+  }
+  if (logs_) {
+    if (!logs_reading_ && queue_.size() < kMaxQueue) {
+      logs_reading_ = true;
+      actions->push_back([self = shared_from_this(), g = generation_, b = logs_] {
+        self->ReadLogs(g, b);
+      });
+    }
+    return;
+  }
+  if (logs_opening_) {
+    return;
+  }
+  ++generation_;
+  logs_opening_ = true;
+  pass_is_final_ = wait_done_;
+  demux_ = engine::FrameDemuxer();
+  in_prefix_ = false;
+  skip_entry_ = false;
+  skip_bytes_ = 0;
+  resume_ts_ = last_ts_;
+  resume_partial_ = !entry_complete_;
+  resume_skip_full_ = entry_complete_ ? same_ts_count_ : same_ts_count_ - 1;
+  resume_partial_bytes_ = entry_complete_ ? 0 : entry_bytes_;
+  std::string since = tty_ || last_ts_.empty() ? "" : SinceParam(last_ts_);
+  actions->push_back([self = shared_from_this(), g = generation_, follow = !wait_done_,
+                      since = std::move(since)] { self->OpenLogPass(g, follow, since); });
+}
+
+void RunCore::DoCreate() {
+  CreateOptions options;
+  options.api_version = engine_->ApiVersion();
+  options.attach = !request_.detach();
+  // An attached run removes the container itself once the output is drained (the daemon's
+  // AutoRemove could delete the log before the last pass); a detached run leaves it to the
+  // daemon.
+  options.auto_remove = request_.detach() && auto_remove_;
+  nlohmann::json body;
+  grpc::Status st = BuildCreateBody(request_.spec(), options, &body);
+  if (!st.ok()) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      Fail(st);
+    }
+    return Drive();
+  }
+  ApiRequest req("POST", "/containers/create");
+  if (!request_.spec().name().empty()) {
+    req.Query("name", request_.spec().name());
+  }
+  req.body = body.dump();
+  req.timeout = std::chrono::seconds(60);
+  TrackStep(engine_->Unary(std::move(req), [self = shared_from_this()](Result<ApiResponse> res) {
+    {
+      std::lock_guard<std::mutex> lock(self->mu_);
+      auto j = nlohmann::json::parse(res.ok() ? res->body : "", nullptr, false);
+      std::string id = GetString(j, "Id");
+      if (!res.status().ok()) {
+        self->Fail(ToGrpcStatus(res.status()));
+      } else if (id.empty()) {
+        self->Fail(grpc::Status(grpc::StatusCode::INTERNAL, "the daemon's create reply has no Id"));
+      } else {
+        self->id_ = id;
+        auto* started = self->started_.mutable_started();
+        started->set_id(id);
+        if (const auto* w = Member(j, "Warnings"); w && w->is_array()) {
+          for (const auto& item : *w) {
+            if (item.is_string()) {
+              started->add_warnings(item.get<std::string>());
+            }
+          }
+        }
+        self->SetPhase(self->request_.detach() ? Phase::kStarting : Phase::kRegisteringWait);
+      }
+    }
+    self->Drive();
+  }));
+}
+
+void RunCore::DoRegisterWait() {
+  ApiRequest req("POST", "/containers/" + EscapePathSegment(id_) + "/wait");
+  req.Query("condition", "next-exit");
+  auto self = shared_from_this();
+  auto call = engine_->Stream(std::move(req), [self](Result<ApiResponse> res,
+                                                     std::shared_ptr<engine::BodyStream> body) {
+    {
+      std::lock_guard<std::mutex> lock(self->mu_);
+      if (!res.status().ok()) {
+        self->Fail(ToGrpcStatus(res.status()));
+      } else {
+        self->wait_ = body;
+        self->SetPhase(Phase::kStarting);
+      }
+    }
+    if (body && res.status().ok()) {
+      engine::ReadAll(body, [self](const engine::Status& st, std::string data) {
+        {
+          std::lock_guard<std::mutex> lock(self->mu_);
+          auto j = nlohmann::json::parse(data, nullptr, false);
+          if (!st.ok()) {
+            self->Fail(ToGrpcStatus(st));
+          } else if (!Member(j, "StatusCode")) {
+            self->Fail(grpc::Status(grpc::StatusCode::INTERNAL,
+                                    "the daemon's wait reply is not understood: " + data));
+          } else {
+            self->wait_done_ = true;
+            self->exit_code_ = GetInt(j, "StatusCode");
+            if (const auto* err = Member(j, "Error"); err && err->is_object()) {
+              self->wait_error_ = GetString(*err, "Message");
+            }
+          }
+        }
+        self->Drive();
+      });
+    }
+    self->Drive();
+  });
+  TrackStep(call);
+}
+
+void RunCore::DoStart() {
+  ApiRequest req("POST", "/containers/" + EscapePathSegment(id_) + "/start");
+  req.timeout = std::chrono::seconds(60);
+  TrackStep(engine_->Unary(std::move(req), [self = shared_from_this()](Result<ApiResponse> res) {
+    {
+      std::lock_guard<std::mutex> lock(self->mu_);
+      if (!res.status().ok()) {
+        self->Fail(ToGrpcStatus(res.status()));
+      } else {
+        self->queue_.push_back(self->started_);
+        self->SetPhase(self->request_.detach() ? Phase::kDone : Phase::kRunning);
+      }
+    }
+    self->Drive();
+  }));
+}
+
+void RunCore::DoRemove() {
+  ApiRequest req("DELETE", "/containers/" + EscapePathSegment(id_));
+  req.Query("force", "1");
+  req.Query("v", "1");  // like `docker run --rm`: anonymous volumes go too
+  req.timeout = std::chrono::seconds(60);
+  TrackStep(engine_->Unary(std::move(req), [self = shared_from_this()](Result<ApiResponse> res) {
+    {
+      std::lock_guard<std::mutex> lock(self->mu_);
+      // The exit code is known by now: a failed removal is reported as removed=false rather
+      // than as an error that would hide it.
+      self->removed_ = res.status().ok() || res.status().code() == engine::Code::kNotFound;
+      self->SetPhase(Phase::kDone);
+    }
+    self->Drive();
+  }));
+}
+
+void RunCore::OpenLogPass(uint64_t generation, bool follow, std::string since) {
+  ApiRequest req("GET", "/containers/" + EscapePathSegment(id_) + "/logs");
+  req.Query("stdout", "1").Query("stderr", "1").Query("follow", follow ? "1" : "0");
+  if (!tty_) {
+    req.Query("timestamps", "1");
+  }
+  if (!since.empty()) {
+    req.Query("since", since);
+  }
+  auto call = engine_->Stream(
+      std::move(req), [self = shared_from_this(), generation](
+                          Result<ApiResponse> res, std::shared_ptr<engine::BodyStream> body) {
+        {
+          std::lock_guard<std::mutex> lock(self->mu_);
+          if (generation != self->generation_) {
+            if (body) {
+              body->Cancel();
+            }
+            return;
+          }
+          self->logs_opening_ = false;
+          if (!res.status().ok()) {
+            self->Fail(ToGrpcStatus(res.status()));
+          } else {
+            self->logs_ = body;
+          }
+        }
+        self->Drive();
+      });
+  std::lock_guard<std::mutex> lock(mu_);
+  if (generation == generation_ && logs_opening_ && failure_) {
+    call->Cancel();
+  }
+}
+
+void RunCore::ReadLogs(uint64_t generation, std::shared_ptr<engine::BodyStream> body) {
+  body->Read([self = shared_from_this(), generation](const engine::Status& st,
+                                                     std::string_view data, bool eof) {
+    {
+      std::lock_guard<std::mutex> lock(self->mu_);
+      if (generation != self->generation_) {
+        return;
+      }
+      self->logs_reading_ = false;
+      if (!st.ok()) {
+        self->Fail(ToGrpcStatus(st));
+      } else {
+        self->OnLogData(data);
+        if (eof) {
+          self->logs_ = nullptr;
+          if (!self->demux_.AtFrameBoundary()) {
+            // The pass stopped mid-frame; the next pass resumes from the partial entry.
+            self->entry_complete_ = false;
+          }
+          if (self->pass_is_final_ || self->tty_) {
+            self->logs_complete_ = true;
+          }
+        }
+      }
+    }
+    self->Drive();
+  });
+}
+
+void RunCore::OnLogData(std::string_view data) {
+  if (tty_) {
+    // A TTY's output is one raw stream: no frames, no timestamps to resume from.
+    Emit(StreamKind::kStdout, data);
+  } else {
+    engine::Status st = demux_.FeedPieces(
+        data, [this](const engine::PayloadPiece& piece) { OnPiece(piece); });
+    if (!st.ok()) {
+      Fail(ToGrpcStatus(st));
+    }
+  }
+}
+
+void RunCore::OnPiece(const engine::PayloadPiece& piece) {
+  if (piece.kind == StreamKind::kStdin) {
+    return;
+  }
+  std::string_view data = piece.data;
+  if (piece.frame_start) {
+    in_prefix_ = true;
+    prefix_.clear();
+    skip_entry_ = false;
+    skip_bytes_ = 0;
+  }
+  if (in_prefix_) {
+    size_t space = data.find(' ');
+    if (space == std::string_view::npos) {
+      prefix_.append(data);
+      if (!piece.frame_end) {
+        return;
+      }
+      // A frame without a timestamp prefix: relay it as it is.
+      in_prefix_ = false;
+      BeginEntry("");
+      Emit(piece.kind, prefix_);
+      entry_complete_ = true;
+      return;
+    }
+    prefix_.append(data.substr(0, space));
+    data.remove_prefix(space + 1);
+    in_prefix_ = false;
+    BeginEntry(prefix_);
+  }
+  if (skip_entry_) {
+    return;
+  }
+  if (skip_bytes_ > 0) {
+    size_t n = std::min(skip_bytes_, data.size());
+    data.remove_prefix(n);
+    skip_bytes_ -= n;
+  }
+  if (!data.empty()) {
+    entry_bytes_ += data.size();
+    Emit(piece.kind, data);
+  }
+  if (piece.frame_end) {
+    entry_complete_ = true;
+  }
+}
+
+void RunCore::BeginEntry(const std::string& ts) {
+  entry_ts_ = ts;
+  if (!resume_ts_.empty() && ts == resume_ts_) {
+    if (resume_skip_full_ > 0) {
+      --resume_skip_full_;
+      skip_entry_ = true;
+      return;
+    }
+    if (resume_partial_) {
+      // The entry the last pass stopped inside: already counted, partly relayed.
+      resume_partial_ = false;
+      skip_bytes_ = resume_partial_bytes_;
+      entry_bytes_ = 0;
+      entry_complete_ = false;
+      resume_ts_.clear();
+      return;
+    }
+  }
+  resume_ts_.clear();
+  if (ts == last_ts_) {
+    ++same_ts_count_;
+  } else {
+    last_ts_ = ts;
+    same_ts_count_ = 1;
+  }
+  entry_complete_ = false;
+  entry_bytes_ = 0;
+}
+
+void RunCore::Emit(StreamKind kind, std::string_view data) {
+  if (coalescer_.empty()) {
+    chunk_ts_ = entry_ts_;
+  }
+  coalescer_.Add(kind, data, [this](StreamKind k, std::string&& chunk) {
+    v1::RunContainerResponse msg;
+    auto* out = msg.mutable_output();
+    out->set_stream(k == StreamKind::kStderr ? v1::STREAM_STDERR : v1::STREAM_STDOUT);
+    out->set_data(std::move(chunk));
+    if (request_.timestamps() && !chunk_ts_.empty()) {
+      ParseDockerTime(chunk_ts_, out->mutable_timestamp());
+    }
+    queue_.push_back(std::move(msg));
+    chunk_ts_ = entry_ts_;
+  });
+}
+
+void RunCore::FlushChunks() {
+  coalescer_.Flush([this](StreamKind k, std::string&& chunk) {
+    v1::RunContainerResponse msg;
+    auto* out = msg.mutable_output();
+    out->set_stream(k == StreamKind::kStderr ? v1::STREAM_STDERR : v1::STREAM_STDOUT);
+    out->set_data(std::move(chunk));
+    if (request_.timestamps() && !chunk_ts_.empty()) {
+      ParseDockerTime(chunk_ts_, out->mutable_timestamp());
+    }
+    queue_.push_back(std::move(msg));
+  });
+}
+
+void RunCore::OnWriteDone(bool ok) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    writing_ = false;
+    if (!ok) {
+      Fail(grpc::Status(grpc::StatusCode::CANCELLED, "the client went away"));
+    } else if (!queue_.empty()) {
+      queue_.pop_front();
+    }
+  }
+  Drive();
+}
+
+void RunCore::OnCancel() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    Fail(grpc::Status(grpc::StatusCode::CANCELLED, "the client cancelled the run"));
+  }
+  Drive();
+}
+
+void RunCore::OnDone() {
+  std::lock_guard<std::mutex> lock(mu_);
+  reactor_ = nullptr;
+  finished_ = true;
+}
+
+void RunCore::CleanupInBackground(std::shared_ptr<engine::Engine> engine, std::string id) {
+  ApiRequest wait("POST", "/containers/" + EscapePathSegment(id) + "/wait");
+  wait.Query("condition", "not-running");
+  auto remove = [engine, id] {
+    ApiRequest del("DELETE", "/containers/" + EscapePathSegment(id));
+    del.Query("force", "1").Query("v", "1");
+    engine->Unary(std::move(del), [](Result<ApiResponse>) {});
+  };
+  engine->Stream(std::move(wait), [remove](Result<ApiResponse> res,
+                                           std::shared_ptr<engine::BodyStream> body) {
+    if (!res.status().ok() || !body) {
+      return remove();
+    }
+    engine::ReadAll(body, [remove](const engine::Status&, std::string) { remove(); });
+  });
+}
+
+}  // namespace
+
+grpc::ServerWriteReactor<v1::RunContainerResponse>* StartRunContainer(
+    std::shared_ptr<engine::Engine> engine, grpc::CallbackServerContext*,
+    const v1::RunContainerRequest* request) {
+  auto core = std::make_shared<RunCore>(std::move(engine), *request);
+  auto* reactor = new RunReactor(core);
+  core->Begin();
+  return reactor;
+}
+
+}  // namespace dockline::server

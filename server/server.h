@@ -1,0 +1,44 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "engine/status.h"
+
+namespace dockline::server {
+
+struct ServerOptions {
+  std::string listen = "127.0.0.1:50051";  // host:port (port 0 picks one) or unix:///path
+  std::string docker_host = "unix:///var/run/docker.sock";
+  int io_threads = 2;
+  std::chrono::milliseconds health_interval{2000};
+  // Serving on anything but loopback or a Unix socket needs TLS, which this build does not
+  // offer yet; this flag is the explicit opt-out.
+  bool allow_insecure_remote = false;
+};
+
+// True for addresses that never leave the host: unix:, localhost, 127.0.0.0/8, [::1].
+bool IsLocalListenAddress(const std::string& address);
+
+// docklined's parts wired together: the engine, the service, reflection, grpc.health.v1 (kept
+// NOT_SERVING while the daemon does not answer /_ping) and keepalive settings for long streams.
+class DocklineServer {
+ public:
+  static engine::Result<std::unique_ptr<DocklineServer>> Start(const ServerOptions& options);
+  ~DocklineServer();
+
+  int port() const;  // the bound TCP port, 0 for a Unix socket
+  std::string address() const;  // what a client dials
+  // Stops accepting, lets calls end until `deadline`, cancels the rest, stops the engine.
+  void Shutdown(std::chrono::milliseconds grace = std::chrono::milliseconds(5000));
+  void Wait();
+
+  class Impl;
+
+ private:
+  explicit DocklineServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace dockline::server

@@ -1,0 +1,211 @@
+#include "harness.h"
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <fstream>
+#include <future>
+#include <random>
+#include <sstream>
+
+namespace dockline::testing {
+
+std::unique_ptr<server::DocklineServer> DaemonTest::server_;
+std::shared_ptr<engine::DockerEngine> DaemonTest::daemon_;
+
+namespace {
+
+std::string DockerHost() {
+  const char* host = std::getenv("DOCKER_HOST");
+  return host != nullptr && *host != '\0' ? host : "unix:///var/run/docker.sock";
+}
+
+std::string RunId() {
+  static const std::string id = [] {
+    std::random_device rd;
+    return std::to_string(getpid()) + "-" + std::to_string(rd() % 100000);
+  }();
+  return id;
+}
+
+}  // namespace
+
+void DaemonTest::SetUpTestSuite() {
+  if (server_) {
+    return;
+  }
+  engine::DockerEngineOptions options;
+  options.docker_host = DockerHost();
+  auto engine = engine::DockerEngine::Create(options);
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  daemon_ = engine.value();
+  ASSERT_TRUE(DaemonPing()) << "no Docker daemon answers at " << DockerHost()
+                            << ": start one with tests/engine/test-engine.sh start and export "
+                               "the DOCKER_HOST it prints (scripts/test.sh does both)";
+  server::ServerOptions server_options;
+  server_options.listen = "127.0.0.1:0";
+  server_options.docker_host = DockerHost();
+  auto server = server::DocklineServer::Start(server_options);
+  ASSERT_TRUE(server.ok()) << server.status().message();
+  server_ = std::move(server.value());
+}
+
+void DaemonTest::TearDownTestSuite() {
+  // Everything this run labelled goes, running or not.
+  if (daemon_) {
+    engine::ApiRequest list("GET", "/containers/json");
+    list.Query("all", "1").Query(
+        "filters", nlohmann::json{{"label", {LabelKey() + "=" + LabelValue()}}}.dump());
+    auto res = Daemon(list);
+    if (res.ok()) {
+      auto j = nlohmann::json::parse(res->body, nullptr, false);
+      if (j.is_array()) {
+        for (const auto& c : j) {
+          if (c.contains("Id") && c["Id"].is_string()) {
+            engine::ApiRequest del("DELETE", "/containers/" + c["Id"].get<std::string>());
+            del.Query("force", "1").Query("v", "1");
+            Daemon(del);
+          }
+        }
+      }
+    }
+  }
+  if (server_) {
+    server_->Shutdown(std::chrono::milliseconds(2000));
+    server_.reset();
+  }
+  if (daemon_) {
+    daemon_->Shutdown();
+    daemon_.reset();
+  }
+}
+
+void DaemonTest::SetUp() {
+  ASSERT_TRUE(server_) << "the test server did not start";
+  stub_ = v1::Dockline::NewStub(
+      grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials()));
+}
+
+void DaemonTest::TearDown() {}
+
+std::string DaemonTest::Image() {
+  const char* image = std::getenv("DOCKLINE_TEST_IMAGE");
+  return image != nullptr && *image != '\0' ? image : "dockline-test/busybox:latest";
+}
+
+std::string DaemonTest::LabelValue() { return RunId(); }
+
+std::string DaemonTest::UniqueName(const std::string& hint) {
+  static std::atomic<int> counter{0};
+  return "dl-" + hint + "-" + RunId() + "-" + std::to_string(counter++);
+}
+
+std::string DaemonTest::ServerAddress() { return server_ ? server_->address() : ""; }
+
+v1::ContainerSpec DaemonTest::Spec(std::vector<std::string> command) {
+  v1::ContainerSpec spec;
+  spec.set_image(Image());
+  for (auto& arg : command) {
+    spec.add_command(arg);
+  }
+  spec.set_network("none");
+  (*spec.mutable_labels())[LabelKey()] = LabelValue();
+  return spec;
+}
+
+engine::Result<engine::ApiResponse> DaemonTest::Daemon(engine::ApiRequest request) {
+  std::promise<engine::Result<engine::ApiResponse>> promise;
+  auto future = promise.get_future();
+  if (request.timeout.count() == 0) {
+    request.timeout = std::chrono::seconds(60);
+  }
+  daemon_->Unary(std::move(request), [&promise](engine::Result<engine::ApiResponse> res) {
+    promise.set_value(std::move(res));
+  });
+  return future.get();
+}
+
+nlohmann::json DaemonTest::DaemonInspect(const std::string& id) {
+  auto res = Daemon(engine::ApiRequest("GET", "/containers/" + id + "/json"));
+  if (!res.ok()) {
+    return nullptr;
+  }
+  return nlohmann::json::parse(res->body, nullptr, false);
+}
+
+bool DaemonTest::DaemonPing() {
+  std::promise<engine::Status> promise;
+  auto future = promise.get_future();
+  daemon_->Ping([&promise](engine::Status st) { promise.set_value(st); });
+  return future.get().ok();
+}
+
+DaemonTest::RunOutput DaemonTest::Run(const v1::RunContainerRequest& request) {
+  RunOutput out;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(4));
+  auto reader = stub().RunContainer(&ctx, request);
+  v1::RunContainerResponse msg;
+  while (reader->Read(&msg)) {
+    if (msg.has_started()) {
+      out.id = msg.started().id();
+    } else if (msg.has_output()) {
+      ++out.output_messages;
+      (msg.output().stream() == v1::STREAM_STDERR ? out.stderr_data : out.stdout_data) +=
+          msg.output().data();
+    } else if (msg.has_exited()) {
+      out.exited = true;
+      out.exit_code = msg.exited().exit_code();
+      out.removed = msg.exited().removed();
+    }
+  }
+  out.status = reader->Finish();
+  return out;
+}
+
+CommandResult RunCommand(const std::vector<std::string>& argv,
+                         const std::vector<std::string>& extra_env) {
+  CommandResult result;
+  char out_tmpl[] = "/tmp/dlcmd-out-XXXXXX";
+  char err_tmpl[] = "/tmp/dlcmd-err-XXXXXX";
+  int out_fd = mkstemp(out_tmpl);
+  int err_fd = mkstemp(err_tmpl);
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(out_fd, 1);
+    dup2(err_fd, 2);
+    int devnull = open("/dev/null", O_RDONLY);
+    dup2(devnull, 0);
+    for (const auto& e : extra_env) {
+      putenv(const_cast<char*>(e.c_str()));
+    }
+    std::vector<char*> args;
+    for (const auto& a : argv) {
+      args.push_back(const_cast<char*>(a.c_str()));
+    }
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  auto slurp = [](const char* path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  };
+  result.out = slurp(out_tmpl);
+  result.err = slurp(err_tmpl);
+  close(out_fd);
+  close(err_fd);
+  unlink(out_tmpl);
+  unlink(err_tmpl);
+  return result;
+}
+
+}  // namespace dockline::testing
