@@ -584,6 +584,10 @@ void RunCore::BeginEntry(const std::string& ts) {
     }
   }
   resume_ts_.clear();
+  if (request_.timestamps()) {
+    // A chunk carries one timestamp, so with timestamps each entry is a chunk of its own.
+    FlushChunks();
+  }
   if (ts == last_ts_) {
     ++same_ts_count_;
   } else {

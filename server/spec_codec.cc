@@ -1,5 +1,7 @@
 #include "server/spec_codec.h"
 
+#include "engine/docker_engine.h"
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -132,20 +134,8 @@ bool DurationToNanos(const google::protobuf::Duration& d, int64_t* out) {
   return true;
 }
 
-// "1.44" -> {1, 44}; anything unparsable compares as oldest.
-std::pair<int, int> ApiVersionParts(std::string_view version) {
-  size_t dot = version.find('.');
-  int64_t major = 0;
-  int64_t minor = 0;
-  if (dot == std::string_view::npos || !ParseDecimal(version.substr(0, dot), 1000, &major) ||
-      !ParseDecimal(version.substr(dot + 1), 1000, &minor)) {
-    return {0, 0};
-  }
-  return {static_cast<int>(major), static_cast<int>(minor)};
-}
-
-bool ApiAtLeast(std::string_view version, int major, int minor) {
-  return ApiVersionParts(version) >= std::make_pair(major, minor);
+bool ApiAtLeast(std::string_view version, const char* wanted) {
+  return engine::CompareApiVersions(std::string(version), wanted) >= 0;
 }
 
 bool IsAbsolute(std::string_view path) { return !path.empty() && path.front() == '/'; }
@@ -726,6 +716,12 @@ grpc::Status ValidateContainerSpec(const v1::ContainerSpec& spec, const CreateOp
         return s;
       }
     }
+    if (hc.has_start_interval() && !ApiAtLeast(options.api_version, "1.44")) {
+      // An older daemon would drop it silently and the caller would believe it took effect.
+      return Invalid("spec.healthcheck.start_interval",
+                     "needs Engine API 1.44 or newer; this daemon speaks " +
+                         options.api_version);
+    }
     if (hc.retries() < 0) {
       return Invalid("spec.healthcheck.retries",
                      "must not be negative, got " + std::to_string(hc.retries()));
@@ -905,11 +901,7 @@ grpc::Status BuildCreateBody(const v1::ContainerSpec& spec, const CreateOptions&
     put_duration("Interval", hc.has_interval(), hc.interval());
     put_duration("Timeout", hc.has_timeout(), hc.timeout());
     put_duration("StartPeriod", hc.has_start_period(), hc.start_period());
-    // Older daemons ignore unknown fields, but then the caller would believe it took effect;
-    // it is dropped deliberately and documented on the proto field as 1.44+.
-    if (ApiAtLeast(options.api_version, 1, 44)) {
-      put_duration("StartInterval", hc.has_start_interval(), hc.start_interval());
-    }
+    put_duration("StartInterval", hc.has_start_interval(), hc.start_interval());
     if (hc.retries() != 0) {
       health["Retries"] = hc.retries();
     }

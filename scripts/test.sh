@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Build dockline and run every test (ctest) against a private test engine.
+#
+# Usage: scripts/test.sh [extra ctest args...]     e.g. scripts/test.sh -R Logs
+# Environment: BUILD_DIR (default build), CTEST_TIMEOUT (seconds per test, default 300),
+#              CTEST_PARALLEL (default 2)
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo_root"
+
+build_dir="${BUILD_DIR:-build}"
+engine_script="$repo_root/tests/engine/test-engine.sh"
+t0=$SECONDS
+
+log() { printf 'test: %s\n' "$*" >&2; }
+
+log "installing dependencies (if missing)"
+bash scripts/install-deps.sh
+
+log "building in $build_dir"
+gen=()
+[[ -f "$build_dir/CMakeCache.txt" ]] || gen=(-G Ninja)
+cmake -S . -B "$build_dir" "${gen[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDOCKLINE_BUILD_TESTS=ON \
+  >/dev/null
+cmake --build "$build_dir"
+
+engine_dir=""
+# shellcheck disable=SC2317 # invoked by trap
+stop_engine() {
+  local rc=$?
+  trap - EXIT INT TERM HUP
+  if [[ -n "$engine_dir" && -d "$engine_dir" ]]; then
+    # Keep the daemon's log next to the test logs for post-mortems.
+    mkdir -p "$build_dir/Testing"
+    cp "$engine_dir/dockerd.log" "$build_dir/Testing/dockerd.log" 2>/dev/null || true
+    bash "$engine_script" stop "$engine_dir" || log "WARNING: stopping the test engine failed"
+  fi
+  exit "$rc"
+}
+trap stop_engine EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
+
+log "starting the private test engine"
+state_file="$(mktemp /tmp/dockline-test.XXXXXX)"
+if ! bash "$engine_script" start --state-file "$state_file" >/dev/null; then
+  rm -f "$state_file"
+  log "FAILED: the test engine did not start (see the log above)"
+  exit 1
+fi
+engine_dir="$(cat "$state_file")"
+rm -f "$state_file"
+
+export DOCKER_HOST="unix://$engine_dir/d.sock"
+export DOCKLINE_ENGINE_DIR="$engine_dir"
+export DOCKLINE_TEST_IMAGE="${DOCKLINE_TEST_IMAGE:-dockline-test/busybox:latest}"
+log "engine: DOCKER_HOST=$DOCKER_HOST ($(cat "$engine_dir/storage-driver") storage)," \
+  "image $DOCKLINE_TEST_IMAGE"
+
+# ctest runs in its own session so that a signal to this script (Ctrl-C, a CI timeout) can stop
+# ctest and every test process at once before the engine is stopped.
+setsid ctest --test-dir "$build_dir" --output-on-failure --no-tests=error \
+  -j "${CTEST_PARALLEL:-2}" --timeout "${CTEST_TIMEOUT:-300}" "$@" &
+ctest_pid=$!
+interrupted=0
+# shellcheck disable=SC2317 # invoked by trap
+on_signal() {
+  interrupted=$1
+  kill -TERM -- "-$ctest_pid" 2>/dev/null || true
+}
+trap 'on_signal 130' INT
+trap 'on_signal 143' TERM HUP
+rc=0
+while :; do
+  wait "$ctest_pid" && rc=0 || rc=$?
+  kill -0 "$ctest_pid" 2>/dev/null || break
+done
+if ((interrupted)); then
+  log "interrupted; stopping"
+  exit "$interrupted"
+fi
+
+echo >&2
+if ((rc == 0)); then
+  log "SUMMARY: all tests passed ($((SECONDS - t0)) s)"
+else
+  log "SUMMARY: FAILED (ctest exit $rc, $((SECONDS - t0)) s);" \
+    "logs: $build_dir/Testing/Temporary/LastTest.log, daemon log: $build_dir/Testing/dockerd.log"
+fi
+exit "$rc"

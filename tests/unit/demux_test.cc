@@ -1,0 +1,353 @@
+#include "engine/demux.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace dockline::engine {
+namespace {
+
+std::string Frame(uint8_t stream, std::string_view payload) {
+  std::string out(8, '\0');
+  out[0] = static_cast<char>(stream);
+  uint32_t n = static_cast<uint32_t>(payload.size());
+  out[4] = static_cast<char>((n >> 24) & 0xff);
+  out[5] = static_cast<char>((n >> 16) & 0xff);
+  out[6] = static_cast<char>((n >> 8) & 0xff);
+  out[7] = static_cast<char>(n & 0xff);
+  out.append(payload);
+  return out;
+}
+
+// Collects delivered bytes, merging consecutive pieces of one stream so that results do not
+// depend on how the input was cut.
+struct Collected {
+  std::vector<std::pair<StreamKind, std::string>> runs;
+  int calls = 0;
+
+  FrameDemuxer::PayloadCallback Callback() {
+    return [this](StreamKind kind, std::string_view payload) {
+      ++calls;
+      EXPECT_FALSE(payload.empty());
+      if (!runs.empty() && runs.back().first == kind) {
+        runs.back().second.append(payload);
+      } else {
+        runs.emplace_back(kind, std::string(payload));
+      }
+    };
+  }
+};
+
+using Runs = std::vector<std::pair<StreamKind, std::string>>;
+
+TEST(FrameDemuxerTest, SeveralFramesInOneFeed) {
+  std::string input = Frame(2, "err1\n") + Frame(1, "out1\n") + Frame(1, "no-newlineout2\n");
+  FrameDemuxer demuxer;
+  Collected got;
+  ASSERT_TRUE(demuxer.Feed(input, got.Callback()).ok());
+  EXPECT_EQ(got.runs, (Runs{{StreamKind::kStderr, "err1\n"},
+                            {StreamKind::kStdout, "out1\nno-newlineout2\n"}}));
+  EXPECT_EQ(got.calls, 3);
+  EXPECT_TRUE(demuxer.AtFrameBoundary());
+}
+
+TEST(FrameDemuxerTest, SplitAtEveryByteBoundary) {
+  std::string input = Frame(1, "hello") + Frame(2, "") + Frame(2, "world!\n") + Frame(1, "x") +
+                      Frame(3, "daemon error");
+  Runs want = {{StreamKind::kStdout, "hello"},
+               {StreamKind::kStderr, "world!\n"},
+               {StreamKind::kStdout, "x"},
+               {StreamKind::kSystemErr, "daemon error"}};
+  for (size_t cut = 0; cut <= input.size(); ++cut) {
+    FrameDemuxer demuxer;
+    Collected got;
+    ASSERT_TRUE(demuxer.Feed(std::string_view(input).substr(0, cut), got.Callback()).ok());
+    ASSERT_TRUE(demuxer.Feed(std::string_view(input).substr(cut), got.Callback()).ok());
+    EXPECT_EQ(got.runs, want) << "cut at " << cut;
+    EXPECT_TRUE(demuxer.AtFrameBoundary());
+  }
+}
+
+TEST(FrameDemuxerTest, OneByteAtATime) {
+  std::string input = Frame(1, "abc") + Frame(2, "de") + Frame(1, "f");
+  FrameDemuxer demuxer;
+  Collected got;
+  for (char c : input) {
+    ASSERT_TRUE(demuxer.Feed(std::string_view(&c, 1), got.Callback()).ok());
+  }
+  EXPECT_EQ(got.runs, (Runs{{StreamKind::kStdout, "abc"},
+                            {StreamKind::kStderr, "de"},
+                            {StreamKind::kStdout, "f"}}));
+  // Payload bytes are handed out as they arrive, not held back until the frame is whole.
+  EXPECT_EQ(got.calls, 6);
+}
+
+TEST(FrameDemuxerTest, PayloadDeliveredBeforeFrameComplete) {
+  std::string input = Frame(1, "0123456789");
+  FrameDemuxer demuxer;
+  Collected got;
+  ASSERT_TRUE(demuxer.Feed(std::string_view(input).substr(0, 12), got.Callback()).ok());
+  EXPECT_EQ(got.runs, (Runs{{StreamKind::kStdout, "0123"}}));
+  EXPECT_FALSE(demuxer.AtFrameBoundary());
+  ASSERT_TRUE(demuxer.Feed(std::string_view(input).substr(12), got.Callback()).ok());
+  EXPECT_EQ(got.runs, (Runs{{StreamKind::kStdout, "0123456789"}}));
+  EXPECT_TRUE(demuxer.AtFrameBoundary());
+}
+
+TEST(FrameDemuxerTest, PayloadIsAViewIntoTheInput) {
+  std::string input = Frame(1, "payload");
+  FrameDemuxer demuxer;
+  const char* seen = nullptr;
+  ASSERT_TRUE(
+      demuxer.Feed(input, [&](StreamKind, std::string_view payload) { seen = payload.data(); })
+          .ok());
+  EXPECT_EQ(seen, input.data() + 8);
+}
+
+TEST(FrameDemuxerTest, ZeroLengthFramesDeliverNothing) {
+  std::string input = Frame(1, "") + Frame(2, "") + Frame(1, "a") + Frame(1, "");
+  FrameDemuxer demuxer;
+  Collected got;
+  ASSERT_TRUE(demuxer.Feed(input, got.Callback()).ok());
+  EXPECT_EQ(got.runs, (Runs{{StreamKind::kStdout, "a"}}));
+  EXPECT_EQ(got.calls, 1);
+  EXPECT_TRUE(demuxer.AtFrameBoundary());
+}
+
+TEST(FrameDemuxerTest, TruncatedStreamIsNotAtBoundary) {
+  FrameDemuxer demuxer;
+  Collected got;
+  EXPECT_TRUE(demuxer.AtFrameBoundary());
+  std::string header_only = Frame(1, "abc").substr(0, 5);
+  ASSERT_TRUE(demuxer.Feed(header_only, got.Callback()).ok());
+  EXPECT_FALSE(demuxer.AtFrameBoundary());  // partial header
+  FrameDemuxer demuxer2;
+  ASSERT_TRUE(demuxer2.Feed(Frame(1, "abc").substr(0, 9), got.Callback()).ok());
+  EXPECT_FALSE(demuxer2.AtFrameBoundary());  // partial payload
+}
+
+TEST(FrameDemuxerTest, LargeLengthUsesAllFourBytes) {
+  std::string payload(70000, 'z');
+  std::string input = Frame(2, payload);
+  EXPECT_EQ(input[5], '\x01');
+  FrameDemuxer demuxer;
+  Collected got;
+  ASSERT_TRUE(demuxer.Feed(input, got.Callback()).ok());
+  EXPECT_EQ(got.runs, (Runs{{StreamKind::kStderr, payload}}));
+}
+
+TEST(FrameDemuxerTest, BadStreamByte) {
+  FrameDemuxer demuxer;
+  Collected got;
+  std::string input = Frame(1, "ok") + Frame(4, "bad") + Frame(1, "after");
+  Status status = demuxer.Feed(input, got.Callback());
+  EXPECT_FALSE(status.ok());
+  EXPECT_EQ(status.code(), Code::kProtocolError);
+  EXPECT_NE(status.message().find("04 00 00 00"), std::string::npos) << status.message();
+  EXPECT_EQ(got.runs, (Runs{{StreamKind::kStdout, "ok"}}));
+  // Sticky: nothing more is decoded.
+  EXPECT_EQ(demuxer.Feed(Frame(1, "x"), got.Callback()).code(), Code::kProtocolError);
+  EXPECT_EQ(got.runs.size(), 1u);
+}
+
+TEST(FrameDemuxerTest, NonzeroPadding) {
+  for (int byte = 1; byte <= 3; ++byte) {
+    std::string input = Frame(1, "abc");
+    input[byte] = '\x01';
+    FrameDemuxer demuxer;
+    Collected got;
+    EXPECT_EQ(demuxer.Feed(input, got.Callback()).code(), Code::kProtocolError);
+    EXPECT_TRUE(got.runs.empty());
+  }
+}
+
+TEST(FrameDemuxerTest, TtyTextIsRefused) {
+  FrameDemuxer demuxer;
+  Collected got;
+  EXPECT_EQ(demuxer.Feed("out1\r\nerr1\r\n", got.Callback()).code(), Code::kProtocolError);
+}
+
+TEST(FrameDemuxerTest, InterleavingOrderKept) {
+  std::string input;
+  Runs want;
+  for (int i = 0; i < 50; ++i) {
+    uint8_t stream = (i % 3 == 0) ? 2 : 1;
+    std::string payload = "line" + std::to_string(i) + "\n";
+    input += Frame(stream, payload);
+    StreamKind kind = stream == 2 ? StreamKind::kStderr : StreamKind::kStdout;
+    if (!want.empty() && want.back().first == kind) {
+      want.back().second += payload;
+    } else {
+      want.emplace_back(kind, payload);
+    }
+  }
+  for (size_t step : {1u, 3u, 7u, 8u, 13u, 64u, 4096u}) {
+    FrameDemuxer demuxer;
+    Collected got;
+    for (size_t pos = 0; pos < input.size(); pos += step) {
+      ASSERT_TRUE(demuxer.Feed(std::string_view(input).substr(pos, step), got.Callback()).ok());
+    }
+    EXPECT_EQ(got.runs, want) << "step " << step;
+  }
+}
+
+TEST(FrameDemuxerTest, PiecesCarryFrameBorders) {
+  std::string input = Frame(1, "2026-11-27T00:01:44.254699673Z out1\n") + Frame(2, "");
+  FrameDemuxer demuxer;
+  std::vector<PayloadPiece> pieces;
+  std::vector<std::string> data;
+  auto on_piece = [&](const PayloadPiece& piece) {
+    pieces.push_back(piece);
+    data.emplace_back(piece.data);
+  };
+  ASSERT_TRUE(demuxer.FeedPieces(std::string_view(input).substr(0, 20), on_piece).ok());
+  ASSERT_TRUE(demuxer.FeedPieces(std::string_view(input).substr(20), on_piece).ok());
+  ASSERT_EQ(pieces.size(), 3u);
+  EXPECT_TRUE(pieces[0].frame_start);
+  EXPECT_FALSE(pieces[0].frame_end);
+  EXPECT_EQ(data[0], "2026-11-27T0");
+  EXPECT_FALSE(pieces[1].frame_start);
+  EXPECT_TRUE(pieces[1].frame_end);
+  EXPECT_EQ(data[0] + data[1], "2026-11-27T00:01:44.254699673Z out1\n");
+  EXPECT_EQ(pieces[2].kind, StreamKind::kStderr);
+  EXPECT_TRUE(pieces[2].frame_start);
+  EXPECT_TRUE(pieces[2].frame_end);
+  EXPECT_TRUE(data[2].empty());
+}
+
+TEST(SplitTimestampTest, Splits) {
+  std::string_view ts;
+  std::string_view rest;
+  ASSERT_TRUE(SplitTimestamp("2026-11-27T00:01:44.254699673Z out1\n", &ts, &rest));
+  EXPECT_EQ(ts, "2026-11-27T00:01:44.254699673Z");
+  EXPECT_EQ(rest, "out1\n");
+  ASSERT_TRUE(SplitTimestamp("2026-11-27T00:01:44Z  two spaces", &ts, &rest));
+  EXPECT_EQ(ts, "2026-11-27T00:01:44Z");
+  EXPECT_EQ(rest, " two spaces");
+  ASSERT_TRUE(SplitTimestamp("2026-11-27T00:01:44Z ", &ts, &rest));
+  EXPECT_EQ(rest, "");
+}
+
+TEST(SplitTimestampTest, Refuses) {
+  std::string_view ts = "untouched";
+  std::string_view rest = "untouched";
+  EXPECT_FALSE(SplitTimestamp("", &ts, &rest));
+  EXPECT_FALSE(SplitTimestamp("2026-11-27T00:01:44Z", &ts, &rest));
+  EXPECT_FALSE(SplitTimestamp(" out", &ts, &rest));
+  EXPECT_FALSE(SplitTimestamp("hello world", &ts, &rest));
+  EXPECT_EQ(ts, "untouched");
+  EXPECT_EQ(rest, "untouched");
+}
+
+using Chunks = std::vector<std::pair<StreamKind, std::string>>;
+
+struct Emitted {
+  Chunks chunks;
+  Coalescer::EmitCallback Callback() {
+    return [this](StreamKind kind, std::string&& chunk) {
+      chunks.emplace_back(kind, std::move(chunk));
+    };
+  }
+};
+
+TEST(CoalescerTest, JoinsOneStreamUntilFlush) {
+  Coalescer coalescer(1024);
+  Emitted out;
+  EXPECT_TRUE(coalescer.empty());
+  coalescer.Add(StreamKind::kStdout, "a\n", out.Callback());
+  coalescer.Add(StreamKind::kStdout, "b\n", out.Callback());
+  coalescer.Add(StreamKind::kStdout, "", out.Callback());
+  EXPECT_TRUE(out.chunks.empty());
+  EXPECT_EQ(coalescer.pending_bytes(), 4u);
+  EXPECT_EQ(coalescer.pending_kind(), StreamKind::kStdout);
+  coalescer.Flush(out.Callback());
+  EXPECT_EQ(out.chunks, (Chunks{{StreamKind::kStdout, "a\nb\n"}}));
+  EXPECT_TRUE(coalescer.empty());
+  coalescer.Flush(out.Callback());  // nothing pending: nothing emitted
+  EXPECT_EQ(out.chunks.size(), 1u);
+}
+
+TEST(CoalescerTest, StreamSwitchEmits) {
+  Coalescer coalescer(1024);
+  Emitted out;
+  coalescer.Add(StreamKind::kStdout, "o1", out.Callback());
+  coalescer.Add(StreamKind::kStdout, "o2", out.Callback());
+  coalescer.Add(StreamKind::kStderr, "e1", out.Callback());
+  EXPECT_EQ(out.chunks, (Chunks{{StreamKind::kStdout, "o1o2"}}));
+  coalescer.Add(StreamKind::kStdout, "o3", out.Callback());
+  coalescer.Flush(out.Callback());
+  EXPECT_EQ(out.chunks, (Chunks{{StreamKind::kStdout, "o1o2"},
+                                {StreamKind::kStderr, "e1"},
+                                {StreamKind::kStdout, "o3"}}));
+}
+
+TEST(CoalescerTest, SizeLimit) {
+  Coalescer coalescer(4);
+  Emitted out;
+  coalescer.Add(StreamKind::kStdout, "ab", out.Callback());
+  coalescer.Add(StreamKind::kStdout, "cd", out.Callback());  // reaches the limit exactly
+  EXPECT_EQ(out.chunks, (Chunks{{StreamKind::kStdout, "abcd"}}));
+  EXPECT_TRUE(coalescer.empty());
+  coalescer.Add(StreamKind::kStdout, "efg", out.Callback());
+  coalescer.Add(StreamKind::kStdout, "hijklmnopq", out.Callback());  // split over chunks
+  EXPECT_EQ(out.chunks, (Chunks{{StreamKind::kStdout, "abcd"},
+                                {StreamKind::kStdout, "efgh"},
+                                {StreamKind::kStdout, "ijkl"},
+                                {StreamKind::kStdout, "mnop"}}));
+  EXPECT_EQ(coalescer.pending_bytes(), 1u);
+  coalescer.Flush(out.Callback());
+  EXPECT_EQ(out.chunks.back(), (std::pair<StreamKind, std::string>{StreamKind::kStdout, "q"}));
+}
+
+TEST(CoalescerTest, DefaultLimitAndBytesPreserved) {
+  Coalescer coalescer;
+  Emitted out;
+  std::string all_out;
+  std::string all_err;
+  for (int i = 0; i < 5000; ++i) {
+    std::string line = "line " + std::to_string(i) + "\n";
+    StreamKind kind = (i % 100 == 99) ? StreamKind::kStderr : StreamKind::kStdout;
+    (kind == StreamKind::kStdout ? all_out : all_err) += line;
+    coalescer.Add(kind, line, out.Callback());
+  }
+  coalescer.Flush(out.Callback());
+  std::string got_out;
+  std::string got_err;
+  for (size_t i = 0; i < out.chunks.size(); ++i) {
+    const auto& [kind, chunk] = out.chunks[i];
+    EXPECT_LE(chunk.size(), Coalescer::kDefaultMaxChunk);
+    EXPECT_FALSE(chunk.empty());
+    (kind == StreamKind::kStdout ? got_out : got_err) += chunk;
+  }
+  EXPECT_EQ(got_out, all_out);
+  EXPECT_EQ(got_err, all_err);
+  // 50 stderr lines each split the stdout run: about 100 chunks, not 5000.
+  EXPECT_LE(out.chunks.size(), 110u);
+}
+
+TEST(CoalescerTest, WithDemuxer) {
+  std::string input;
+  for (int i = 0; i < 10; ++i) {
+    input += Frame(1, "out\n");
+  }
+  input += Frame(2, "err\n");
+  FrameDemuxer demuxer;
+  Coalescer coalescer(16);
+  Emitted out;
+  ASSERT_TRUE(demuxer
+                  .Feed(input,
+                        [&](StreamKind kind, std::string_view payload) {
+                          coalescer.Add(kind, payload, out.Callback());
+                        })
+                  .ok());
+  coalescer.Flush(out.Callback());
+  EXPECT_EQ(out.chunks, (Chunks{{StreamKind::kStdout, "out\nout\nout\nout\n"},
+                                {StreamKind::kStdout, "out\nout\nout\nout\n"},
+                                {StreamKind::kStdout, "out\nout\n"},
+                                {StreamKind::kStderr, "err\n"}}));
+}
+
+}  // namespace
+}  // namespace dockline::engine
