@@ -22,7 +22,7 @@ bash scripts/install-deps.sh
 gen=()
 [[ -f "$build_dir/CMakeCache.txt" ]] || gen=(-G Ninja)
 cmake -S . -B "$build_dir" "${gen[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build_dir"
+cmake --build "$build_dir" --target docklined dockline
 
 bin="$build_dir/server/docklined"
 [[ -x "$bin" ]] || {

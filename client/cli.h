@@ -1,0 +1,88 @@
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "client/cli_values.h"
+#include "client/client.h"
+#include "client/result.h"
+#include "dockline/v1/dockline.pb.h"
+
+// The `dockline` command line: parsing (ParseArgs) apart from doing (Execute), so that tests can
+// check what a command line means without a server.
+namespace dockline::cli {
+
+// docker's exit status for its own failures (bad flags, daemon errors) on run and create.
+inline constexpr int kExitDocklineError = 125;
+// docker's exit status for a failed command other than run and create.
+inline constexpr int kExitCommandFailed = 1;
+
+inline constexpr char kDefaultAddress[] = "127.0.0.1:50051";
+
+enum class CommandKind {
+  kHelp,
+  kRun,
+  kCreate,
+  kStart,
+  kStop,
+  kRestart,
+  kKill,
+  kRemove,
+  kInspect,
+  kList,
+  kWait,
+  kVersion,
+};
+
+// What one command line asks for. Fields beyond `kind` and the global ones are read only by the
+// commands named in their comments.
+struct Invocation {
+  CommandKind kind = CommandKind::kHelp;
+
+  // Global: --addr (else $DOCKLINE_ADDR, else kDefaultAddress), --json, --timeout.
+  std::string address = kDefaultAddress;
+  bool json = false;
+  std::optional<std::chrono::nanoseconds> timeout;
+
+  std::string help;  // kHelp: the text to print
+
+  v1::ContainerSpec spec;  // run, create
+  bool detach = false;     // run
+
+  // start, stop, restart, kill, rm, inspect, wait
+  std::vector<std::string> containers;
+  std::optional<std::chrono::nanoseconds> stop_timeout;  // stop, restart: -t
+  std::string signal;                                    // kill: -s
+  bool force = false;                                    // rm: -f
+  bool remove_volumes = false;                           // rm: -v
+
+  // ps
+  bool all = false;
+  bool quiet = false;
+  bool no_trunc = false;
+  int limit = 0;
+  client::Filters filters;
+
+  // wait
+  std::optional<std::chrono::nanoseconds> wait_timeout;
+  v1::WaitCondition condition = v1::WAIT_CONDITION_UNSPECIFIED;
+};
+
+// `args` is argv without the program name. `env` supplies $DOCKLINE_ADDR and the values of
+// `-e NAME`. Errors (unknown flags, bad values) are INVALID_ARGUMENT with a message for the user.
+Result<Invocation> ParseArgs(const std::vector<std::string>& args,
+                             const EnvLookup& env = ProcessEnv);
+
+// Runs a parsed command and returns the process exit status: the container's for `run`,
+// kExitDocklineError for failures of run and create, kExitCommandFailed for other failures.
+// Container output goes to `out`/`err` as it arrives.
+int Execute(const Invocation& invocation, client::Client& client, std::ostream& out,
+            std::ostream& err);
+
+// The whole program: parse, connect, execute.
+int Main(int argc, char** argv);
+
+}  // namespace dockline::cli

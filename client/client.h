@@ -1,0 +1,108 @@
+#pragma once
+
+#include <grpcpp/channel.h>
+#include <grpcpp/client_context.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "client/container_spec_builder.h"
+#include "client/result.h"
+#include "dockline/v1/dockline.grpc.pb.h"
+#include "dockline/v1/dockline.pb.h"
+
+namespace dockline::client {
+
+struct ClientOptions {
+  // Deadline of each short call (create, start, inspect, list, ...). Unset: none. Calls that last
+  // as long as a container does (Wait, an attached Run) ignore it and take their own timeout;
+  // Stop and Restart add their grace period to it.
+  std::optional<std::chrono::nanoseconds> default_timeout;
+};
+
+struct RunOptions {
+  // Return once the container has started (RunResult has the id, no exit code).
+  bool detach = false;
+  // Keep the output in RunResult. Turn off when on_output consumes a stream of unbounded size.
+  bool collect_output = true;
+  // Each output chunk as it arrives, on the calling thread. STDOUT also carries a TTY's output.
+  std::function<void(v1::Stream, std::string_view)> on_output;
+  // Every message of the stream (started, output, exited), before on_output sees it.
+  std::function<void(const v1::RunContainerResponse&)> on_event;
+  // Set OutputChunk.timestamp (only visible through on_event).
+  bool timestamps = false;
+  // Deadline of the whole call. Unset: none when attached, the client's default when detached.
+  std::optional<std::chrono::nanoseconds> timeout;
+};
+
+struct RunResult {
+  std::string id;
+  std::vector<std::string> warnings;
+  // The container's exit status; -1 until the exit arrives (detached, or the stream broke).
+  int64_t exit_code = -1;
+  std::string error;     // the daemon's wait error, if any
+  bool removed = false;  // the container no longer exists (auto_remove)
+  std::string stdout_bytes;
+  std::string stderr_bytes;
+  std::string output;  // both streams in arrival order
+};
+
+using Filters = std::vector<std::pair<std::string, std::string>>;
+
+// docker-py-like container lifecycle over the dockline.v1 stubs. Every call is synchronous and
+// reports its grpc::Status in a Result (or alone when the reply carries nothing); nothing
+// throws. A Client may be used from several threads at once; callbacks run on the calling
+// thread.
+class Client {
+ public:
+  explicit Client(std::shared_ptr<grpc::Channel> channel, ClientOptions options = {});
+  // For tests that substitute the stub.
+  explicit Client(std::unique_ptr<v1::Dockline::StubInterface> stub, ClientOptions options = {});
+
+  // An insecure channel to "host:port", "unix:///path" (or "tcp://host:port", docker's spelling).
+  static Client Connect(const std::string& address, ClientOptions options = {});
+
+  // containers.run(): create, start, stream the output, then the exit status. On failure the
+  // value still holds what arrived first (the id once started, output so far).
+  Result<RunResult> Run(const v1::ContainerSpec& spec, const RunOptions& options = {});
+
+  Result<v1::CreateContainerResponse> Create(const v1::ContainerSpec& spec);
+  Result<v1::StartContainerResponse> Start(const std::string& container);
+  // `timeout` is the grace period before SIGKILL; unset: the container's own, else 10s.
+  Result<v1::StopContainerResponse> Stop(const std::string& container,
+                                         std::optional<std::chrono::nanoseconds> timeout = {});
+  grpc::Status Restart(const std::string& container,
+                       std::optional<std::chrono::nanoseconds> timeout = {});
+  // `signal`: "SIGKILL" (empty: the default), "SIGINT", "9", ...
+  grpc::Status Kill(const std::string& container, std::string_view signal = {});
+  grpc::Status Remove(const std::string& container, bool force = false, bool volumes = false);
+  Result<v1::InspectContainerResponse> Inspect(const std::string& container);
+  // containers.list(all, filters): {{"label", "a=b"}, {"status", "exited"}}; keys may repeat.
+  Result<v1::ListContainersResponse> List(bool all = false, const Filters& filters = {},
+                                          int limit = 0);
+  // container.wait(timeout, condition). A timeout that passes gives DEADLINE_EXCEEDED; unset
+  // waits as long as it takes, like docker-py.
+  Result<v1::WaitContainerResponse> Wait(
+      const std::string& container, std::optional<std::chrono::nanoseconds> timeout = {},
+      v1::WaitCondition condition = v1::WAIT_CONDITION_UNSPECIFIED);
+  Result<v1::GetEngineInfoResponse> EngineInfo();
+
+  // The RPCs this class does not wrap yet.
+  v1::Dockline::StubInterface& stub() { return *stub_; }
+
+ private:
+  // The default timeout stretched by `extra`, for calls that legitimately take that much longer.
+  std::optional<std::chrono::nanoseconds> DefaultTimeout(std::chrono::nanoseconds extra = {}) const;
+
+  std::unique_ptr<v1::Dockline::StubInterface> stub_;
+  ClientOptions options_;
+};
+
+}  // namespace dockline::client

@@ -1,0 +1,172 @@
+// The `dockline` CLI end to end: the real binary against the in-process server and daemon.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "harness.h"
+
+namespace dockline::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+class CliTest : public DaemonTest {
+ protected:
+  CommandResult Cli(std::vector<std::string> args) {
+    std::vector<std::string> argv = {DOCKLINE_CLI_PATH, "--addr", ServerAddress()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunCommand(argv);
+  }
+  std::string Label() { return LabelKey() + "=" + LabelValue(); }
+};
+
+TEST_F(CliTest, RunRmPrintsOutputAndRemoves) {
+  std::string name = UniqueName("cli-rm");
+  CommandResult r = Cli(
+      {"run", "--rm", "--name", name, "--network", "none", "-l", Label(), Image(), "echo", "hi"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "hi\n");
+  EXPECT_TRUE(DaemonInspect(name).is_null()) << "--rm left the container behind";
+}
+
+TEST_F(CliTest, RunExitsWithTheContainersCode) {
+  CommandResult r = Cli({"run", "--network", "none", "-l", Label(), Image(), "sh", "-c", "exit 7"});
+  EXPECT_EQ(r.exit_code, 7) << r.err;
+}
+
+TEST_F(CliTest, RunKeepsStdoutAndStderrApart) {
+  CommandResult r = Cli({"run", "--rm", "--network", "none", "-l", Label(), Image(), "sh", "-c",
+                         "echo out; echo err >&2; exit 3"});
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_EQ(r.out, "out\n");
+  EXPECT_THAT(r.err, HasSubstr("err\n"));
+}
+
+TEST_F(CliTest, OptionsAfterTheImageBelongToTheCommand) {
+  CommandResult r = Cli(
+      {"run", "--rm", "--network", "none", "-l", Label(), Image(), "echo", "--rm", "-d", "--name"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "--rm -d --name\n");
+}
+
+TEST_F(CliTest, RunFlagsReachTheDaemon) {
+  std::string name = UniqueName("cli-flags");
+  CommandResult r = Cli({"run",
+                         "-d",
+                         "--name",
+                         name,
+                         "--network",
+                         "none",
+                         "-l",
+                         Label(),
+                         "-e",
+                         "A=1",
+                         "-w",
+                         "/tmp",
+                         "-u",
+                         "1000:1000",
+                         "-m",
+                         "512m",
+                         "--cpus",
+                         "0.5",
+                         "--init",
+                         "--read-only",
+                         "--tmpfs",
+                         "/scratch:size=1m",
+                         "--restart",
+                         "on-failure:3",
+                         "--stop-signal",
+                         "SIGINT",
+                         "--health-cmd",
+                         "true",
+                         "--health-interval",
+                         "5s",
+                         "--hostname",
+                         "clihost",
+                         Image(),
+                         "sleep",
+                         "30"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto inspect = DaemonInspect(name);
+  ASSERT_FALSE(inspect.is_null());
+  EXPECT_EQ(r.out.substr(0, 12), inspect["Id"].get<std::string>().substr(0, 12));
+  EXPECT_EQ(inspect["HostConfig"]["Memory"], 536870912);
+  EXPECT_EQ(inspect["HostConfig"]["NanoCpus"], 500000000);
+  EXPECT_EQ(inspect["HostConfig"]["Init"], true);
+  EXPECT_EQ(inspect["HostConfig"]["ReadonlyRootfs"], true);
+  EXPECT_EQ(inspect["HostConfig"]["Tmpfs"]["/scratch"], "size=1m");
+  EXPECT_EQ(inspect["HostConfig"]["RestartPolicy"]["Name"], "on-failure");
+  EXPECT_EQ(inspect["HostConfig"]["RestartPolicy"]["MaximumRetryCount"], 3);
+  EXPECT_EQ(inspect["Config"]["StopSignal"], "SIGINT");
+  EXPECT_EQ(inspect["Config"]["User"], "1000:1000");
+  EXPECT_EQ(inspect["Config"]["WorkingDir"], "/tmp");
+  EXPECT_EQ(inspect["Config"]["Hostname"], "clihost");
+  EXPECT_EQ(inspect["Config"]["Healthcheck"]["Test"],
+            nlohmann::json::parse(R"(["CMD-SHELL","true"])"));
+  EXPECT_EQ(inspect["Config"]["Healthcheck"]["Interval"], 5000000000LL);
+  EXPECT_THAT(inspect["Config"]["Env"].dump(), HasSubstr("\"A=1\""));
+
+  CommandResult stop = Cli({"stop", "-t", "1", name});
+  EXPECT_EQ(stop.exit_code, 0) << stop.err;
+  CommandResult wait = Cli({"wait", name});
+  EXPECT_EQ(wait.exit_code, 0) << wait.err;
+  CommandResult rm = Cli({"rm", name});
+  EXPECT_EQ(rm.exit_code, 0) << rm.err;
+  EXPECT_TRUE(DaemonInspect(name).is_null());
+}
+
+TEST_F(CliTest, LifecycleCommandsAndJson) {
+  std::string name = UniqueName("cli-life");
+  CommandResult create =
+      Cli({"create", "--name", name, "--network", "none", "-l", Label(), Image(), "sleep", "30"});
+  ASSERT_EQ(create.exit_code, 0) << create.err;
+  EXPECT_EQ(Cli({"start", name}).exit_code, 0);
+  CommandResult ps = Cli({"ps", "-q", "-f", "label=" + Label(), "-f", "name=" + name});
+  EXPECT_EQ(ps.exit_code, 0) << ps.err;
+  EXPECT_EQ(ps.out.substr(0, 12), DaemonInspect(name)["Id"].get<std::string>().substr(0, 12));
+
+  CommandResult inspect = Cli({"--json", "inspect", name});
+  ASSERT_EQ(inspect.exit_code, 0) << inspect.err;
+  auto j = nlohmann::json::parse(inspect.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << inspect.out;
+  EXPECT_EQ(j["container"]["state"]["status"], "CONTAINER_STATUS_RUNNING") << inspect.out;
+
+  EXPECT_EQ(Cli({"kill", "-s", "SIGKILL", name}).exit_code, 0);
+  CommandResult wait = Cli({"wait", name});
+  EXPECT_EQ(wait.out, "137\n");
+  CommandResult rm_missing = Cli({"rm", "no-such-container-" + LabelValue()});
+  EXPECT_EQ(rm_missing.exit_code, 1);
+  EXPECT_THAT(rm_missing.err, HasSubstr("No such container"));
+  EXPECT_EQ(Cli({"rm", "-f", name}).exit_code, 0);
+}
+
+TEST_F(CliTest, WaitTimeout) {
+  std::string name = UniqueName("cli-wait");
+  ASSERT_EQ(
+      Cli({"run", "-d", "--name", name, "--network", "none", "-l", Label(), Image(), "sleep", "60"})
+          .exit_code,
+      0);
+  CommandResult wait = Cli({"wait", "--timeout", "500ms", name});
+  EXPECT_NE(wait.exit_code, 0);
+  EXPECT_THAT(wait.err, HasSubstr("did not reach"));
+  EXPECT_EQ(Cli({"rm", "-f", name}).exit_code, 0);
+}
+
+TEST_F(CliTest, VersionShowsTheNegotiatedApi) {
+  CommandResult r = Cli({"version"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("1.41"));
+  EXPECT_THAT(r.out, HasSubstr("20.10"));
+}
+
+TEST_F(CliTest, BadFlagValueIsAClearError) {
+  CommandResult r = Cli({"run", "-m", "12x", "--network", "none", Image(), "true"});
+  EXPECT_EQ(r.exit_code, 125);
+  EXPECT_THAT(r.err, HasSubstr("12x"));
+}
+
+}  // namespace
+}  // namespace dockline::testing
