@@ -1,11 +1,11 @@
 #include "engine/docker_engine.h"
 
 #include <algorithm>
-#include <cctype>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cctype>
 #include <cstdint>
 #include <limits>
 #include <mutex>
@@ -327,18 +327,18 @@ class HttpOp : public BodyStream, public std::enable_shared_from_this<HttpOp> {
     } else {
       stream_->expires_after(request_.timeout);
     }
-    stream_->async_connect(Protocol::endpoint(engine_->socket_path()),
-                           [self = shared_from_this(), next = std::move(next)](
-                               beast::error_code ec) {
-                             if (ec) {
-                               return self->FailIo(ec, "connecting");
-                             }
-                             self->connected_ = true;
-                             if (self->request_.timeout.count() == 0) {
-                               self->stream_->expires_never();
-                             }
-                             next();
-                           });
+    stream_->async_connect(
+        Protocol::endpoint(engine_->socket_path()),
+        [self = shared_from_this(), next = std::move(next)](beast::error_code ec) {
+          if (ec) {
+            return self->FailIo(ec, "connecting");
+          }
+          self->connected_ = true;
+          if (self->request_.timeout.count() == 0) {
+            self->stream_->expires_never();
+          }
+          next();
+        });
   }
 
   void Connect() {
@@ -384,10 +384,9 @@ class HttpOp : public BodyStream, public std::enable_shared_from_this<HttpOp> {
     } else {
       parser_.emplace();
       parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
-      http::async_read_header(*stream_, buffer_, *parser_,
-                              [self = shared_from_this()](beast::error_code ec, size_t n) {
-                                self->OnHeader(ec, n);
-                              });
+      http::async_read_header(
+          *stream_, buffer_, *parser_,
+          [self = shared_from_this()](beast::error_code ec, size_t n) { self->OnHeader(ec, n); });
     }
   }
 
@@ -538,18 +537,18 @@ class HttpOp : public BodyStream, public std::enable_shared_from_this<HttpOp> {
       cb(Status::Ok(), out, eof);
       return;
     }
-    stream_->async_read_some(buffer_.prepare(kReadChunk), [self = shared_from_this()](
-                                                              beast::error_code ec, size_t n) {
-      self->buffer_.commit(n);
-      if (ec == asio::error::eof || (ec && self->raw_ && n == 0 && !self->cancelled_ &&
-                                     ec == asio::error::connection_reset)) {
-        return self->OnSocketEof();
-      }
-      if (ec) {
-        return self->DeliverError(self->IoStatus(ec, "reading the reply body"));
-      }
-      self->PumpBody();
-    });
+    stream_->async_read_some(
+        buffer_.prepare(kReadChunk), [self = shared_from_this()](beast::error_code ec, size_t n) {
+          self->buffer_.commit(n);
+          if (ec == asio::error::eof || (ec && self->raw_ && n == 0 && !self->cancelled_ &&
+                                         ec == asio::error::connection_reset)) {
+            return self->OnSocketEof();
+          }
+          if (ec) {
+            return self->DeliverError(self->IoStatus(ec, "reading the reply body"));
+          }
+          self->PumpBody();
+        });
   }
 
   void OnSocketEof() {

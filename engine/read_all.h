@@ -11,8 +11,7 @@ namespace dockline::engine {
 // Reads a streaming body to its end (the reply of /wait arrives only when the container exits).
 // `limit` guards against a daemon that never stops talking.
 inline void ReadAll(std::shared_ptr<BodyStream> body,
-                    std::function<void(const Status&, std::string)> done,
-                    size_t limit = 16 << 20) {
+                    std::function<void(const Status&, std::string)> done, size_t limit = 16 << 20) {
   struct Reader : std::enable_shared_from_this<Reader> {
     std::shared_ptr<BodyStream> body;
     std::function<void(const Status&, std::string)> done;

@@ -10,16 +10,16 @@ namespace dockline::engine {
 // (server/status_map.cc); keep the two in step.
 enum class Code {
   kOk,
-  kNotModified,       // 304: already started / already stopped
-  kBadRequest,        // 400, or a request we refused before sending
-  kNotFound,          // 404
-  kNameConflict,      // 409 "is already in use"
-  kConflict,          // any other 409 (not running, running and not forced, ...)
-  kDaemonError,       // 500 and other unexpected statuses
-  kUnreachable,       // the socket could not be reached or the connection broke
-  kProtocolError,     // the daemon sent bytes we cannot parse
-  kTimeout,           // our own deadline passed
-  kCancelled,         // the caller went away
+  kNotModified,         // 304: already started / already stopped
+  kBadRequest,          // 400, or a request we refused before sending
+  kNotFound,            // 404
+  kNameConflict,        // 409 "is already in use"
+  kConflict,            // any other 409 (not running, running and not forced, ...)
+  kDaemonError,         // 500 and other unexpected statuses
+  kUnreachable,         // the socket could not be reached or the connection broke
+  kProtocolError,       // the daemon sent bytes we cannot parse
+  kTimeout,             // our own deadline passed
+  kCancelled,           // the caller went away
   kUnsupportedVersion,  // the daemon's API is older than the oldest we speak
 };
 
@@ -47,7 +47,7 @@ class Status {
 template <typename T>
 class Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}          // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {}  // NOLINT
   Result(Status status, T value) : status_(std::move(status)), value_(std::move(value)) {}
 

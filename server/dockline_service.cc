@@ -36,13 +36,13 @@ grpc::ServerUnaryReactor* EngineCall(engine::Engine& engine, ApiRequest request,
                                      ResultHandler on_result) {
   auto* reactor = new CallReactor();
   auto state = reactor->state();
-  reactor->Track(engine.Unary(std::move(request), [state, on_result = std::move(on_result)](
-                                                      Result<ApiResponse> res) {
-    if (!res.status().ok()) {
-      return CallReactor::Complete(state, ToGrpcStatus(res.status()));
-    }
-    CallReactor::Complete(state, on_result(res));
-  }));
+  reactor->Track(engine.Unary(std::move(request),
+                              [state, on_result = std::move(on_result)](Result<ApiResponse> res) {
+                                if (!res.status().ok()) {
+                                  return CallReactor::Complete(state, ToGrpcStatus(res.status()));
+                                }
+                                CallReactor::Complete(state, on_result(res));
+                              }));
   return reactor;
 }
 
@@ -70,17 +70,16 @@ class RejectWriter : public grpc::ServerWriteReactor<Response> {
   void OnDone() override { delete this; }
 };
 
-class RejectBidi
-    : public grpc::ServerBidiReactor<v1::AttachExecRequest, v1::AttachExecResponse> {
+class RejectBidi : public grpc::ServerBidiReactor<v1::AttachExecRequest, v1::AttachExecResponse> {
  public:
   explicit RejectBidi(grpc::Status status) { Finish(std::move(status)); }
   void OnDone() override { delete this; }
 };
 
 grpc::Status NotYet(const char* rpc, const char* capability) {
-  return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                      std::string(rpc) + ": " + capability +
-                          " is not implemented in this version of dockline yet");
+  return grpc::Status(
+      grpc::StatusCode::UNIMPLEMENTED,
+      std::string(rpc) + ": " + capability + " is not implemented in this version of dockline yet");
 }
 
 }  // namespace
@@ -154,9 +153,9 @@ grpc::ServerUnaryReactor* DocklineService::StopContainer(grpc::CallbackServerCon
   });
 }
 
-grpc::ServerUnaryReactor* DocklineService::RestartContainer(
-    grpc::CallbackServerContext*, const v1::RestartContainerRequest* req,
-    v1::RestartContainerResponse*) {
+grpc::ServerUnaryReactor* DocklineService::RestartContainer(grpc::CallbackServerContext*,
+                                                            const v1::RestartContainerRequest* req,
+                                                            v1::RestartContainerResponse*) {
   if (grpc::Status st = ValidateContainerRef("container", req->container()); !st.ok()) {
     return Reject(st);
   }
@@ -204,9 +203,9 @@ grpc::ServerUnaryReactor* DocklineService::RemoveContainer(grpc::CallbackServerC
                     [](Result<ApiResponse>&) { return grpc::Status::OK; });
 }
 
-grpc::ServerUnaryReactor* DocklineService::InspectContainer(
-    grpc::CallbackServerContext*, const v1::InspectContainerRequest* req,
-    v1::InspectContainerResponse* resp) {
+grpc::ServerUnaryReactor* DocklineService::InspectContainer(grpc::CallbackServerContext*,
+                                                            const v1::InspectContainerRequest* req,
+                                                            v1::InspectContainerResponse* resp) {
   if (grpc::Status st = ValidateContainerRef("container", req->container()); !st.ok()) {
     return Reject(st);
   }
@@ -231,8 +230,7 @@ grpc::ServerUnaryReactor* DocklineService::ListContainers(grpc::CallbackServerCo
     request.Query("all", "1");
   }
   if (req->limit() < 0) {
-    return Reject(
-        grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "limit: must not be negative"));
+    return Reject(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "limit: must not be negative"));
   }
   if (req->limit() > 0) {
     request.Query("limit", std::to_string(req->limit()));
@@ -312,8 +310,8 @@ grpc::ServerUnaryReactor* DocklineService::WaitContainer(grpc::CallbackServerCon
             body->Cancel();
           }
         }
-        engine::ReadAll(body, [state, resp, container, cond, waited_for](
-                                  const engine::Status& st, std::string data) {
+        engine::ReadAll(body, [state, resp, container, cond, waited_for](const engine::Status& st,
+                                                                         std::string data) {
           if (st.code() == engine::Code::kTimeout) {
             return CallReactor::Complete(
                 state, grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
@@ -383,8 +381,8 @@ grpc::ServerUnaryReactor* DocklineService::InspectExec(grpc::CallbackServerConte
   return Reject(NotYet("InspectExec", "exec inspection"));
 }
 
-grpc::ServerBidiReactor<v1::AttachExecRequest, v1::AttachExecResponse>*
-DocklineService::AttachExec(grpc::CallbackServerContext*) {
+grpc::ServerBidiReactor<v1::AttachExecRequest, v1::AttachExecResponse>* DocklineService::AttachExec(
+    grpc::CallbackServerContext*) {
   return new RejectBidi(NotYet("AttachExec", "interactive exec (stdin, tty, resize)"));
 }
 

@@ -30,8 +30,7 @@ int main(int argc, char** argv) {
   app.add_option("--io-threads", options.io_threads, "threads talking to the daemon")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
-  app.add_option("--shutdown-grace", grace_seconds,
-                 "seconds to let calls finish on SIGINT/SIGTERM")
+  app.add_option("--shutdown-grace", grace_seconds, "seconds to let calls finish on SIGINT/SIGTERM")
       ->capture_default_str();
   app.add_flag("--allow-insecure-remote", options.allow_insecure_remote,
                "serve a non-loopback address without TLS (anyone who reaches it is root here)");

@@ -117,10 +117,10 @@ class RunCore : public std::enable_shared_from_this<RunCore> {
   engine::Coalescer coalescer_;
 
   // What has been relayed, so that a resumed pass skips it.
-  std::string last_ts_;       // timestamp of the last entry begun
-  int same_ts_count_ = 0;     // entries begun with last_ts_
+  std::string last_ts_;    // timestamp of the last entry begun
+  int same_ts_count_ = 0;  // entries begun with last_ts_
   bool entry_complete_ = true;
-  size_t entry_bytes_ = 0;    // bytes relayed of the last entry
+  size_t entry_bytes_ = 0;  // bytes relayed of the last entry
   // Resume boundary of the current pass.
   std::string resume_ts_;
   int resume_skip_full_ = 0;
@@ -291,9 +291,8 @@ void RunCore::DriveLogs(Actions* actions) {
   if (logs_) {
     if (!logs_reading_ && queue_.size() < kMaxQueue) {
       logs_reading_ = true;
-      actions->push_back([self = shared_from_this(), g = generation_, b = logs_] {
-        self->ReadLogs(g, b);
-      });
+      actions->push_back(
+          [self = shared_from_this(), g = generation_, b = logs_] { self->ReadLogs(g, b); });
     }
     return;
   }
@@ -370,40 +369,40 @@ void RunCore::DoRegisterWait() {
   ApiRequest req("POST", "/containers/" + EscapePathSegment(id_) + "/wait");
   req.Query("condition", "next-exit");
   auto self = shared_from_this();
-  auto call = engine_->Stream(std::move(req), [self](Result<ApiResponse> res,
-                                                     std::shared_ptr<engine::BodyStream> body) {
-    {
-      std::lock_guard<std::mutex> lock(self->mu_);
-      if (!res.status().ok()) {
-        self->Fail(ToGrpcStatus(res.status()));
-      } else {
-        self->wait_ = body;
-        self->SetPhase(Phase::kStarting);
-      }
-    }
-    if (body && res.status().ok()) {
-      engine::ReadAll(body, [self](const engine::Status& st, std::string data) {
+  auto call = engine_->Stream(
+      std::move(req), [self](Result<ApiResponse> res, std::shared_ptr<engine::BodyStream> body) {
         {
           std::lock_guard<std::mutex> lock(self->mu_);
-          auto j = nlohmann::json::parse(data, nullptr, false);
-          if (!st.ok()) {
-            self->Fail(ToGrpcStatus(st));
-          } else if (!Member(j, "StatusCode")) {
-            self->Fail(grpc::Status(grpc::StatusCode::INTERNAL,
-                                    "the daemon's wait reply is not understood: " + data));
+          if (!res.status().ok()) {
+            self->Fail(ToGrpcStatus(res.status()));
           } else {
-            self->wait_done_ = true;
-            self->exit_code_ = GetInt(j, "StatusCode");
-            if (const auto* err = Member(j, "Error"); err && err->is_object()) {
-              self->wait_error_ = GetString(*err, "Message");
-            }
+            self->wait_ = body;
+            self->SetPhase(Phase::kStarting);
           }
+        }
+        if (body && res.status().ok()) {
+          engine::ReadAll(body, [self](const engine::Status& st, std::string data) {
+            {
+              std::lock_guard<std::mutex> lock(self->mu_);
+              auto j = nlohmann::json::parse(data, nullptr, false);
+              if (!st.ok()) {
+                self->Fail(ToGrpcStatus(st));
+              } else if (!Member(j, "StatusCode")) {
+                self->Fail(grpc::Status(grpc::StatusCode::INTERNAL,
+                                        "the daemon's wait reply is not understood: " + data));
+              } else {
+                self->wait_done_ = true;
+                self->exit_code_ = GetInt(j, "StatusCode");
+                if (const auto* err = Member(j, "Error"); err && err->is_object()) {
+                  self->wait_error_ = GetString(*err, "Message");
+                }
+              }
+            }
+            self->Drive();
+          });
         }
         self->Drive();
       });
-    }
-    self->Drive();
-  });
   TrackStep(call);
 }
 
@@ -510,8 +509,8 @@ void RunCore::OnLogData(std::string_view data) {
     // A TTY's output is one raw stream: no frames, no timestamps to resume from.
     Emit(StreamKind::kStdout, data);
   } else {
-    engine::Status st = demux_.FeedPieces(
-        data, [this](const engine::PayloadPiece& piece) { OnPiece(piece); });
+    engine::Status st =
+        demux_.FeedPieces(data, [this](const engine::PayloadPiece& piece) { OnPiece(piece); });
     if (!st.ok()) {
       Fail(ToGrpcStatus(st));
     }
@@ -663,13 +662,13 @@ void RunCore::CleanupInBackground(std::shared_ptr<engine::Engine> engine, std::s
     del.Query("force", "1").Query("v", "1");
     engine->Unary(std::move(del), [](Result<ApiResponse>) {});
   };
-  engine->Stream(std::move(wait), [remove](Result<ApiResponse> res,
-                                           std::shared_ptr<engine::BodyStream> body) {
-    if (!res.status().ok() || !body) {
-      return remove();
-    }
-    engine::ReadAll(body, [remove](const engine::Status&, std::string) { remove(); });
-  });
+  engine->Stream(
+      std::move(wait), [remove](Result<ApiResponse> res, std::shared_ptr<engine::BodyStream> body) {
+        if (!res.status().ok() || !body) {
+          return remove();
+        }
+        engine::ReadAll(body, [remove](const engine::Status&, std::string) { remove(); });
+      });
 }
 
 }  // namespace

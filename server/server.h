@@ -28,7 +28,7 @@ class DocklineServer {
   static engine::Result<std::unique_ptr<DocklineServer>> Start(const ServerOptions& options);
   ~DocklineServer();
 
-  int port() const;  // the bound TCP port, 0 for a Unix socket
+  int port() const;             // the bound TCP port, 0 for a Unix socket
   std::string address() const;  // what a client dials
   // Stops accepting, lets calls end until `deadline`, cancels the rest, stops the engine.
   void Shutdown(std::chrono::milliseconds grace = std::chrono::milliseconds(5000));

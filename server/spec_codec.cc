@@ -1,7 +1,5 @@
 #include "server/spec_codec.h"
 
-#include "engine/docker_engine.h"
-
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -10,6 +8,8 @@
 #include <tuple>
 #include <utility>
 #include <vector>
+
+#include "engine/docker_engine.h"
 
 namespace dockline::server {
 namespace {
@@ -719,8 +719,7 @@ grpc::Status ValidateContainerSpec(const v1::ContainerSpec& spec, const CreateOp
     if (hc.has_start_interval() && !ApiAtLeast(options.api_version, "1.44")) {
       // An older daemon would drop it silently and the caller would believe it took effect.
       return Invalid("spec.healthcheck.start_interval",
-                     "needs Engine API 1.44 or newer; this daemon speaks " +
-                         options.api_version);
+                     "needs Engine API 1.44 or newer; this daemon speaks " + options.api_version);
     }
     if (hc.retries() < 0) {
       return Invalid("spec.healthcheck.retries",

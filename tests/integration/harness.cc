@@ -6,10 +6,14 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <future>
 #include <random>
 #include <sstream>
+#include <thread>
+
+#include "engine/demux.h"
 
 namespace dockline::testing {
 
@@ -57,8 +61,8 @@ void DaemonTest::TearDownTestSuite() {
   // Everything this run labelled goes, running or not.
   if (daemon_) {
     engine::ApiRequest list("GET", "/containers/json");
-    list.Query("all", "1").Query(
-        "filters", nlohmann::json{{"label", {LabelKey() + "=" + LabelValue()}}}.dump());
+    list.Query("all", "1")
+        .Query("filters", nlohmann::json{{"label", {LabelKey() + "=" + LabelValue()}}}.dump());
     auto res = Daemon(list);
     if (res.ok()) {
       auto j = nlohmann::json::parse(res->body, nullptr, false);
@@ -116,6 +120,121 @@ v1::ContainerSpec DaemonTest::Spec(std::vector<std::string> command) {
   return spec;
 }
 
+grpc::Status DaemonTest::Create(const v1::ContainerSpec& spec, std::string* id) {
+  v1::CreateContainerRequest req;
+  *req.mutable_spec() = spec;
+  v1::CreateContainerResponse resp;
+  auto ctx = Context();
+  grpc::Status st = stub().CreateContainer(ctx.get(), req, &resp);
+  if (st.ok()) {
+    *id = resp.id();
+  }
+  return st;
+}
+
+std::string DaemonTest::CreateAndStart(const v1::ContainerSpec& spec) {
+  std::string id;
+  grpc::Status st = Create(spec, &id);
+  if (!st.ok()) {
+    ADD_FAILURE() << "CreateContainer: " << st.error_code() << " " << st.error_message();
+    return "";
+  }
+  v1::StartContainerRequest start;
+  start.set_container(id);
+  v1::StartContainerResponse started;
+  auto ctx = Context();
+  st = stub().StartContainer(ctx.get(), start, &started);
+  if (!st.ok()) {
+    ADD_FAILURE() << "StartContainer: " << st.error_code() << " " << st.error_message();
+    return "";
+  }
+  return id;
+}
+
+std::unique_ptr<grpc::ClientContext> DaemonTest::Context(std::chrono::milliseconds timeout) {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->set_deadline(std::chrono::system_clock::now() + timeout);
+  return ctx;
+}
+
+int DaemonTest::DaemonGoroutines() {
+  auto res = Daemon(engine::ApiRequest("GET", "/info"));
+  if (!res.ok()) {
+    return -1;
+  }
+  auto j = nlohmann::json::parse(res->body, nullptr, false);
+  if (!j.is_object() || !j.contains("NGoroutines") || !j["NGoroutines"].is_number_integer()) {
+    return -1;
+  }
+  return j["NGoroutines"].get<int>();
+}
+
+DaemonTest::DaemonLogs DaemonTest::Logs(const std::string& id) {
+  DaemonLogs logs;
+  auto inspect = DaemonInspect(id);
+  if (!inspect.is_object()) {
+    return logs;
+  }
+  bool tty = inspect["Config"].value("Tty", false);
+  engine::ApiRequest req("GET", "/containers/" + id + "/logs");
+  req.Query("stdout", "1").Query("stderr", "1");
+  if (!tty) {
+    req.Query("timestamps", "1");
+  }
+  auto res = Daemon(req);
+  if (!res.ok()) {
+    return logs;
+  }
+  if (tty) {
+    // One raw stream: stdout and stderr merged, no frames.
+    logs.stdout_data = res->body;
+    logs.entries.push_back(LogEntry{false, "", res->body});
+    logs.ok = true;
+    return logs;
+  }
+  auto split = [](std::string_view payload, LogEntry* entry) {
+    size_t space = payload.find(' ');
+    if (space == std::string_view::npos) {
+      entry->data = std::string(payload);
+      return;
+    }
+    entry->timestamp = std::string(payload.substr(0, space));
+    entry->data = std::string(payload.substr(space + 1));
+  };
+  engine::FrameDemuxer demux;
+  std::string frame;
+  bool frame_stderr = false;
+  engine::Status st = demux.FeedPieces(res->body, [&](const engine::PayloadPiece& piece) {
+    if (piece.frame_start) {
+      frame.clear();
+    }
+    frame.append(piece.data);
+    frame_stderr = piece.kind == engine::StreamKind::kStderr;
+    if (piece.frame_end) {
+      LogEntry entry;
+      entry.stderr_stream = frame_stderr;
+      split(frame, &entry);
+      (entry.stderr_stream ? logs.stderr_data : logs.stdout_data) += entry.data;
+      logs.entries.push_back(std::move(entry));
+    }
+  });
+  logs.ok = st.ok() && demux.AtFrameBoundary();
+  return logs;
+}
+
+bool DaemonTest::PollUntil(const std::function<bool()>& done, std::chrono::milliseconds limit) {
+  auto end = std::chrono::steady_clock::now() + limit;
+  while (true) {
+    if (done()) {
+      return true;
+    }
+    if (std::chrono::steady_clock::now() >= end) {
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
 engine::Result<engine::ApiResponse> DaemonTest::Daemon(engine::ApiRequest request) {
   std::promise<engine::Result<engine::ApiResponse>> promise;
   auto future = promise.get_future();
@@ -151,19 +270,56 @@ DaemonTest::RunOutput DaemonTest::Run(const v1::RunContainerRequest& request) {
   v1::RunContainerResponse msg;
   while (reader->Read(&msg)) {
     if (msg.has_started()) {
+      out.sequence.push_back('s');
       out.id = msg.started().id();
+      out.warnings.assign(msg.started().warnings().begin(), msg.started().warnings().end());
     } else if (msg.has_output()) {
+      out.sequence.push_back('o');
       ++out.output_messages;
       (msg.output().stream() == v1::STREAM_STDERR ? out.stderr_data : out.stdout_data) +=
           msg.output().data();
+      out.chunks.push_back(msg.output());
     } else if (msg.has_exited()) {
+      out.sequence.push_back('x');
       out.exited = true;
       out.exit_code = msg.exited().exit_code();
+      out.exit_error = msg.exited().error();
       out.removed = msg.exited().removed();
+    } else {
+      out.sequence.push_back('?');
     }
   }
   out.status = reader->Finish();
   return out;
+}
+
+TempDir::TempDir() {
+  char tmpl[] = "/tmp/dl-it-XXXXXX";
+  char* dir = mkdtemp(tmpl);
+  if (dir == nullptr) {
+    ADD_FAILURE() << "mkdtemp failed";
+    return;
+  }
+  path_ = dir;
+}
+
+TempDir::~TempDir() {
+  if (!path_.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+}
+
+void TempDir::Write(const std::string& name, const std::string& content) const {
+  std::ofstream out(path_ + "/" + name, std::ios::binary);
+  out << content;
+}
+
+std::string TempDir::Read(const std::string& name) const {
+  std::ifstream in(path_ + "/" + name, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
 }
 
 CommandResult RunCommand(const std::vector<std::string>& argv,

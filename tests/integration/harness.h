@@ -3,6 +3,8 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -36,6 +38,17 @@ class DaemonTest : public ::testing::Test {
 
   // Image, command, network none and the test label.
   v1::ContainerSpec Spec(std::vector<std::string> command);
+  // A label value unique to this test, for filters that must see only one test's containers.
+  std::string UniqueLabelValue() { return UniqueName("label"); }
+
+  // CreateContainer; on success `*id` is the new container's id.
+  grpc::Status Create(const v1::ContainerSpec& spec, std::string* id);
+  // CreateContainer then StartContainer through dockline; "" (and a test failure) on error.
+  std::string CreateAndStart(const v1::ContainerSpec& spec);
+
+  // A client context whose deadline is `timeout` from now.
+  static std::unique_ptr<grpc::ClientContext> Context(
+      std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
   v1::Dockline::Stub& stub() { return *stub_; }
   static std::string ServerAddress();
@@ -44,6 +57,23 @@ class DaemonTest : public ::testing::Test {
   static engine::Result<engine::ApiResponse> Daemon(engine::ApiRequest request);
   static nlohmann::json DaemonInspect(const std::string& id);  // null when it does not exist
   static bool DaemonPing();
+  // GET /info's NGoroutines (-1 on failure).
+  static int DaemonGoroutines();
+  // The container's log as the daemon keeps it (non-follow), demultiplexed.
+  struct LogEntry {
+    bool stderr_stream = false;
+    std::string timestamp;  // the daemon's RFC3339Nano text
+    std::string data;
+  };
+  struct DaemonLogs {
+    bool ok = false;
+    std::string stdout_data;
+    std::string stderr_data;
+    std::vector<LogEntry> entries;
+  };
+  static DaemonLogs Logs(const std::string& id);
+  // Polls `done` every 50ms until it holds or `limit` passes; returns its last value.
+  static bool PollUntil(const std::function<bool()>& done, std::chrono::milliseconds limit);
 
   // Runs a container through RunContainer and gathers everything.
   struct RunOutput {
@@ -52,15 +82,37 @@ class DaemonTest : public ::testing::Test {
     std::string stdout_data;
     std::string stderr_data;
     int64_t exit_code = -1;
+    std::string exit_error;
     bool removed = false;
     bool exited = false;
     int output_messages = 0;
+    // One letter per message in arrival order: 's' started, 'o' output, 'x' exited.
+    std::string sequence;
+    std::vector<v1::OutputChunk> chunks;
+    std::vector<std::string> warnings;
   };
   RunOutput Run(const v1::RunContainerRequest& request);
 
   static std::unique_ptr<server::DocklineServer> server_;
   static std::shared_ptr<engine::DockerEngine> daemon_;
   std::unique_ptr<v1::Dockline::Stub> stub_;
+};
+
+// A fresh directory under /tmp (mkdtemp), removed with its contents on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  // Writes `content` to path()/name.
+  void Write(const std::string& name, const std::string& content) const;
+  // The content of path()/name, or "" when it cannot be read.
+  std::string Read(const std::string& name) const;
+
+ private:
+  std::string path_;
 };
 
 // Runs a command, returns its exit status and combined output (for CLI and Python checks).
