@@ -587,6 +587,12 @@ class HttpOp : public BodyStream, public std::enable_shared_from_this<HttpOp> {
     if (ec == beast::error::timeout) {
       return Status(Code::kTimeout, std::string("timed out ") + what);
     }
+    if (ec.category() == http::make_error_code(http::error::bad_version).category() &&
+        ec != http::error::end_of_stream && ec != http::error::partial_message) {
+      return Status(Code::kProtocolError,
+                    std::string("the Docker daemon's reply is not valid HTTP (") + what +
+                        "): " + ec.message());
+    }
     return Status(Code::kUnreachable, "cannot reach the Docker daemon at " +
                                           engine_->socket_path() + " (" + what +
                                           "): " + ec.message());

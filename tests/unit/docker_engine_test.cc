@@ -1,0 +1,426 @@
+// The engine adapter against a scripted fake daemon on a Unix socket: for what a real dockerd
+// cannot be made to do on demand (an old API version, garbage, a connection cut mid-reply) and
+// for wire details (Host header, version prefix, connection reuse, chunked bodies).
+#include "engine/docker_engine.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <functional>
+#include <future>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/read_all.h"
+#include "server/status_map.h"
+
+namespace dockline::engine {
+namespace {
+
+using ::testing::HasSubstr;
+
+struct SeenRequest {
+  std::string head;
+  std::string body;
+  int connection = 0;
+};
+
+// Serves each connection on its own thread. `reply` gets the request and writes raw bytes;
+// returning false closes the connection.
+class FakeDaemon {
+ public:
+  using Reply = std::function<bool(int fd, const SeenRequest& request)>;
+
+  explicit FakeDaemon(Reply reply) : reply_(std::move(reply)) {
+    char tmpl[] = "/tmp/dlfake-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    path_ = dir_ + "/d.sock";
+    listen_fd_ = socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path_.c_str());
+    EXPECT_EQ(bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    EXPECT_EQ(listen(listen_fd_, 16), 0);
+    acceptor_ = std::thread([this] { AcceptLoop(); });
+  }
+
+  ~FakeDaemon() {
+    stopping_ = true;
+    shutdown(listen_fd_, SHUT_RDWR);
+    close(listen_fd_);
+    acceptor_.join();
+    for (auto& t : workers_) {
+      t.join();
+    }
+    unlink(path_.c_str());
+    rmdir(dir_.c_str());
+  }
+
+  std::string host() const { return "unix://" + path_; }
+  int connections() const { return connections_; }
+  int closed_connections() const { return closed_; }
+  std::vector<SeenRequest> requests() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return requests_;
+  }
+
+ private:
+  void AcceptLoop() {
+    while (!stopping_) {
+      int fd = accept(listen_fd_, nullptr, nullptr);
+      if (fd < 0) {
+        return;
+      }
+      int id = ++connections_;
+      workers_.emplace_back([this, fd, id] { Serve(fd, id); });
+    }
+  }
+
+  void Serve(int fd, int id) {
+    std::string buffer;
+    char tmp[4096];
+    for (;;) {
+      size_t end;
+      while ((end = buffer.find("\r\n\r\n")) == std::string::npos) {
+        ssize_t n = read(fd, tmp, sizeof(tmp));
+        if (n <= 0) {
+          ++closed_;
+          close(fd);
+          return;
+        }
+        buffer.append(tmp, n);
+      }
+      SeenRequest req;
+      req.connection = id;
+      req.head = buffer.substr(0, end + 4);
+      buffer.erase(0, end + 4);
+      size_t length = 0;
+      if (auto pos = req.head.find("Content-Length: "); pos != std::string::npos) {
+        length = std::stoul(req.head.substr(pos + 16));
+      }
+      while (buffer.size() < length) {
+        ssize_t n = read(fd, tmp, sizeof(tmp));
+        if (n <= 0) {
+          break;
+        }
+        buffer.append(tmp, n);
+      }
+      req.body = buffer.substr(0, length);
+      buffer.erase(0, length);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        requests_.push_back(req);
+      }
+      if (!reply_(fd, req)) {
+        // Wait for the client to hang up, so tests can see that it did.
+        while (read(fd, tmp, sizeof(tmp)) > 0) {
+        }
+        ++closed_;
+        close(fd);
+        return;
+      }
+    }
+  }
+
+  Reply reply_;
+  std::string dir_;
+  std::string path_;
+  int listen_fd_ = -1;
+  std::thread acceptor_;
+  std::vector<std::thread> workers_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> connections_{0};
+  std::atomic<int> closed_{0};
+  std::mutex mu_;
+  std::vector<SeenRequest> requests_;
+};
+
+void Send(int fd, const std::string& bytes) {
+  size_t off = 0;
+  while (off < bytes.size()) {
+    ssize_t n = write(fd, bytes.data() + off, bytes.size() - off);
+    if (n <= 0) {
+      return;
+    }
+    off += n;
+  }
+}
+
+std::string Ping(const std::string& version) {
+  return "HTTP/1.1 200 OK\r\nApi-Version: " + version +
+         "\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nOK";
+}
+
+std::string Json(int status, const std::string& body) {
+  return "HTTP/1.1 " + std::to_string(status) +
+         " X\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\n\r\n" + body;
+}
+
+bool IsPing(const SeenRequest& r) { return r.head.rfind("GET /_ping ", 0) == 0; }
+
+std::shared_ptr<DockerEngine> Connect(const FakeDaemon& fake) {
+  DockerEngineOptions options;
+  options.docker_host = fake.host();
+  auto engine = DockerEngine::Create(options);
+  EXPECT_TRUE(engine.ok()) << engine.status().message();
+  return engine.value();
+}
+
+Result<ApiResponse> Call(Engine& engine, ApiRequest request) {
+  std::promise<Result<ApiResponse>> promise;
+  auto future = promise.get_future();
+  engine.Unary(std::move(request),
+               [&promise](Result<ApiResponse> res) { promise.set_value(std::move(res)); });
+  return future.get();
+}
+
+TEST(NegotiateApiVersionTest, TakesTheLowerOfTheDaemonsAndOurs) {
+  EXPECT_EQ(NegotiateApiVersion("1.41").value(), "1.41");
+  EXPECT_EQ(NegotiateApiVersion("1.52").value(), kNewestApiVersion);
+  EXPECT_EQ(NegotiateApiVersion("1.47").value(), "1.47");
+  EXPECT_EQ(NegotiateApiVersion("1.40").value(), "1.40");
+}
+
+TEST(NegotiateApiVersionTest, RefusesOldOrMissingVersions) {
+  auto old = NegotiateApiVersion("1.24");
+  ASSERT_FALSE(old.ok());
+  EXPECT_EQ(old.status().code(), Code::kUnsupportedVersion);
+  EXPECT_THAT(old.status().message(), HasSubstr("1.24"));
+  EXPECT_THAT(old.status().message(), HasSubstr(kOldestApiVersion));
+  EXPECT_FALSE(NegotiateApiVersion("").ok());
+  EXPECT_FALSE(NegotiateApiVersion("garbage").ok());
+}
+
+TEST(CompareApiVersionsTest, Numeric) {
+  EXPECT_LT(CompareApiVersions("1.9", "1.41"), 0);
+  EXPECT_GT(CompareApiVersions("1.100", "1.47"), 0);
+  EXPECT_EQ(CompareApiVersions("1.41", "1.41"), 0);
+}
+
+TEST(StatusFromHttpTest, ClassifiesDockerReplies) {
+  EXPECT_EQ(StatusFromHttp(404, R"({"message":"No such container: x"})").message(),
+            "No such container: x");
+  EXPECT_EQ(StatusFromHttp(404, "{}").code(), Code::kNotFound);
+  EXPECT_EQ(StatusFromHttp(409, R"({"message":"Conflict. The container name \"/a\" is already )"
+                                R"(in use by container \"b\"."})")
+                .code(),
+            Code::kNameConflict);
+  EXPECT_EQ(StatusFromHttp(409, R"({"message":"You cannot remove a running container"})").code(),
+            Code::kConflict);
+  EXPECT_EQ(StatusFromHttp(400, R"({"message":"bad"})").code(), Code::kBadRequest);
+  EXPECT_EQ(StatusFromHttp(400,
+                           "client version 1.11 is too old. Minimum supported API version "
+                           "is 1.12, please upgrade your client to a newer version\n")
+                .code(),
+            Code::kUnsupportedVersion);
+  EXPECT_EQ(StatusFromHttp(500, R"({"message":"boom"})").code(), Code::kDaemonError);
+  EXPECT_EQ(StatusFromHttp(304, "").code(), Code::kNotModified);
+  // Garbage is kept as text, not thrown on.
+  EXPECT_EQ(StatusFromHttp(500, "{not json").message(), "{not json");
+}
+
+TEST(StatusMapTest, TheOneTable) {
+  using grpc::StatusCode;
+  EXPECT_EQ(server::ToGrpcCode(Code::kOk), StatusCode::OK);
+  EXPECT_EQ(server::ToGrpcCode(Code::kNotModified), StatusCode::OK);
+  EXPECT_EQ(server::ToGrpcCode(Code::kBadRequest), StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(server::ToGrpcCode(Code::kNotFound), StatusCode::NOT_FOUND);
+  EXPECT_EQ(server::ToGrpcCode(Code::kNameConflict), StatusCode::ALREADY_EXISTS);
+  EXPECT_EQ(server::ToGrpcCode(Code::kConflict), StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(server::ToGrpcCode(Code::kUnsupportedVersion), StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(server::ToGrpcCode(Code::kDaemonError), StatusCode::INTERNAL);
+  EXPECT_EQ(server::ToGrpcCode(Code::kProtocolError), StatusCode::INTERNAL);
+  EXPECT_EQ(server::ToGrpcCode(Code::kUnreachable), StatusCode::UNAVAILABLE);
+  EXPECT_EQ(server::ToGrpcCode(Code::kTimeout), StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_EQ(server::ToGrpcCode(Code::kCancelled), StatusCode::CANCELLED);
+  grpc::Status st = server::ToGrpcStatus(Status(Code::kNotFound, "No such container: x", 404));
+  EXPECT_EQ(st.error_message(), "No such container: x");
+}
+
+TEST(DockerEngineTest, NegotiatesThenPrefixesPathsAndSendsHost) {
+  FakeDaemon fake([](int fd, const SeenRequest& r) {
+    Send(fd, IsPing(r) ? Ping("1.43") : Json(200, R"({"ok":true})"));
+    return true;
+  });
+  auto engine = Connect(fake);
+  ApiRequest req("GET", "/containers/a b/json");
+  req.Query("filters", R"({"label":["x=1"]})");
+  auto res = Call(*engine, req);
+  ASSERT_TRUE(res.ok()) << res.status().message();
+  EXPECT_EQ(engine->ApiVersion(), "1.43");
+  auto seen = fake.requests();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_TRUE(IsPing(seen[0]));
+  EXPECT_THAT(seen[1].head,
+              HasSubstr("GET /v1.43/containers/a b/json?filters=%7B%22label%22%3A%5B%22x%3D1%22"
+                        "%5D%7D HTTP/1.1\r\n"));
+  EXPECT_THAT(seen[1].head, HasSubstr("Host: localhost\r\n"));
+}
+
+TEST(DockerEngineTest, TooOldDaemonIsAClearError) {
+  FakeDaemon fake([](int fd, const SeenRequest&) {
+    Send(fd, Ping("1.24"));
+    return true;
+  });
+  auto engine = Connect(fake);
+  auto res = Call(*engine, ApiRequest("GET", "/version"));
+  ASSERT_FALSE(res.ok());
+  EXPECT_EQ(res.status().code(), Code::kUnsupportedVersion);
+  EXPECT_THAT(res.status().message(), HasSubstr("older than the oldest dockline supports"));
+  EXPECT_EQ(fake.requests().size(), 1u) << "nothing but /_ping may reach a daemon we cannot speak";
+}
+
+TEST(DockerEngineTest, ReusesOneConnectionForUnaryCalls) {
+  FakeDaemon fake([](int fd, const SeenRequest& r) {
+    Send(fd, IsPing(r) ? Ping("1.41") : Json(200, "{}"));
+    return true;
+  });
+  auto engine = Connect(fake);
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(Call(*engine, ApiRequest("GET", "/info")).ok());
+  }
+  EXPECT_EQ(fake.connections(), 1);
+}
+
+TEST(DockerEngineTest, LargeContentLengthBodyIsReadWhole) {
+  // Boost 1.74's body_limit(boost::none) would fail every Content-Length body.
+  std::string big(5 << 20, 'x');
+  FakeDaemon fake([&big](int fd, const SeenRequest& r) {
+    Send(fd, IsPing(r) ? Ping("1.41") : Json(200, big));
+    return true;
+  });
+  auto engine = Connect(fake);
+  auto res = Call(*engine, ApiRequest("GET", "/containers/json"));
+  ASSERT_TRUE(res.ok()) << res.status().message();
+  EXPECT_EQ(res->body.size(), big.size());
+}
+
+TEST(DockerEngineTest, StreamsAChunkedBodyAndErrorsKeepDockersMessage) {
+  FakeDaemon fake([](int fd, const SeenRequest& r) {
+    if (IsPing(r)) {
+      Send(fd, Ping("1.41"));
+    } else if (r.head.find("/missing/") != std::string::npos) {
+      Send(fd, Json(404, R"({"message":"No such container: missing"})"));
+    } else {
+      Send(fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+      Send(fd, "5\r\nhello\r\n");
+      usleep(20000);
+      Send(fd, "1\r\n \r\n6\r\nworld!\r\n0\r\n\r\n");
+    }
+    return true;
+  });
+  auto engine = Connect(fake);
+  std::promise<std::pair<Status, std::string>> promise;
+  engine->Stream(ApiRequest("GET", "/containers/x/logs"),
+                 [&promise](Result<ApiResponse> res, std::shared_ptr<BodyStream> body) {
+                   ASSERT_TRUE(res.ok());
+                   ReadAll(body, [&promise](const Status& st, std::string data) {
+                     promise.set_value({st, std::move(data)});
+                   });
+                 });
+  auto [status, data] = promise.get_future().get();
+  EXPECT_TRUE(status.ok()) << status.message();
+  EXPECT_EQ(data, "hello world!");
+
+  std::promise<Status> missing;
+  engine->Stream(ApiRequest("POST", "/containers/missing/wait"),
+                 [&missing](Result<ApiResponse> res, std::shared_ptr<BodyStream> body) {
+                   EXPECT_EQ(body, nullptr);
+                   missing.set_value(res.status());
+                 });
+  Status st = missing.get_future().get();
+  EXPECT_EQ(st.code(), Code::kNotFound);
+  EXPECT_EQ(st.message(), "No such container: missing");
+}
+
+TEST(DockerEngineTest, ConnectionCutMidBodyIsAnErrorNotACompleteReply) {
+  FakeDaemon fake([](int fd, const SeenRequest& r) {
+    if (IsPing(r)) {
+      Send(fd, Ping("1.41"));
+      return true;
+    }
+    Send(fd, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial");
+    shutdown(fd, SHUT_WR);
+    return false;
+  });
+  auto engine = Connect(fake);
+  auto res = Call(*engine, ApiRequest("GET", "/containers/x/json"));
+  ASSERT_FALSE(res.ok());
+  EXPECT_EQ(res.status().code(), Code::kUnreachable);
+}
+
+TEST(DockerEngineTest, GarbageIsAnErrorNotACrash) {
+  FakeDaemon fake([](int fd, const SeenRequest& r) {
+    Send(fd, IsPing(r) ? Ping("1.41") : "SSH-2.0-OpenSSH_9.2\r\n\r\n");
+    shutdown(fd, SHUT_WR);
+    return false;
+  });
+  auto engine = Connect(fake);
+  auto res = Call(*engine, ApiRequest("GET", "/containers/x/json"));
+  EXPECT_FALSE(res.ok());
+}
+
+TEST(DockerEngineTest, NoDaemonIsUnreachable) {
+  DockerEngineOptions options;
+  options.docker_host = "unix:///tmp/dockline-nothing-listens-here.sock";
+  auto engine = DockerEngine::Create(options);
+  ASSERT_TRUE(engine.ok());
+  auto res = Call(*engine.value(), ApiRequest("GET", "/info"));
+  EXPECT_EQ(res.status().code(), Code::kUnreachable);
+  EXPECT_THAT(res.status().message(), HasSubstr("dockline-nothing-listens-here.sock"));
+}
+
+TEST(DockerEngineTest, OnlyUnixSockets) {
+  DockerEngineOptions options;
+  options.docker_host = "tcp://10.0.0.1:2375";
+  auto engine = DockerEngine::Create(options);
+  ASSERT_FALSE(engine.ok());
+  EXPECT_THAT(engine.status().message(), HasSubstr("unix://"));
+}
+
+TEST(DockerEngineTest, TimeoutAndCancelCloseTheConnection) {
+  // A /wait whose body never comes.
+  FakeDaemon fake([](int fd, const SeenRequest& r) {
+    if (IsPing(r)) {
+      Send(fd, Ping("1.41"));
+      return true;
+    }
+    Send(fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+    return false;
+  });
+  auto engine = Connect(fake);
+  ApiRequest timed("POST", "/containers/x/wait");
+  timed.timeout = std::chrono::milliseconds(200);
+  std::promise<Status> timed_out;
+  engine->Stream(timed, [&timed_out](Result<ApiResponse> res, std::shared_ptr<BodyStream> body) {
+    ASSERT_TRUE(res.ok());
+    ReadAll(body, [&timed_out](const Status& st, std::string) { timed_out.set_value(st); });
+  });
+  EXPECT_EQ(timed_out.get_future().get().code(), Code::kTimeout);
+
+  std::promise<Status> cancelled;
+  std::promise<std::shared_ptr<BodyStream>> opened;
+  engine->Stream(ApiRequest("POST", "/containers/y/wait"), [&](Result<ApiResponse> res,
+                                                               std::shared_ptr<BodyStream> body) {
+    ASSERT_TRUE(res.ok());
+    ReadAll(body, [&cancelled](const Status& st, std::string) { cancelled.set_value(st); });
+    opened.set_value(body);
+  });
+  opened.get_future().get()->Cancel();
+  EXPECT_EQ(cancelled.get_future().get().code(), Code::kCancelled);
+  // Both stream connections were closed by us (the fake saw EOF on each).
+  for (int i = 0; i < 100 && fake.closed_connections() < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_GE(fake.closed_connections(), 2);
+}
+
+}  // namespace
+}  // namespace dockline::engine
