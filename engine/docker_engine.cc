@@ -262,6 +262,32 @@ class HttpOp : public BodyStream, public std::enable_shared_from_this<HttpOp> {
     asio::post(executor_, [self = shared_from_this()] { self->CloseSocket(); });
   }
 
+  void Write(std::string data, WriteCallback cb) override {
+    asio::dispatch(executor_, [self = shared_from_this(), data = std::move(data),
+                               cb = std::move(cb)]() mutable {
+      if (!self->raw_ || self->write_closed_ || self->cancelled_) {
+        return cb(Status(Code::kBadRequest, "stdin is closed or the connection is not hijacked"));
+      }
+      auto buffer = std::make_shared<std::string>(std::move(data));
+      asio::async_write(self->stream_->socket(), asio::buffer(*buffer),
+                        [self, buffer, cb = std::move(cb)](beast::error_code ec, size_t) {
+                          cb(ec ? self->IoStatus(ec, "writing stdin") : Status::Ok());
+                        });
+    });
+  }
+
+  void CloseWrite(WriteCallback cb) override {
+    asio::dispatch(executor_, [self = shared_from_this(), cb = std::move(cb)] {
+      if (!self->raw_) {
+        return cb(Status(Code::kBadRequest, "the connection is not hijacked"));
+      }
+      self->write_closed_ = true;
+      beast::error_code ec;
+      self->stream_->socket().shutdown(Protocol::socket::shutdown_send, ec);
+      cb(ec ? self->IoStatus(ec, "closing stdin") : Status::Ok());
+    });
+  }
+
   void Read(ReadCallback cb) override {
     asio::dispatch(executor_, [self = shared_from_this(), cb = std::move(cb)]() mutable {
       self->read_cb_ = std::move(cb);
@@ -358,7 +384,12 @@ class HttpOp : public BodyStream, public std::enable_shared_from_this<HttpOp> {
       req_->set(http::field::content_type, "application/json");
       req_->body() = request_.body.empty() ? "{}" : request_.body;
     }
-    req_->keep_alive(true);
+    if (request_.upgrade) {
+      req_->set(http::field::connection, "Upgrade");
+      req_->set(http::field::upgrade, "tcp");
+    } else {
+      req_->keep_alive(true);
+    }
     req_->prepare_payload();
     if (request_.timeout.count() > 0) {
       stream_->expires_after(request_.timeout);
@@ -632,6 +663,7 @@ class HttpOp : public BodyStream, public std::enable_shared_from_this<HttpOp> {
   bool from_pool_ = false;
   bool connected_ = false;
   bool raw_ = false;
+  bool write_closed_ = false;
   std::atomic<bool> cancelled_{false};
   beast::flat_buffer buffer_;
   beast::error_code ec_scratch_;

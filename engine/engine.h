@@ -25,6 +25,10 @@ struct ApiRequest {
   std::string body;  // sent as application/json when non-empty (or when json_body is set)
   bool json_body = false;
   bool versioned = true;  // false for /_ping and other unversioned paths
+  bool upgrade = false;
+  // Ask the daemon to hijack the connection (exec start, attach): "Connection: Upgrade" and
+  // "Upgrade: tcp". A 101 reply turns the body into the raw stream, readable until EOF and
+  // writable with BodyStream::Write.
   // Whole-call deadline; zero means none (waits and follow streams have none).
   std::chrono::milliseconds timeout{0};
 
@@ -58,6 +62,14 @@ class BodyStream : public Call {
   // an engine thread and must not block.
   using ReadCallback = std::function<void(const Status& status, std::string_view data, bool eof)>;
   virtual void Read(ReadCallback cb) = 0;
+
+  // On a hijacked connection (a 101 reply): sends raw bytes to the process's stdin. One write
+  // may be outstanding; `cb` runs on an engine thread. Elsewhere it fails with kBadRequest.
+  using WriteCallback = std::function<void(const Status& status)>;
+  virtual void Write(std::string data, WriteCallback cb) = 0;
+  // Half-closes the hijacked connection (call it once the last Write has completed): the
+  // process sees EOF on stdin while its output can still be read.
+  virtual void CloseWrite(WriteCallback cb) = 0;
 };
 
 // The Engine API as the server sees it. The Docker implementation talks HTTP/1.1 over a Unix

@@ -422,5 +422,53 @@ TEST(DockerEngineTest, TimeoutAndCancelCloseTheConnection) {
   EXPECT_GE(fake.closed_connections(), 2);
 }
 
+TEST(DockerEngineTest, HijackKeepsBufferedBytesAndHalfClosesStdin) {
+  FakeDaemon fake([](int fd, const SeenRequest& r) {
+    if (IsPing(r)) {
+      Send(fd, Ping("1.41"));
+      return true;
+    }
+    EXPECT_THAT(r.head, HasSubstr("Connection: Upgrade\r\n"));
+    EXPECT_THAT(r.head, HasSubstr("Upgrade: tcp\r\n"));
+    // Stream bytes in the same write as the header: they land in Beast's buffer.
+    Send(fd, "HTTP/1.1 101 UPGRADED\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\nhello ");
+    std::string in;
+    char buf[256];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof(buf))) > 0) {  // until the client half-closes
+      in.append(buf, n);
+    }
+    for (char& c : in) {
+      c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
+    Send(fd, in);
+    shutdown(fd, SHUT_WR);
+    return false;
+  });
+  auto engine = Connect(fake);
+  ApiRequest req("POST", "/exec/abc/start");
+  req.body = R"({"Detach":false,"Tty":false})";
+  req.upgrade = true;
+  std::promise<std::shared_ptr<BodyStream>> opened;
+  engine->Stream(req, [&opened](Result<ApiResponse> res, std::shared_ptr<BodyStream> body) {
+    EXPECT_EQ(res->status, 101);
+    opened.set_value(body);
+  });
+  auto body = opened.get_future().get();
+  ASSERT_NE(body, nullptr);
+  std::promise<Status> written;
+  body->Write("stdin bytes", [&](const Status& st) {
+    EXPECT_TRUE(st.ok()) << st.message();
+    body->CloseWrite([&written](const Status& st) { written.set_value(st); });
+  });
+  EXPECT_TRUE(written.get_future().get().ok());
+  std::promise<std::string> all;
+  ReadAll(body, [&all](const Status& st, std::string data) {
+    EXPECT_TRUE(st.ok()) << st.message();
+    all.set_value(std::move(data));
+  });
+  EXPECT_EQ(all.get_future().get(), "hello STDIN BYTES");
+}
+
 }  // namespace
 }  // namespace dockline::engine
