@@ -77,6 +77,70 @@ bool SplitTimestamp(std::string_view payload, std::string_view* timestamp, std::
   return true;
 }
 
+Status LogEntryParser::Feed(std::string_view bytes, Sink& sink) {
+  if (!tty_) {
+    return demux_.FeedPieces(bytes, [this, &sink](const PayloadPiece& piece) {
+      Data(piece.kind, piece.data, piece.frame_start, piece.frame_end, sink);
+    });
+  }
+  if (!timestamps_) {
+    // A raw stream without timestamps has no entry borders worth reporting.
+    if (!bytes.empty()) {
+      sink.OnData(StreamKind::kStdout, bytes);
+    }
+    return Status::Ok();
+  }
+  while (!bytes.empty()) {
+    size_t newline = bytes.find('\n');
+    size_t take = newline == std::string_view::npos ? bytes.size() : newline + 1;
+    Data(StreamKind::kStdout, bytes.substr(0, take), !in_entry_, newline != std::string_view::npos,
+         sink);
+    bytes.remove_prefix(take);
+  }
+  return Status::Ok();
+}
+
+void LogEntryParser::Data(StreamKind kind, std::string_view data, bool entry_start, bool entry_end,
+                          Sink& sink) {
+  if (entry_start) {
+    in_entry_ = true;
+    in_prefix_ = timestamps_;
+    prefix_.clear();
+    if (!timestamps_) {
+      sink.OnEntry({});
+    }
+  }
+  if (in_prefix_) {
+    size_t space = data.find(' ');
+    if (space == std::string_view::npos && prefix_.size() + data.size() <= kMaxPrefix &&
+        !entry_end) {
+      prefix_.append(data);
+      return;
+    }
+    std::string_view ts;
+    std::string_view rest;
+    prefix_.append(data.substr(0, space == std::string_view::npos ? data.size() : space + 1));
+    data.remove_prefix(space == std::string_view::npos ? data.size() : space + 1);
+    in_prefix_ = false;
+    if (SplitTimestamp(prefix_, &ts, &rest)) {
+      sink.OnEntry(ts);
+      if (!rest.empty()) {
+        sink.OnData(kind, rest);
+      }
+    } else {
+      sink.OnEntry({});
+      sink.OnData(kind, prefix_);
+    }
+  }
+  if (!data.empty()) {
+    sink.OnData(kind, data);
+  }
+  if (entry_end) {
+    in_entry_ = false;
+    sink.OnEntryEnd();
+  }
+}
+
 Coalescer::Coalescer(size_t max_chunk) : max_chunk_(std::max<size_t>(max_chunk, 1)) {}
 
 void Coalescer::Add(StreamKind kind, std::string_view data, const EmitCallback& emit) {

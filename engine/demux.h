@@ -65,6 +65,41 @@ class FrameDemuxer {
 // does not start like a date.
 bool SplitTimestamp(std::string_view payload, std::string_view* timestamp, std::string_view* rest);
 
+// Splits the body of GET /containers/{id}/logs into log entries, for run and logs alike. Without
+// a TTY an entry is a multiplexed frame; with a TTY the stream is raw and, when timestamps were
+// asked for, an entry is a line. With timestamps=1 each entry starts with "<RFC3339Nano> ",
+// which is taken off and reported to OnEntry; a prefix that is not a timestamp stays data.
+// Not thread-safe: feed it from one strand or under one lock.
+class LogEntryParser {
+ public:
+  class Sink {
+   public:
+    virtual ~Sink() = default;
+    // An entry begins; `timestamp` is empty when timestamps were not asked for.
+    virtual void OnEntry(std::string_view timestamp) = 0;
+    virtual void OnData(StreamKind kind, std::string_view data) = 0;
+    virtual void OnEntryEnd() = 0;
+  };
+
+  LogEntryParser(bool tty, bool timestamps) : tty_(tty), timestamps_(timestamps) {}
+
+  Status Feed(std::string_view bytes, Sink& sink);
+  // True when no entry is partly read (a stream ending otherwise was cut).
+  bool AtEntryBoundary() const { return !in_entry_ && demux_.AtFrameBoundary(); }
+
+ private:
+  // Handles bytes of the current entry's start: gathers the prefix, then passes the rest on.
+  void Data(StreamKind kind, std::string_view data, bool entry_start, bool entry_end, Sink& sink);
+
+  static constexpr size_t kMaxPrefix = 64;
+  bool tty_;
+  bool timestamps_;
+  FrameDemuxer demux_;
+  bool in_entry_ = false;
+  bool in_prefix_ = false;
+  std::string prefix_;
+};
+
 // Joins consecutive payload pieces of one stream into chunks of at most `max_chunk` bytes, so
 // that a busy log is relayed as a few large messages rather than one per line. A chunk is
 // emitted when the stream changes, when it reaches `max_chunk`, or on Flush; the caller

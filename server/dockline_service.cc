@@ -10,6 +10,7 @@
 #include "server/call_reactor.h"
 #include "server/inspect_codec.h"
 #include "server/json_util.h"
+#include "server/logs_reactor.h"
 #include "server/run_reactor.h"
 #include "server/spec_codec.h"
 #include "server/status_map.h"
@@ -387,9 +388,8 @@ grpc::ServerBidiReactor<v1::AttachExecRequest, v1::AttachExecResponse>* Dockline
 }
 
 grpc::ServerWriteReactor<v1::StreamLogsResponse>* DocklineService::StreamLogs(
-    grpc::CallbackServerContext*, const v1::StreamLogsRequest*) {
-  return new RejectWriter<v1::StreamLogsResponse>(
-      NotYet("StreamLogs", "log streaming (container.logs)"));
+    grpc::CallbackServerContext*, const v1::StreamLogsRequest* req) {
+  return StartStreamLogs(engine_, req);
 }
 
 grpc::ServerUnaryReactor* DocklineService::GetHealth(grpc::CallbackServerContext*,

@@ -43,7 +43,7 @@ class RunReactor;
 // is dropped and one final non-follow pass from the last timestamp relays the rest. With
 // auto-remove the container is removed only after that, so neither output nor the exit code
 // can be lost.
-class RunCore : public std::enable_shared_from_this<RunCore> {
+class RunCore : public std::enable_shared_from_this<RunCore>, private engine::LogEntryParser::Sink {
  public:
   RunCore(std::shared_ptr<engine::Engine> engine, const v1::RunContainerRequest& request)
       : engine_(std::move(engine)),
@@ -78,10 +78,11 @@ class RunCore : public std::enable_shared_from_this<RunCore> {
   void ReadLogs(uint64_t generation, std::shared_ptr<engine::BodyStream> body);
   void TrackStep(std::shared_ptr<engine::Call> call);
 
-  // Log parsing, mu_ held.
+  // Log parsing (LogEntryParser::Sink), mu_ held.
   void OnLogData(std::string_view data);
-  void OnPiece(const engine::PayloadPiece& piece);
-  void BeginEntry(const std::string& ts);
+  void OnEntry(std::string_view ts) override;
+  void OnData(StreamKind kind, std::string_view data) override;
+  void OnEntryEnd() override;
   void Emit(StreamKind kind, std::string_view data);
   void FlushChunks();
 
@@ -113,7 +114,7 @@ class RunCore : public std::enable_shared_from_this<RunCore> {
   bool logs_reading_ = false;
   bool pass_is_final_ = false;
   bool logs_complete_ = false;
-  engine::FrameDemuxer demux_;
+  engine::LogEntryParser parser_{false, true};
   engine::Coalescer coalescer_;
 
   // What has been relayed, so that a resumed pass skips it.
@@ -126,9 +127,7 @@ class RunCore : public std::enable_shared_from_this<RunCore> {
   int resume_skip_full_ = 0;
   bool resume_partial_ = false;
   size_t resume_partial_bytes_ = 0;
-  // Per-entry parsing state.
-  bool in_prefix_ = false;
-  std::string prefix_;
+  // Per-entry state.
   std::string entry_ts_;
   bool skip_entry_ = false;
   size_t skip_bytes_ = 0;
@@ -302,8 +301,7 @@ void RunCore::DriveLogs(Actions* actions) {
   ++generation_;
   logs_opening_ = true;
   pass_is_final_ = wait_done_;
-  demux_ = engine::FrameDemuxer();
-  in_prefix_ = false;
+  parser_ = engine::LogEntryParser(tty_, !tty_);
   skip_entry_ = false;
   skip_bytes_ = 0;
   resume_ts_ = last_ts_;
@@ -490,7 +488,7 @@ void RunCore::ReadLogs(uint64_t generation, std::shared_ptr<engine::BodyStream> 
         self->OnLogData(data);
         if (eof) {
           self->logs_ = nullptr;
-          if (!self->demux_.AtFrameBoundary()) {
+          if (!self->parser_.AtEntryBoundary()) {
             // The pass stopped mid-frame; the next pass resumes from the partial entry.
             self->entry_complete_ = false;
           }
@@ -505,67 +503,17 @@ void RunCore::ReadLogs(uint64_t generation, std::shared_ptr<engine::BodyStream> 
 }
 
 void RunCore::OnLogData(std::string_view data) {
-  if (tty_) {
-    // A TTY's output is one raw stream: no frames, no timestamps to resume from.
-    Emit(StreamKind::kStdout, data);
-  } else {
-    engine::Status st =
-        demux_.FeedPieces(data, [this](const engine::PayloadPiece& piece) { OnPiece(piece); });
-    if (!st.ok()) {
-      Fail(ToGrpcStatus(st));
-    }
+  engine::Status st = parser_.Feed(data, *this);
+  if (!st.ok()) {
+    Fail(ToGrpcStatus(st));
   }
 }
 
-void RunCore::OnPiece(const engine::PayloadPiece& piece) {
-  if (piece.kind == StreamKind::kStdin) {
-    return;
-  }
-  std::string_view data = piece.data;
-  if (piece.frame_start) {
-    in_prefix_ = true;
-    prefix_.clear();
-    skip_entry_ = false;
-    skip_bytes_ = 0;
-  }
-  if (in_prefix_) {
-    size_t space = data.find(' ');
-    if (space == std::string_view::npos) {
-      prefix_.append(data);
-      if (!piece.frame_end) {
-        return;
-      }
-      // A frame without a timestamp prefix: relay it as it is.
-      in_prefix_ = false;
-      BeginEntry("");
-      Emit(piece.kind, prefix_);
-      entry_complete_ = true;
-      return;
-    }
-    prefix_.append(data.substr(0, space));
-    data.remove_prefix(space + 1);
-    in_prefix_ = false;
-    BeginEntry(prefix_);
-  }
-  if (skip_entry_) {
-    return;
-  }
-  if (skip_bytes_ > 0) {
-    size_t n = std::min(skip_bytes_, data.size());
-    data.remove_prefix(n);
-    skip_bytes_ -= n;
-  }
-  if (!data.empty()) {
-    entry_bytes_ += data.size();
-    Emit(piece.kind, data);
-  }
-  if (piece.frame_end) {
-    entry_complete_ = true;
-  }
-}
-
-void RunCore::BeginEntry(const std::string& ts) {
+void RunCore::OnEntry(std::string_view timestamp) {
+  std::string ts(timestamp);
   entry_ts_ = ts;
+  skip_entry_ = false;
+  skip_bytes_ = 0;
   if (!resume_ts_.empty() && ts == resume_ts_) {
     if (resume_skip_full_ > 0) {
       --resume_skip_full_;
@@ -595,6 +543,27 @@ void RunCore::BeginEntry(const std::string& ts) {
   }
   entry_complete_ = false;
   entry_bytes_ = 0;
+}
+
+void RunCore::OnData(StreamKind kind, std::string_view data) {
+  if (skip_entry_ || kind == StreamKind::kStdin) {
+    return;
+  }
+  if (skip_bytes_ > 0) {
+    size_t n = std::min(skip_bytes_, data.size());
+    data.remove_prefix(n);
+    skip_bytes_ -= n;
+  }
+  if (!data.empty()) {
+    entry_bytes_ += data.size();
+    Emit(kind, data);
+  }
+}
+
+void RunCore::OnEntryEnd() {
+  if (!skip_entry_) {
+    entry_complete_ = true;
+  }
 }
 
 void RunCore::Emit(StreamKind kind, std::string_view data) {
