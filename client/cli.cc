@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "client/cli_format.h"
+#include "client/cli_logs.h"
 #include "client/spec_values.h"
 
 #ifndef DOCKLINE_VERSION
@@ -564,6 +565,9 @@ Result<Invocation> ParseArgs(const std::vector<std::string>& args, const EnvLook
   ps->add_option("-n,--last", invocation.limit, "Show the n last created containers (all states)");
   ps->add_flag("-l,--latest", latest, "Show the latest created container (all states)");
 
+  LogsFlags logs_flags;
+  CLI::App* logs = AddLogsCommand(app, logs_flags, invocation.containers);
+
   CLI::App* version = app.add_subcommand("version", "Show the dockline and engine versions");
   version->fallthrough();
 
@@ -594,7 +598,7 @@ Result<Invocation> ParseArgs(const std::vector<std::string>& args, const EnvLook
       {run, CommandKind::kRun},   {create, CommandKind::kCreate},   {start, CommandKind::kStart},
       {stop, CommandKind::kStop}, {restart, CommandKind::kRestart}, {kill, CommandKind::kKill},
       {rm, CommandKind::kRemove}, {inspect, CommandKind::kInspect}, {ps, CommandKind::kList},
-      {wait, CommandKind::kWait}, {version, CommandKind::kVersion},
+      {wait, CommandKind::kWait}, {version, CommandKind::kVersion}, {logs, CommandKind::kLogs},
   };
   CLI::App* chosen = nullptr;
   for (const auto& [command, kind] : kinds) {
@@ -665,6 +669,11 @@ Result<Invocation> ParseArgs(const std::vector<std::string>& args, const EnvLook
         invocation.condition = parsed.value;
       }
       break;
+    case CommandKind::kLogs:
+      if (grpc::Status st = FinishLogsArgs(logs_flags, &invocation.logs); !st.ok()) {
+        return Error<Invocation>(st);
+      }
+      break;
     default:
       break;
   }
@@ -713,6 +722,8 @@ int Execute(const Invocation& invocation, client::Client& client, std::ostream& 
       return ExecuteWait(invocation, client, out, err);
     case CommandKind::kVersion:
       return ExecuteVersion(invocation, client, out, err);
+    case CommandKind::kLogs:
+      return ExecuteLogs(invocation, client, out, err);
   }
   return kExitCommandFailed;
 }

@@ -35,6 +35,7 @@ enum class CommandKind {
   kList,
   kWait,
   kVersion,
+  kLogs,
 };
 
 // What one command line asks for. Fields beyond `kind` and the global ones are read only by the
@@ -65,6 +66,8 @@ struct Invocation {
   bool no_trunc = false;
   int limit = 0;
   client::Filters filters;
+
+  client::LogsOptions logs;  // logs (containers[0])
 
   // wait
   std::optional<std::chrono::nanoseconds> wait_timeout;

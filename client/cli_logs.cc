@@ -1,2 +1,127 @@
-// Placeholder until the feature lands; listed in CMakeLists.txt so parallel work does not
-// collide on the source list.
+#include "client/cli_logs.h"
+
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+#include <google/protobuf/util/time_util.h>
+
+#include <CLI/CLI.hpp>
+#include <charconv>
+
+#include "client/cli.h"
+
+namespace dockline::cli {
+
+client::Result<std::chrono::system_clock::time_point> ParseTimeArg(
+    std::string_view text, std::chrono::system_clock::time_point now) {
+  using client::Error;
+  using client::InvalidArgument;
+  using client::Ok;
+  using TimePoint = std::chrono::system_clock::time_point;
+  if (text.empty()) {
+    return Error<TimePoint>(InvalidArgument("empty time"));
+  }
+  // Unix seconds, optionally with a fraction.
+  if (text.find_first_not_of("0123456789.") == std::string_view::npos &&
+      std::count(text.begin(), text.end(), '.') <= 1) {
+    size_t dot = text.find('.');
+    int64_t seconds = 0;
+    std::from_chars(text.data(), text.data() + (dot == std::string_view::npos ? text.size() : dot),
+                    seconds);
+    int64_t nanos = 0;
+    if (dot != std::string_view::npos) {
+      std::string frac(text.substr(dot + 1, 9));
+      frac.resize(9, '0');
+      std::from_chars(frac.data(), frac.data() + frac.size(), nanos);
+    }
+    return Ok(TimePoint(std::chrono::duration_cast<TimePoint::duration>(
+        std::chrono::seconds(seconds) + std::chrono::nanoseconds(nanos))));
+  }
+  // A duration back from now.
+  if (auto duration = ParseGoDuration(text); duration.ok()) {
+    return Ok(now - std::chrono::duration_cast<TimePoint::duration>(duration.value));
+  }
+  // RFC 3339; a bare date means its midnight UTC, as docker reads it.
+  std::string rfc(text);
+  if (rfc.size() == 10) {
+    rfc += "T00:00:00Z";
+  }
+  google::protobuf::Timestamp ts;
+  if (google::protobuf::util::TimeUtil::FromString(rfc, &ts)) {
+    return Ok(TimePoint(std::chrono::duration_cast<TimePoint::duration>(
+        std::chrono::seconds(ts.seconds()) + std::chrono::nanoseconds(ts.nanos()))));
+  }
+  return Error<TimePoint>(InvalidArgument(fmt::format(
+      "invalid time {:?}: want RFC 3339 (2026-11-28T06:00:00Z), Unix seconds or a duration "
+      "such as 10m",
+      std::string(text))));
+}
+
+CLI::App* AddLogsCommand(CLI::App& app, LogsFlags& flags, std::vector<std::string>& containers) {
+  CLI::App* logs = app.add_subcommand("logs", "Fetch the logs of a container");
+  logs->fallthrough();
+  logs->add_option("CONTAINER", containers, "Container name, ID or ID prefix")
+      ->required()
+      ->expected(1);
+  logs->add_flag("-f,--follow", flags.follow, "Follow log output");
+  logs->add_flag("-t,--timestamps", flags.timestamps, "Show timestamps");
+  logs->add_option("--since", flags.since,
+                   "Show logs since a time (2026-11-28T06:00:00Z, Unix seconds) or for a "
+                   "duration back (10m)");
+  logs->add_option("--until", flags.until, "Show logs before a time or a duration back");
+  logs->add_option("-n,--tail", flags.tail, "Number of lines to show from the end, or all");
+  auto* out_only = logs->add_flag("--stdout-only", flags.stdout_only, "Only the stdout stream");
+  auto* err_only = logs->add_flag("--stderr-only", flags.stderr_only, "Only the stderr stream");
+  out_only->excludes(err_only);
+  return logs;
+}
+
+grpc::Status FinishLogsArgs(const LogsFlags& flags, client::LogsOptions* options) {
+  auto now = std::chrono::system_clock::now();
+  options->follow = flags.follow;
+  options->timestamps = flags.timestamps;
+  options->stdout_stream = !flags.stderr_only;
+  options->stderr_stream = !flags.stdout_only;
+  for (auto [flag, text, target] : {std::make_tuple("--since", &flags.since, &options->since),
+                                    std::make_tuple("--until", &flags.until, &options->until)}) {
+    if (!text->empty()) {
+      auto parsed = ParseTimeArg(*text, now);
+      if (!parsed.ok()) {
+        return client::InvalidArgument(fmt::format("{}: {}", flag, parsed.status.error_message()));
+      }
+      *target = parsed.value;
+    }
+  }
+  if (flags.tail != "all" && !flags.tail.empty()) {
+    int64_t n = -1;
+    auto [end, ec] = std::from_chars(flags.tail.data(), flags.tail.data() + flags.tail.size(), n);
+    if (ec != std::errc() || end != flags.tail.data() + flags.tail.size() || n < 0) {
+      return client::InvalidArgument(
+          fmt::format("--tail: want a number of lines or \"all\", got {:?}", flags.tail));
+    }
+    options->tail = n;
+  }
+  return grpc::Status::OK;
+}
+
+int ExecuteLogs(const Invocation& invocation, client::Client& client, std::ostream& out,
+                std::ostream& err) {
+  auto stream = client.StreamLogs(invocation.containers.at(0), invocation.logs);
+  v1::OutputChunk chunk;
+  while (stream->Next(&chunk)) {
+    std::ostream& to = chunk.stream() == v1::STREAM_STDERR ? err : out;
+    if (invocation.logs.timestamps && chunk.has_timestamp()) {
+      // One entry per chunk when timestamps are on: docker's "<RFC3339Nano> line" form.
+      to << google::protobuf::util::TimeUtil::ToString(chunk.timestamp()) << ' ';
+    }
+    to << chunk.data();
+    to.flush();
+  }
+  grpc::Status status = stream->Finish();
+  if (!status.ok()) {
+    fmt::print(err, "dockline: {}\n", status.error_message());
+    return kExitCommandFailed;
+  }
+  return 0;
+}
+
+}  // namespace dockline::cli

@@ -56,6 +56,41 @@ struct RunResult {
 
 using Filters = std::vector<std::pair<std::string, std::string>>;
 
+// container.logs(...) options, docker-py's defaults.
+struct LogsOptions {
+  bool stdout_stream = true;
+  bool stderr_stream = true;
+  bool follow = false;
+  bool timestamps = false;      // OutputChunk.timestamp per log entry
+  std::optional<int64_t> tail;  // unset: all
+  std::optional<std::chrono::system_clock::time_point> since;
+  std::optional<std::chrono::system_clock::time_point> until;
+  std::optional<std::chrono::nanoseconds> timeout;  // whole call; unset: none
+};
+
+struct LogsResult {
+  std::string stdout_bytes;
+  std::string stderr_bytes;
+  std::string output;  // both streams in arrival order
+};
+
+// A log stream being read, like docker-py's logs(stream=True) generator. Cancel() may be
+// called from another thread (a follow loop in a thread, stopped from outside).
+class LogStream {
+ public:
+  LogStream(std::unique_ptr<grpc::ClientContext> context,
+            std::unique_ptr<grpc::ClientReaderInterface<v1::StreamLogsResponse>> reader)
+      : context_(std::move(context)), reader_(std::move(reader)) {}
+  // The next chunk; false at the end (then Finish() says why).
+  bool Next(v1::OutputChunk* chunk);
+  grpc::Status Finish();
+  void Cancel() { context_->TryCancel(); }
+
+ private:
+  std::unique_ptr<grpc::ClientContext> context_;
+  std::unique_ptr<grpc::ClientReaderInterface<v1::StreamLogsResponse>> reader_;
+};
+
 // docker-py-like container lifecycle over the dockline.v1 stubs. Every call is synchronous and
 // reports its grpc::Status in a Result (or alone when the reply carries nothing); nothing
 // throws. A Client may be used from several threads at once; callbacks run on the calling
@@ -93,6 +128,12 @@ class Client {
       const std::string& container, std::optional<std::chrono::nanoseconds> timeout = {},
       v1::WaitCondition condition = v1::WAIT_CONDITION_UNSPECIFIED);
   Result<v1::GetEngineInfoResponse> EngineInfo();
+
+  // container.logs(): the whole log (or, with follow, everything until the container exits).
+  Result<LogsResult> Logs(const std::string& container, const LogsOptions& options = {});
+  // container.logs(stream=True): chunks as they come.
+  std::unique_ptr<LogStream> StreamLogs(const std::string& container,
+                                        const LogsOptions& options = {});
 
   // The RPCs this class does not wrap yet.
   v1::Dockline::StubInterface& stub() { return *stub_; }

@@ -1,0 +1,44 @@
+#pragma once
+
+#include <chrono>
+#include <ostream>
+#include <string>
+#include <string_view>
+
+#include "client/client.h"
+#include "client/result.h"
+
+namespace CLI {
+class App;
+}
+
+namespace dockline::cli {
+
+struct Invocation;
+
+// docker's --since/--until forms: RFC 3339 ("2026-11-28T06:00:00Z", fractions and offsets
+// allowed), Unix seconds with an optional fraction ("1700000000.5"), or a Go duration that counts
+// back from `now` ("10m", "1h30m").
+client::Result<std::chrono::system_clock::time_point> ParseTimeArg(
+    std::string_view text, std::chrono::system_clock::time_point now);
+
+// The raw flag values of `dockline logs`, turned into LogsOptions by FinishLogsArgs.
+struct LogsFlags {
+  bool follow = false;
+  bool timestamps = false;
+  bool stdout_only = false;
+  bool stderr_only = false;
+  std::string since;
+  std::string until;
+  std::string tail = "all";
+};
+
+// Adds `logs [-f] [--since] [--until] [--tail N] [-t] [--stdout-only|--stderr-only] CONTAINER`.
+CLI::App* AddLogsCommand(CLI::App& app, LogsFlags& flags, std::vector<std::string>& containers);
+grpc::Status FinishLogsArgs(const LogsFlags& flags, client::LogsOptions* options);
+
+// Prints the log: stdout to `out`, stderr to `err`, each as it arrives.
+int ExecuteLogs(const Invocation& invocation, client::Client& client, std::ostream& out,
+                std::ostream& err);
+
+}  // namespace dockline::cli
