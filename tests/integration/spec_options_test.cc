@@ -1,0 +1,466 @@
+// Every ContainerSpec option (docker-py's run()/create() keyword arguments), checked field by
+// field in the daemon's inspect document, and the options' effects inside running containers.
+
+#include <gmock/gmock.h>
+
+#include <chrono>
+
+#include "harness.h"
+
+namespace dockline::testing {
+namespace {
+
+using nlohmann::json;
+using ::testing::Contains;
+using ::testing::ElementsAre;
+
+class SpecOptionsTest : public DaemonTest {
+ protected:
+  v1::RunContainerRequest Request(std::vector<std::string> command) {
+    v1::RunContainerRequest req;
+    *req.mutable_spec() = Spec(std::move(command));
+    return req;
+  }
+
+  static bool DaemonRemove(const std::string& id) {
+    engine::ApiRequest del("DELETE", "/containers/" + id);
+    del.Query("force", "1");
+    return Daemon(del).ok();
+  }
+
+  static bool VolumeExists(const std::string& name) {
+    return Daemon(engine::ApiRequest("GET", "/volumes/" + name)).ok();
+  }
+
+  static bool RemoveVolume(const std::string& name) {
+    return Daemon(engine::ApiRequest("DELETE", "/volumes/" + name)).ok();
+  }
+
+  // Removes a named volume at scope exit, with any container of ours still using it (the
+  // suite's teardown removes only containers).
+  class VolumeGuard {
+   public:
+    explicit VolumeGuard(std::string name) : name_(std::move(name)) {}
+    ~VolumeGuard() {
+      engine::ApiRequest list("GET", "/containers/json");
+      list.Query("all", "1").Query("filters", json{{"volume", {name_}}}.dump());
+      auto res = Daemon(list);
+      auto users = json::parse(res.ok() ? res->body : "[]", nullptr, false);
+      for (const auto& c : users.is_array() ? users : json::array()) {
+        if (c["Labels"].value(LabelKey(), "") == LabelValue()) {
+          DaemonRemove(c["Id"].get<std::string>());
+        }
+      }
+      RemoveVolume(name_);
+    }
+    VolumeGuard(const VolumeGuard&) = delete;
+    VolumeGuard& operator=(const VolumeGuard&) = delete;
+
+   private:
+    std::string name_;
+  };
+
+  static const json& MountAt(const json& mounts, const std::string& target) {
+    static const json kNull;
+    for (const auto& m : mounts) {
+      if (m.value("Target", "") == target || m.value("Destination", "") == target) {
+        return m;
+      }
+    }
+    return kNull;
+  }
+};
+
+v1::PortBinding* AddPort(v1::ContainerSpec* spec, uint32_t container_port, v1::Protocol protocol,
+                         const std::string& host_ip, uint32_t host_port) {
+  v1::PortBinding* p = spec->add_ports();
+  p->set_container_port(container_port);
+  p->set_protocol(protocol);
+  p->set_host_ip(host_ip);
+  p->set_host_port(host_port);
+  return p;
+}
+
+TEST_F(SpecOptionsTest, EveryOptionReachesTheDaemon) {
+  TempDir host_dir;
+  std::string name = UniqueName("full");
+  std::string bind_volume = UniqueName("vol");
+  std::string mount_volume = UniqueName("mvol");
+  VolumeGuard bind_volume_guard(bind_volume);
+  VolumeGuard mount_volume_guard(mount_volume);
+
+  v1::ContainerSpec spec = Spec({"echo full"});
+  spec.add_entrypoint("/bin/sh");
+  spec.add_entrypoint("-c");
+  spec.set_name(name);
+  spec.set_hostname("full-host");
+  spec.add_env("A=1");
+  spec.add_env("B");  // passed unset
+  spec.add_env("C=x=y");
+  spec.set_working_dir("/work/dir");
+  spec.set_user("1000:1000");
+  // docker-py: {"8000/tcp": 8080}, {"8443/tcp": ("127.0.0.1", 8443)}, {"1111": ("127.0.0.1",)},
+  // {"9000/udp": None}, {53: [53, 5353]}.
+  AddPort(&spec, 8000, v1::PROTOCOL_TCP, "", 8080);
+  AddPort(&spec, 8443, v1::PROTOCOL_UNSPECIFIED, "127.0.0.1", 8443);
+  AddPort(&spec, 1111, v1::PROTOCOL_UNSPECIFIED, "127.0.0.1", 0);
+  AddPort(&spec, 9000, v1::PROTOCOL_UDP, "", 0);
+  AddPort(&spec, 53, v1::PROTOCOL_UNSPECIFIED, "", 53);
+  AddPort(&spec, 53, v1::PROTOCOL_UNSPECIFIED, "", 5353);
+  auto* rw = spec.add_volumes();
+  rw->set_source(host_dir.path());
+  rw->set_target("/data");
+  auto* ro = spec.add_volumes();
+  ro->set_source(host_dir.path());
+  ro->set_target("/data-ro");
+  ro->set_read_only(true);
+  auto* prop = spec.add_volumes();
+  prop->set_source(host_dir.path());
+  prop->set_target("/data-p");
+  prop->set_read_only(true);
+  prop->set_propagation("rslave");
+  auto* named = spec.add_volumes();
+  named->set_source(bind_volume);
+  named->set_target("/vol");
+  auto* mbind = spec.add_mounts();
+  mbind->set_type(v1::MOUNT_TYPE_BIND);
+  mbind->set_source(host_dir.path());
+  mbind->set_target("/m-bind");
+  mbind->set_read_only(true);
+  mbind->set_propagation("rprivate");
+  auto* mvol = spec.add_mounts();
+  mvol->set_type(v1::MOUNT_TYPE_VOLUME);
+  mvol->set_source(mount_volume);
+  mvol->set_target("/m-vol");
+  mvol->set_no_copy(true);
+  (*mvol->mutable_volume_labels())["dl-volume"] = "yes";
+  (*mvol->mutable_volume_labels())[LabelKey()] = LabelValue();
+  auto* mtmp = spec.add_mounts();
+  mtmp->set_type(v1::MOUNT_TYPE_TMPFS);
+  mtmp->set_target("/m-tmp");
+  mtmp->set_tmpfs_size_bytes(1048576);
+  mtmp->set_tmpfs_mode(0700);
+  (*spec.mutable_tmpfs())["/run/x"] = "size=100m,mode=1777";
+  spec.set_read_only(true);
+  spec.set_init(true);
+  spec.mutable_restart_policy()->set_name(v1::RESTART_POLICY_NAME_ON_FAILURE);
+  spec.mutable_restart_policy()->set_maximum_retry_count(3);
+  spec.set_stop_signal("SIGINT");
+  spec.set_memory("512m");
+  spec.set_nano_cpus(500000000);
+  (*spec.mutable_labels())["app"] = "web";
+  (*spec.mutable_labels())["version"] = "1.0";
+  auto* hc = spec.mutable_healthcheck();
+  hc->add_test("CMD-SHELL");
+  hc->add_test("exit 0");
+  hc->mutable_interval()->set_seconds(10);
+  hc->mutable_timeout()->set_seconds(5);
+  hc->mutable_timeout()->set_nanos(500000000);
+  hc->set_retries(3);
+  hc->mutable_start_period()->set_seconds(30);
+  spec.set_tty(true);
+  spec.set_stdin_open(true);
+  spec.mutable_stop_timeout()->set_seconds(7);
+
+  std::string id;
+  grpc::Status st = Create(spec, &id);
+  ASSERT_TRUE(st.ok()) << st.error_code() << " " << st.error_message();
+  json d = DaemonInspect(id);
+  ASSERT_TRUE(d.is_object());
+  const json& config = d["Config"];
+  const json& host = d["HostConfig"];
+
+  EXPECT_EQ(d["Name"], "/" + name);
+  EXPECT_EQ(config["Image"], Image());
+  EXPECT_EQ(config["Cmd"], json::array({"echo full"}));
+  EXPECT_EQ(config["Entrypoint"], json::array({"/bin/sh", "-c"}));
+  EXPECT_EQ(config["Hostname"], "full-host");
+  std::vector<std::string> env = config["Env"].get<std::vector<std::string>>();
+  ASSERT_GE(env.size(), 3u);
+  EXPECT_THAT(std::vector<std::string>(env.begin(), env.begin() + 3),
+              ElementsAre("A=1", "B", "C=x=y"));
+  EXPECT_EQ(config["WorkingDir"], "/work/dir");
+  EXPECT_EQ(config["User"], "1000:1000");
+
+  EXPECT_EQ(host["PortBindings"], json::parse(R"({
+              "8000/tcp": [{"HostIp": "", "HostPort": "8080"}],
+              "8443/tcp": [{"HostIp": "127.0.0.1", "HostPort": "8443"}],
+              "1111/tcp": [{"HostIp": "127.0.0.1", "HostPort": ""}],
+              "9000/udp": [{"HostIp": "", "HostPort": ""}],
+              "53/tcp": [{"HostIp": "", "HostPort": "53"}, {"HostIp": "", "HostPort": "5353"}]
+            })"));
+  EXPECT_EQ(config["ExposedPorts"], json::parse(R"({"8000/tcp": {}, "8443/tcp": {},
+              "1111/tcp": {}, "9000/udp": {}, "53/tcp": {}})"));
+  EXPECT_EQ(host["NetworkMode"], "none");
+
+  const std::string& dir = host_dir.path();
+  EXPECT_EQ(host["Binds"], json::array({dir + ":/data:rw", dir + ":/data-ro:ro",
+                                        dir + ":/data-p:ro,rslave", bind_volume + ":/vol:rw"}));
+  // The named volume exists as soon as the container does.
+  EXPECT_TRUE(VolumeExists(bind_volume));
+  const json& mounts = host["Mounts"];
+  ASSERT_TRUE(mounts.is_array());
+  ASSERT_EQ(mounts.size(), 3u);
+  EXPECT_EQ(MountAt(mounts, "/m-bind"), json({{"Type", "bind"},
+                                              {"Source", dir},
+                                              {"Target", "/m-bind"},
+                                              {"ReadOnly", true},
+                                              {"BindOptions", {{"Propagation", "rprivate"}}}}));
+  const json& volume_mount = MountAt(mounts, "/m-vol");
+  EXPECT_EQ(volume_mount["Type"], "volume");
+  EXPECT_EQ(volume_mount["Source"], mount_volume);
+  EXPECT_EQ(volume_mount.value("ReadOnly", false), false);
+  EXPECT_EQ(volume_mount["VolumeOptions"]["NoCopy"], true);
+  EXPECT_EQ(volume_mount["VolumeOptions"]["Labels"],
+            json({{"dl-volume", "yes"}, {LabelKey(), LabelValue()}}));
+  EXPECT_EQ(MountAt(mounts, "/m-tmp"),
+            json({{"Type", "tmpfs"},
+                  {"Target", "/m-tmp"},
+                  {"TmpfsOptions", {{"SizeBytes", 1048576}, {"Mode", 448}}}}));
+  EXPECT_EQ(host["Tmpfs"], json({{"/run/x", "size=100m,mode=1777"}}));
+  EXPECT_EQ(host["ReadonlyRootfs"], true);
+  EXPECT_EQ(host["AutoRemove"], false);
+  EXPECT_EQ(host["Init"], true);
+  EXPECT_EQ(host["RestartPolicy"], json({{"Name", "on-failure"}, {"MaximumRetryCount", 3}}));
+  EXPECT_EQ(config["StopSignal"], "SIGINT");
+  EXPECT_EQ(config["StopTimeout"], 7);
+  EXPECT_EQ(host["Memory"], 536870912);
+  EXPECT_EQ(host["NanoCpus"], 500000000);
+  EXPECT_EQ(config["Labels"],
+            json({{"app", "web"}, {"version", "1.0"}, {LabelKey(), LabelValue()}}));
+  EXPECT_EQ(config["Healthcheck"], json({{"Test", {"CMD-SHELL", "exit 0"}},
+                                         {"Interval", 10000000000LL},
+                                         {"Timeout", 5500000000LL},
+                                         {"Retries", 3},
+                                         {"StartPeriod", 30000000000LL}}));
+  EXPECT_EQ(config["Tty"], true);
+  EXPECT_EQ(config["OpenStdin"], true);
+  // CreateContainer is docker-py's create(): nothing is attached.
+  EXPECT_EQ(config["AttachStdin"], false);
+  EXPECT_EQ(config["AttachStdout"], false);
+  EXPECT_EQ(config["StdinOnce"], false);
+
+  // dockline's typed inspect agrees with the daemon.
+  v1::InspectContainerRequest ireq;
+  ireq.set_container(id);
+  v1::InspectContainerResponse iresp;
+  auto ctx = Context();
+  st = stub().InspectContainer(ctx.get(), ireq, &iresp);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  const v1::ContainerInfo& info = iresp.container();
+  EXPECT_THAT(info.command(), ElementsAre("echo full"));
+  EXPECT_THAT(info.entrypoint(), ElementsAre("/bin/sh", "-c"));
+  EXPECT_EQ(std::vector<std::string>(info.env().begin(), info.env().end()), env);
+  EXPECT_EQ(info.hostname(), "full-host");
+  EXPECT_EQ(info.working_dir(), "/work/dir");
+  EXPECT_EQ(info.user(), "1000:1000");
+  EXPECT_TRUE(info.tty());
+  EXPECT_FALSE(info.auto_remove());
+  EXPECT_EQ(info.network_mode(), "none");
+  EXPECT_EQ(info.labels().at("app"), "web");
+
+  // The volume mount's labels went to the volume the daemon created.
+  auto vol = Daemon(engine::ApiRequest("GET", "/volumes/" + mount_volume));
+  ASSERT_TRUE(vol.ok());
+  EXPECT_EQ(json::parse(vol->body)["Labels"]["dl-volume"], "yes");
+
+  // Named volumes outlive their container: remove both explicitly.
+  ASSERT_TRUE(DaemonRemove(id));
+  EXPECT_TRUE(RemoveVolume(bind_volume));
+  EXPECT_TRUE(RemoveVolume(mount_volume));
+  EXPECT_FALSE(VolumeExists(bind_volume));
+  EXPECT_FALSE(VolumeExists(mount_volume));
+}
+
+TEST_F(SpecOptionsTest, AutoRemoveAndMemoryBytes) {
+  v1::ContainerSpec spec = Spec({"true"});
+  spec.set_auto_remove(true);
+  spec.set_memory_bytes(268435456);
+  spec.mutable_restart_policy()->set_name(v1::RESTART_POLICY_NAME_NO);
+  std::string id;
+  grpc::Status st = Create(spec, &id);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  json d = DaemonInspect(id);
+  EXPECT_EQ(d["HostConfig"]["AutoRemove"], true);
+  EXPECT_EQ(d["HostConfig"]["Memory"], 268435456);
+  EXPECT_EQ(d["HostConfig"]["RestartPolicy"]["Name"], "no");
+  // Defaults that must stay defaults.
+  EXPECT_EQ(d["HostConfig"]["ReadonlyRootfs"], false);
+  EXPECT_EQ(d["HostConfig"]["NanoCpus"], 0);
+  EXPECT_EQ(d["Config"]["Tty"], false);
+  EXPECT_EQ(d["Config"]["OpenStdin"], false);
+  EXPECT_TRUE(d["Config"]["Healthcheck"].is_null());
+  EXPECT_EQ(d["Config"]["Cmd"], json::array({"true"}));
+  // The image's entrypoint is kept (busybox has none).
+  EXPECT_TRUE(d["Config"]["Entrypoint"].is_null());
+}
+
+TEST_F(SpecOptionsTest, MemoryForms) {
+  for (const auto& [text, bytes] : std::vector<std::pair<std::string, int64_t>>{
+           {"512m", 536870912}, {"1.5g", 1610612736}, {"64MB", 67108864}, {"8388608", 8388608}}) {
+    v1::ContainerSpec spec = Spec({"true"});
+    spec.set_memory(text);
+    std::string id;
+    grpc::Status st = Create(spec, &id);
+    ASSERT_TRUE(st.ok()) << text << ": " << st.error_message();
+    EXPECT_EQ(DaemonInspect(id)["HostConfig"]["Memory"], bytes) << text;
+  }
+}
+
+// docker-py's run pattern with the options in effect inside the container.
+TEST_F(SpecOptionsTest, EnvWorkdirUserAndHostnameAreSeenByTheProcess) {
+  v1::RunContainerRequest req = Request(
+      {"sh", "-c", "id -u; id -g; pwd; echo \"$A\"; echo \"${B-unset}\"; echo \"$C\"; hostname"});
+  v1::ContainerSpec& spec = *req.mutable_spec();
+  spec.add_env("A=hello world");
+  spec.add_env("B");
+  spec.add_env("C=x=y");
+  spec.set_working_dir("/tmp");
+  spec.set_user("1000:1000");
+  spec.set_hostname("run-host");
+  RunOutput out = Run(req);
+  ASSERT_TRUE(out.status.ok()) << out.status.error_message();
+  EXPECT_EQ(out.stdout_data, "1000\n1000\n/tmp\nhello world\nunset\nx=y\nrun-host\n");
+  EXPECT_EQ(out.stderr_data, "");
+  EXPECT_EQ(out.exit_code, 0);
+}
+
+TEST_F(SpecOptionsTest, EntrypointAndCommandFormTheArgv) {
+  v1::RunContainerRequest req = Request({"a b", "c"});
+  req.mutable_spec()->add_entrypoint("/bin/echo");
+  req.mutable_spec()->add_entrypoint("ep");
+  RunOutput out = Run(req);
+  ASSERT_TRUE(out.status.ok()) << out.status.error_message();
+  EXPECT_EQ(out.stdout_data, "ep a b c\n");
+}
+
+TEST_F(SpecOptionsTest, ReadOnlyRootfsRefusesWritesWhileTmpfsTakesThem) {
+  v1::RunContainerRequest req =
+      Request({"sh", "-c",
+               "if touch /rootfile 2>/dev/null; then echo wrote; else echo refused; fi; "
+               "echo data > /scratch/f && cat /scratch/f; "
+               "echo more > /m-tmp/g && cat /m-tmp/g; stat -c %a /m-tmp; stat -c %a /scratch; "
+               "grep ' /scratch ' /proc/mounts | grep -o 'size=[0-9a-z]*'; "
+               "grep ' /m-tmp ' /proc/mounts | grep -o 'size=[0-9a-z]*'"});
+  v1::ContainerSpec& spec = *req.mutable_spec();
+  spec.set_read_only(true);
+  (*spec.mutable_tmpfs())["/scratch"] = "size=2m,mode=1777";
+  auto* m = spec.add_mounts();
+  m->set_type(v1::MOUNT_TYPE_TMPFS);
+  m->set_target("/m-tmp");
+  m->set_tmpfs_size_bytes(1048576);
+  m->set_tmpfs_mode(0700);
+  RunOutput out = Run(req);
+  ASSERT_TRUE(out.status.ok()) << out.status.error_message();
+  EXPECT_EQ(out.stdout_data, "refused\ndata\nmore\n700\n1777\nsize=2048k\nsize=1024k\n");
+  EXPECT_EQ(out.stderr_data, "");
+  EXPECT_EQ(out.exit_code, 0);
+}
+
+TEST_F(SpecOptionsTest, BindMountsShowHostContentAndHonourReadOnly) {
+  TempDir dir;
+  dir.Write("f", "hello-bind\n");
+  v1::RunContainerRequest req = Request(
+      {"sh", "-c",
+       "cat /data/f /data-ro/f /m-bind/f; echo from-container > /data/g; "
+       "if { echo x > /data-ro/h; } 2>/dev/null; then echo ro-wrote; else echo ro-refused; fi; "
+       "if { echo x > /m-bind/h; } 2>/dev/null; then echo mount-wrote; else echo mount-refused; "
+       "fi"});
+  v1::ContainerSpec& spec = *req.mutable_spec();
+  auto* rw = spec.add_volumes();
+  rw->set_source(dir.path());
+  rw->set_target("/data");
+  auto* ro = spec.add_volumes();
+  ro->set_source(dir.path());
+  ro->set_target("/data-ro");
+  ro->set_read_only(true);
+  auto* m = spec.add_mounts();
+  m->set_type(v1::MOUNT_TYPE_BIND);
+  m->set_source(dir.path());
+  m->set_target("/m-bind");
+  m->set_read_only(true);
+  RunOutput out = Run(req);
+  ASSERT_TRUE(out.status.ok()) << out.status.error_message();
+  EXPECT_EQ(out.stdout_data, "hello-bind\nhello-bind\nhello-bind\nro-refused\nmount-refused\n");
+  EXPECT_EQ(out.stderr_data, "");
+  EXPECT_EQ(dir.Read("g"), "from-container\n");
+  EXPECT_EQ(dir.Read("h"), "");
+}
+
+TEST_F(SpecOptionsTest, NamedVolumePersistsBetweenContainers) {
+  std::string volume = UniqueName("persist");
+  VolumeGuard guard(volume);
+  auto with_volume = [&](std::vector<std::string> command) {
+    v1::RunContainerRequest req = Request(std::move(command));
+    req.mutable_spec()->set_auto_remove(true);
+    auto* v = req.mutable_spec()->add_volumes();
+    v->set_source(volume);
+    v->set_target("/vol");
+    return req;
+  };
+  RunOutput write = Run(with_volume({"sh", "-c", "echo persisted > /vol/f"}));
+  ASSERT_TRUE(write.status.ok()) << write.status.error_message();
+  EXPECT_EQ(write.exit_code, 0);
+  EXPECT_TRUE(write.removed);
+  EXPECT_TRUE(VolumeExists(volume));
+  RunOutput read = Run(with_volume({"cat", "/vol/f"}));
+  ASSERT_TRUE(read.status.ok()) << read.status.error_message();
+  EXPECT_EQ(read.stdout_data, "persisted\n");
+  EXPECT_TRUE(RemoveVolume(volume));
+  EXPECT_FALSE(VolumeExists(volume));
+}
+
+TEST_F(SpecOptionsTest, InitMemoryAndCpuLimitsApply) {
+  v1::RunContainerRequest req = Request({"sh", "-c",
+                                         "cat /proc/1/comm; "
+                                         "cat /sys/fs/cgroup/memory.max 2>/dev/null || "
+                                         "cat /sys/fs/cgroup/memory/memory.limit_in_bytes; "
+                                         "cut -d' ' -f1 /sys/fs/cgroup/cpu.max 2>/dev/null || "
+                                         "cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us"});
+  v1::ContainerSpec& spec = *req.mutable_spec();
+  spec.set_init(true);
+  spec.set_memory("512m");
+  spec.set_nano_cpus(500000000);
+  RunOutput out = Run(req);
+  ASSERT_TRUE(out.status.ok()) << out.status.error_message();
+  EXPECT_EQ(out.stdout_data, "docker-init\n536870912\n50000\n");
+  EXPECT_EQ(out.stderr_data, "");
+
+  // Without init the shell itself is PID 1.
+  RunOutput plain = Run(Request({"cat", "/proc/1/comm"}));
+  ASSERT_TRUE(plain.status.ok()) << plain.status.error_message();
+  EXPECT_EQ(plain.stdout_data, "cat\n");
+}
+
+TEST_F(SpecOptionsTest, StopSignalIsWhatStopSends) {
+  // The container turns SIGINT into exit 11 (and, as PID 1, ignores SIGTERM): the exit code
+  // shows that stop sent the StopSignal.
+  v1::ContainerSpec spec =
+      Spec({"sh", "-c", "trap 'exit 11' INT; echo ready; while :; do sleep 0.1; done"});
+  spec.set_stop_signal("SIGINT");
+  std::string id = CreateAndStart(spec);
+  ASSERT_FALSE(id.empty());
+  ASSERT_TRUE(
+      PollUntil([&] { return Logs(id).stdout_data == "ready\n"; }, std::chrono::seconds(30)));
+  v1::StopContainerRequest stop;
+  stop.set_container(id);
+  v1::StopContainerResponse stopped;
+  auto ctx = Context();
+  grpc::Status st = stub().StopContainer(ctx.get(), stop, &stopped);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(DaemonInspect(id)["State"]["ExitCode"], 11);
+}
+
+TEST_F(SpecOptionsTest, PortsAreAcceptedOnNetworkNone) {
+  // ENGINE_NOTES 2.1: with network none the bindings are kept in HostConfig and ignored.
+  v1::RunContainerRequest req = Request({"true"});
+  AddPort(req.mutable_spec(), 8000, v1::PROTOCOL_TCP, "", 8080);
+  RunOutput out = Run(req);
+  ASSERT_TRUE(out.status.ok()) << out.status.error_message();
+  EXPECT_EQ(out.exit_code, 0);
+  json d = DaemonInspect(out.id);
+  EXPECT_EQ(d["HostConfig"]["PortBindings"]["8000/tcp"][0]["HostPort"], "8080");
+}
+
+}  // namespace
+}  // namespace dockline::testing
