@@ -571,6 +571,11 @@ class HttpOp : public BodyStream, public std::enable_shared_from_this<HttpOp> {
     stream_->async_read_some(
         buffer_.prepare(kReadChunk), [self = shared_from_this()](beast::error_code ec, size_t n) {
           self->buffer_.commit(n);
+          // CloseSocket shuts down before it closes, so a read another thread's reactor
+          // completes in between sees EOF rather than an abort: a cancel must win over it.
+          if (self->cancelled_) {
+            return self->DeliverError(Status(Code::kCancelled, "cancelled"));
+          }
           if (ec == asio::error::eof || (ec && self->raw_ && n == 0 && !self->cancelled_ &&
                                          ec == asio::error::connection_reset)) {
             return self->OnSocketEof();
