@@ -9,7 +9,9 @@
 #include <iostream>
 #include <utility>
 
+#include "client/cli_exec.h"
 #include "client/cli_format.h"
+#include "client/cli_health.h"
 #include "client/cli_logs.h"
 #include "client/spec_values.h"
 
@@ -293,40 +295,6 @@ Result<v1::ContainerSpec> BuildSpec(const RunFlags& flags, const CLI::App& comma
   return Ok(std::move(spec));
 }
 
-std::string CodeName(grpc::StatusCode code) {
-  static constexpr std::string_view kNames[] = {"OK",
-                                                "CANCELLED",
-                                                "UNKNOWN",
-                                                "INVALID_ARGUMENT",
-                                                "DEADLINE_EXCEEDED",
-                                                "NOT_FOUND",
-                                                "ALREADY_EXISTS",
-                                                "PERMISSION_DENIED",
-                                                "RESOURCE_EXHAUSTED",
-                                                "FAILED_PRECONDITION",
-                                                "ABORTED",
-                                                "OUT_OF_RANGE",
-                                                "UNIMPLEMENTED",
-                                                "INTERNAL",
-                                                "UNAVAILABLE",
-                                                "DATA_LOSS",
-                                                "UNAUTHENTICATED"};
-  const auto index = static_cast<size_t>(code);
-  return index < std::size(kNames) ? std::string(kNames[index]) : fmt::format("status {}", index);
-}
-
-void PrintError(std::ostream& err, const grpc::Status& status, std::string_view address) {
-  std::string message = status.error_message();
-  if (message.empty()) {
-    message = CodeName(status.error_code());
-  }
-  if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
-    message += fmt::format(" (is docklined listening on {}?)", address);
-  }
-  fmt::print(err, "dockline: {}\n", message);
-  err.flush();
-}
-
 int ExecuteRun(const Invocation& invocation, client::Client& client, std::ostream& out,
                std::ostream& err) {
   if (invocation.spec.stdin_open() && !invocation.detach && !invocation.json) {
@@ -495,7 +463,41 @@ int ExecuteVersion(const Invocation& invocation, client::Client& client, std::os
   return 0;
 }
 
+std::string CodeName(grpc::StatusCode code) {
+  static constexpr std::string_view kNames[] = {"OK",
+                                                "CANCELLED",
+                                                "UNKNOWN",
+                                                "INVALID_ARGUMENT",
+                                                "DEADLINE_EXCEEDED",
+                                                "NOT_FOUND",
+                                                "ALREADY_EXISTS",
+                                                "PERMISSION_DENIED",
+                                                "RESOURCE_EXHAUSTED",
+                                                "FAILED_PRECONDITION",
+                                                "ABORTED",
+                                                "OUT_OF_RANGE",
+                                                "UNIMPLEMENTED",
+                                                "INTERNAL",
+                                                "UNAVAILABLE",
+                                                "DATA_LOSS",
+                                                "UNAUTHENTICATED"};
+  const auto index = static_cast<size_t>(code);
+  return index < std::size(kNames) ? std::string(kNames[index]) : fmt::format("status {}", index);
+}
+
 }  // namespace
+
+void PrintError(std::ostream& err, const grpc::Status& status, std::string_view address) {
+  std::string message = status.error_message();
+  if (message.empty()) {
+    message = CodeName(status.error_code());
+  }
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
+    message += fmt::format(" (is docklined listening on {}?)", address);
+  }
+  fmt::print(err, "dockline: {}\n", message);
+  err.flush();
+}
 
 Result<Invocation> ParseArgs(const std::vector<std::string>& args, const EnvLookup& env) {
   Invocation invocation;
@@ -568,6 +570,14 @@ Result<Invocation> ParseArgs(const std::vector<std::string>& args, const EnvLook
   LogsFlags logs_flags;
   CLI::App* logs = AddLogsCommand(app, logs_flags, invocation.containers);
 
+  ExecFlags exec_flags;
+  CLI::App* exec = AddExecCommand(app, exec_flags);
+
+  HealthFlags health_flags;
+  CLI::App* health = AddHealthCommand(app, health_flags);
+  PruneFlags prune_flags;
+  CLI::App* prune = AddPruneCommand(app, prune_flags);
+
   CLI::App* version = app.add_subcommand("version", "Show the dockline and engine versions");
   version->fallthrough();
 
@@ -599,6 +609,7 @@ Result<Invocation> ParseArgs(const std::vector<std::string>& args, const EnvLook
       {stop, CommandKind::kStop}, {restart, CommandKind::kRestart}, {kill, CommandKind::kKill},
       {rm, CommandKind::kRemove}, {inspect, CommandKind::kInspect}, {ps, CommandKind::kList},
       {wait, CommandKind::kWait}, {version, CommandKind::kVersion}, {logs, CommandKind::kLogs},
+      {exec, CommandKind::kExec}, {health, CommandKind::kHealth},   {prune, CommandKind::kPrune},
   };
   CLI::App* chosen = nullptr;
   for (const auto& [command, kind] : kinds) {
@@ -669,6 +680,23 @@ Result<Invocation> ParseArgs(const std::vector<std::string>& args, const EnvLook
         invocation.condition = parsed.value;
       }
       break;
+    case CommandKind::kExec:
+      if (grpc::Status st = FinishExecArgs(exec_flags, *chosen, env, &invocation.exec); !st.ok()) {
+        return Error<Invocation>(st);
+      }
+      break;
+    case CommandKind::kHealth:
+      if (grpc::Status st = FinishHealthArgs(health_flags, &invocation.health); !st.ok()) {
+        return Error<Invocation>(st);
+      }
+      break;
+    case CommandKind::kPrune:
+      if (grpc::Status st =
+              FinishPruneArgs(prune_flags, std::chrono::system_clock::now(), &invocation.prune);
+          !st.ok()) {
+        return Error<Invocation>(st);
+      }
+      break;
     case CommandKind::kLogs:
       if (grpc::Status st = FinishLogsArgs(logs_flags, &invocation.logs); !st.ok()) {
         return Error<Invocation>(st);
@@ -722,8 +750,14 @@ int Execute(const Invocation& invocation, client::Client& client, std::ostream& 
       return ExecuteWait(invocation, client, out, err);
     case CommandKind::kVersion:
       return ExecuteVersion(invocation, client, out, err);
+    case CommandKind::kExec:
+      return ExecuteExec(invocation, client, out, err);
     case CommandKind::kLogs:
       return ExecuteLogs(invocation, client, out, err);
+    case CommandKind::kHealth:
+      return ExecuteHealth(invocation, client, out, err);
+    case CommandKind::kPrune:
+      return ExecutePrune(invocation, client, out, err);
   }
   return kExitCommandFailed;
 }

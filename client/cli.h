@@ -4,8 +4,11 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "client/cli_exec.h"
+#include "client/cli_health.h"
 #include "client/cli_values.h"
 #include "client/client.h"
 #include "client/result.h"
@@ -36,6 +39,9 @@ enum class CommandKind {
   kWait,
   kVersion,
   kLogs,
+  kExec,
+  kHealth,
+  kPrune,
 };
 
 // What one command line asks for. Fields beyond `kind` and the global ones are read only by the
@@ -68,6 +74,9 @@ struct Invocation {
   client::Filters filters;
 
   client::LogsOptions logs;  // logs (containers[0])
+  ExecInvocation exec;       // exec
+  HealthInvocation health;   // health
+  PruneInvocation prune;     // prune
 
   // wait
   std::optional<std::chrono::nanoseconds> wait_timeout;
@@ -84,6 +93,9 @@ Result<Invocation> ParseArgs(const std::vector<std::string>& args,
 // Container output goes to `out`/`err` as it arrives.
 int Execute(const Invocation& invocation, client::Client& client, std::ostream& out,
             std::ostream& err);
+
+// The CLI's one error line, "dockline: <message>", with a hint when the server is unreachable.
+void PrintError(std::ostream& err, const grpc::Status& status, std::string_view address);
 
 // The whole program: parse, connect, execute.
 int Main(int argc, char** argv);

@@ -118,7 +118,7 @@ int ExecuteLogs(const Invocation& invocation, client::Client& client, std::ostre
   }
   grpc::Status status = stream->Finish();
   if (!status.ok()) {
-    fmt::print(err, "dockline: {}\n", status.error_message());
+    PrintError(err, status, invocation.address);
     return kExitCommandFailed;
   }
   return 0;

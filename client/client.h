@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include "client/client_exec.h"
+#include "client/client_health.h"
 #include "client/container_spec_builder.h"
 #include "client/result.h"
 #include "dockline/v1/dockline.grpc.pb.h"
@@ -134,6 +136,45 @@ class Client {
   // container.logs(stream=True): chunks as they come.
   std::unique_ptr<LogStream> StreamLogs(const std::string& container,
                                         const LogsOptions& options = {});
+
+  // container.exec_run(cmd, ...): waits for the command and returns its exit code with its
+  // output, combined or (options.demux) stdout and stderr apart. The server caps what it keeps
+  // (ExecResult.truncated); a non-zero exit code is data, not an error.
+  Result<ExecResult> ExecRun(const std::string& container, const ExecCommand& cmd,
+                             const ExecOptions& options = {});
+  // exec_run(stream=True, demux=True): chunks through options.on_output as they arrive, then
+  // the exit code (which docker-py cannot give here). On failure the value holds the output so
+  // far.
+  Result<ExecResult> ExecStream(const std::string& container, const ExecCommand& cmd,
+                                const ExecOptions& options = {});
+  // exec_run(detach=True): returns the exec id once the process has started.
+  Result<std::string> ExecStart(const std::string& container, const ExecCommand& cmd,
+                                const ExecOptions& options = {});
+  // Whether the exec still runs, its exit code and pid.
+  Result<v1::InspectExecResponse> ExecInspect(const std::string& exec_id);
+  // exec_run(stdin=True, socket=True): an interactive exec, returned once it has started.
+  Result<std::unique_ptr<ExecAttachment>> ExecAttach(const std::string& container,
+                                                     const ExecCommand& cmd,
+                                                     const ExecOptions& options = {});
+
+  // attrs["State"]["Health"] plus the container's status: the daemon goes on reporting a
+  // stopped container as unhealthy.
+  Result<v1::GetHealthResponse> GetHealth(const std::string& container);
+  // The spec's wait_for_healthy, event-driven on the server: the health once healthy;
+  // FAILED_PRECONDITION when it turns unhealthy, has no healthcheck or stops; DEADLINE_EXCEEDED
+  // once `timeout` passes. Unset waits as long as it takes.
+  Result<v1::WaitHealthyResponse> WaitHealthy(const std::string& container,
+                                              std::optional<std::chrono::nanoseconds> timeout = {});
+  // Health transitions until the container stops or is removed (OK), `on_change` returns false
+  // (OK), or `timeout` passes (DEADLINE_EXCEEDED).
+  grpc::Status WatchHealth(const std::string& container, const HealthWatchCallback& on_change,
+                           std::optional<std::chrono::nanoseconds> timeout = {});
+  // containers/images/volumes/networks.prune(filters): what was deleted (or, dry_run, what
+  // would be) and the bytes reclaimed. Only images and volumes read PruneOptions::all.
+  Result<v1::PruneContainersResponse> PruneContainers(const PruneOptions& options = {});
+  Result<v1::PruneImagesResponse> PruneImages(const PruneOptions& options = {});
+  Result<v1::PruneVolumesResponse> PruneVolumes(const PruneOptions& options = {});
+  Result<v1::PruneNetworksResponse> PruneNetworks(const PruneOptions& options = {});
 
   // The RPCs this class does not wrap yet.
   v1::Dockline::StubInterface& stub() { return *stub_; }

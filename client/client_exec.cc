@@ -1,2 +1,292 @@
-// Placeholder until the feature lands; listed in CMakeLists.txt so parallel work does not
-// collide on the source list.
+#include "client/client_exec.h"
+
+#include "client/client.h"
+#include "client/shlex.h"
+
+namespace dockline::client {
+namespace {
+
+// Beyond this a deadline means "never", and adding it to now() could overflow.
+constexpr std::chrono::hours kNoDeadlineBeyond(24 * 365 * 100);
+
+void SetDeadline(grpc::ClientContext& context, std::optional<std::chrono::nanoseconds> timeout) {
+  if (timeout && *timeout < kNoDeadlineBeyond) {
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::duration_cast<std::chrono::system_clock::duration>(*timeout));
+  }
+}
+
+v1::ExecConfig MakeConfig(const std::string& container, const ExecCommand& cmd,
+                          const ExecOptions& options) {
+  v1::ExecConfig config;
+  config.set_container(container);
+  config.mutable_cmd()->Assign(cmd.argv().begin(), cmd.argv().end());
+  config.set_stdout(options.stdout_stream);
+  config.set_stderr(options.stderr_stream);
+  config.set_tty(options.tty);
+  config.set_privileged(options.privileged);
+  config.set_user(options.user);
+  config.mutable_env()->Assign(options.env.begin(), options.env.end());
+  config.set_workdir(options.workdir);
+  return config;
+}
+
+}  // namespace
+
+ExecCommand::ExecCommand(std::vector<std::string> argv) : argv_(std::move(argv)) {}
+
+ExecCommand::ExecCommand(std::initializer_list<std::string> argv) : argv_(argv) {}
+
+ExecCommand::ExecCommand(const char* command_line)
+    : ExecCommand(std::string(command_line == nullptr ? "" : command_line)) {}
+
+ExecCommand::ExecCommand(const std::string& command_line) {
+  Result<std::vector<std::string>> split = ShlexSplit(command_line);
+  if (!split.ok()) {
+    status_ = split.status;
+    return;
+  }
+  argv_ = std::move(split.value);
+}
+
+Result<ExecResult> Client::ExecRun(const std::string& container, const ExecCommand& cmd,
+                                   const ExecOptions& options) {
+  Result<ExecResult> result;
+  if (!cmd.status().ok()) {
+    result.status = cmd.status();
+    return result;
+  }
+  grpc::ClientContext context;
+  SetDeadline(context, options.timeout);
+  v1::ExecContainerRequest request;
+  *request.mutable_config() = MakeConfig(container, cmd, options);
+  request.set_demux(options.demux);
+  v1::ExecContainerResponse response;
+  result.status = stub_->ExecContainer(&context, request, &response);
+  if (!result.ok()) {
+    return result;
+  }
+  ExecResult& exec = result.value;
+  exec.exec_id = response.exec_id();
+  exec.exit_code = response.exit_code();
+  exec.output = std::move(*response.mutable_output());
+  exec.stdout_bytes = std::move(*response.mutable_stdout());
+  exec.stderr_bytes = std::move(*response.mutable_stderr());
+  exec.truncated = response.truncated();
+  return result;
+}
+
+Result<ExecResult> Client::ExecStream(const std::string& container, const ExecCommand& cmd,
+                                      const ExecOptions& options) {
+  Result<ExecResult> result;
+  if (!cmd.status().ok()) {
+    result.status = cmd.status();
+    return result;
+  }
+  grpc::ClientContext context;
+  SetDeadline(context, options.timeout);
+  v1::StreamExecRequest request;
+  *request.mutable_config() = MakeConfig(container, cmd, options);
+  ExecResult& exec = result.value;
+  bool exited = false;
+  auto reader = stub_->StreamExec(&context, request);
+  v1::StreamExecResponse response;
+  while (reader->Read(&response)) {
+    switch (response.event_case()) {
+      case v1::StreamExecResponse::kExecId:
+        exec.exec_id = response.exec_id();
+        break;
+      case v1::StreamExecResponse::kOutput: {
+        const v1::OutputChunk& chunk = response.output();
+        if (options.collect_output) {
+          (chunk.stream() == v1::STREAM_STDERR ? exec.stderr_bytes : exec.stdout_bytes)
+              .append(chunk.data());
+          exec.output.append(chunk.data());
+        }
+        if (options.on_output) {
+          options.on_output(chunk.stream(), chunk.data());
+        }
+        break;
+      }
+      case v1::StreamExecResponse::kExited:
+        exited = true;
+        exec.exit_code = response.exited().exit_code();
+        break;
+      case v1::StreamExecResponse::EVENT_NOT_SET:
+        break;
+    }
+  }
+  result.status = reader->Finish();
+  if (result.ok() && !exited) {
+    result.status = grpc::Status(grpc::StatusCode::INTERNAL,
+                                 "the exec stream ended without the command's exit code");
+  }
+  return result;
+}
+
+Result<std::string> Client::ExecStart(const std::string& container, const ExecCommand& cmd,
+                                      const ExecOptions& options) {
+  Result<std::string> result;
+  if (!cmd.status().ok()) {
+    result.status = cmd.status();
+    return result;
+  }
+  grpc::ClientContext context;
+  SetDeadline(context, options.timeout ? options.timeout : DefaultTimeout());
+  v1::StartExecRequest request;
+  *request.mutable_config() = MakeConfig(container, cmd, options);
+  v1::StartExecResponse response;
+  result.status = stub_->StartExec(&context, request, &response);
+  result.value = response.exec_id();
+  return result;
+}
+
+Result<v1::InspectExecResponse> Client::ExecInspect(const std::string& exec_id) {
+  grpc::ClientContext context;
+  SetDeadline(context, DefaultTimeout());
+  v1::InspectExecRequest request;
+  request.set_exec_id(exec_id);
+  Result<v1::InspectExecResponse> result;
+  result.status = stub_->InspectExec(&context, request, &result.value);
+  return result;
+}
+
+Result<std::unique_ptr<ExecAttachment>> Client::ExecAttach(const std::string& container,
+                                                           const ExecCommand& cmd,
+                                                           const ExecOptions& options) {
+  Result<std::unique_ptr<ExecAttachment>> result;
+  if (!cmd.status().ok()) {
+    result.status = cmd.status();
+    return result;
+  }
+  auto context = std::make_unique<grpc::ClientContext>();
+  SetDeadline(*context, options.timeout);
+  auto stream = stub_->AttachExec(context.get());
+  auto attachment = std::make_unique<ExecAttachment>(std::move(context), std::move(stream));
+  v1::AttachExecRequest first;
+  *first.mutable_config() = MakeConfig(container, cmd, options);
+  first.mutable_config()->set_stdin(options.stdin);
+  // A failed write means the call is already over; AwaitStart then reports the status.
+  if (!attachment->WriteConfig(first) || !attachment->AwaitStart()) {
+    result.status = attachment->Finish();
+    if (result.status.ok()) {
+      result.status =
+          grpc::Status(grpc::StatusCode::INTERNAL, "the exec stream ended before the exec started");
+    }
+    return result;
+  }
+  result.value = std::move(attachment);
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// ExecAttachment
+
+ExecAttachment::ExecAttachment(
+    std::unique_ptr<grpc::ClientContext> context,
+    std::unique_ptr<
+        grpc::ClientReaderWriterInterface<v1::AttachExecRequest, v1::AttachExecResponse>>
+        stream)
+    : context_(std::move(context)), stream_(std::move(stream)) {}
+
+ExecAttachment::~ExecAttachment() {
+  if (!finished_) {
+    // Abandoned mid-stream: end the call rather than leave it (and the daemon connection) open.
+    context_->TryCancel();
+    v1::OutputChunk ignored;
+    while (Next(&ignored)) {
+    }
+    Finish();
+  }
+}
+
+bool ExecAttachment::WriteConfig(const v1::AttachExecRequest& config) { return Send(config); }
+
+bool ExecAttachment::Send(const v1::AttachExecRequest& request) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  if (writes_done_) {
+    return false;
+  }
+  return stream_->Write(request);
+}
+
+bool ExecAttachment::AwaitStart() {
+  v1::AttachExecResponse response;
+  while (!read_ended_ && stream_->Read(&response)) {
+    if (response.event_case() == v1::AttachExecResponse::kExecId) {
+      exec_id_ = response.exec_id();
+      return true;
+    }
+  }
+  read_ended_ = true;
+  return false;
+}
+
+bool ExecAttachment::WriteStdin(std::string_view data) {
+  v1::AttachExecRequest request;
+  request.set_stdin(std::string(data));
+  return Send(request);
+}
+
+bool ExecAttachment::CloseStdin() {
+  v1::AttachExecRequest request;
+  request.set_close_stdin(true);
+  return Send(request);
+}
+
+bool ExecAttachment::Resize(uint32_t rows, uint32_t columns) {
+  v1::AttachExecRequest request;
+  request.mutable_resize()->set_rows(rows);
+  request.mutable_resize()->set_columns(columns);
+  return Send(request);
+}
+
+bool ExecAttachment::Next(v1::OutputChunk* chunk) {
+  v1::AttachExecResponse response;
+  while (!read_ended_ && stream_->Read(&response)) {
+    switch (response.event_case()) {
+      case v1::AttachExecResponse::kOutput:
+        *chunk = std::move(*response.mutable_output());
+        return true;
+      case v1::AttachExecResponse::kExited:
+        exit_code_ = response.exited().exit_code();
+        break;
+      case v1::AttachExecResponse::kExecId:
+        exec_id_ = response.exec_id();
+        break;
+      case v1::AttachExecResponse::EVENT_NOT_SET:
+        break;
+    }
+  }
+  read_ended_ = true;
+  return false;
+}
+
+grpc::Status ExecAttachment::Finish() {
+  if (finished_) {
+    return status_;
+  }
+  {
+    // No more requests: lets the server see the half-close, and stops other threads' writes
+    // from racing Finish.
+    std::lock_guard<std::mutex> lock(write_mu_);
+    if (!writes_done_) {
+      writes_done_ = true;
+      stream_->WritesDone();
+    }
+  }
+  if (!read_ended_) {
+    v1::OutputChunk ignored;
+    while (Next(&ignored)) {
+    }
+  }
+  status_ = stream_->Finish();
+  finished_ = true;
+  if (status_.ok() && !exit_code_) {
+    status_ = grpc::Status(grpc::StatusCode::INTERNAL,
+                           "the exec stream ended without the command's exit code");
+  }
+  return status_;
+}
+
+}  // namespace dockline::client

@@ -1,2 +1,117 @@
-// Placeholder until the feature lands; listed in CMakeLists.txt so parallel work does not
-// collide on the source list.
+#include <grpcpp/client_context.h>
+
+#include "client/client.h"
+#include "client/spec_values.h"
+
+namespace dockline::client {
+namespace {
+
+// The server answers a WaitHealthy timeout itself, naming the status it last saw; the RPC
+// deadline is only a backstop and must come later.
+constexpr std::chrono::seconds kWaitDeadlineSlack(5);
+// Beyond this a deadline means "never", and adding it to now() could overflow.
+constexpr std::chrono::hours kNoDeadlineBeyond(24 * 365 * 100);
+
+void SetDeadline(grpc::ClientContext& context, std::optional<std::chrono::nanoseconds> timeout) {
+  if (timeout && *timeout < kNoDeadlineBeyond) {
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::duration_cast<std::chrono::system_clock::duration>(*timeout));
+  }
+}
+
+}  // namespace
+
+Result<v1::GetHealthResponse> Client::GetHealth(const std::string& container) {
+  grpc::ClientContext context;
+  SetDeadline(context, DefaultTimeout());
+  v1::GetHealthRequest request;
+  request.set_container(container);
+  Result<v1::GetHealthResponse> result;
+  result.status = stub_->GetHealth(&context, request, &result.value);
+  return result;
+}
+
+Result<v1::WaitHealthyResponse> Client::WaitHealthy(
+    const std::string& container, std::optional<std::chrono::nanoseconds> timeout) {
+  grpc::ClientContext context;
+  v1::WaitHealthyRequest request;
+  request.set_container(container);
+  if (timeout) {
+    *request.mutable_timeout() = ToProtoDuration(*timeout);
+    SetDeadline(context, *timeout + kWaitDeadlineSlack);
+  }
+  Result<v1::WaitHealthyResponse> result;
+  result.status = stub_->WaitHealthy(&context, request, &result.value);
+  return result;
+}
+
+grpc::Status Client::WatchHealth(const std::string& container, const HealthWatchCallback& on_change,
+                                 std::optional<std::chrono::nanoseconds> timeout) {
+  grpc::ClientContext context;
+  SetDeadline(context, timeout);
+  v1::WatchHealthRequest request;
+  request.set_container(container);
+  std::unique_ptr<grpc::ClientReaderInterface<v1::WatchHealthResponse>> reader =
+      stub_->WatchHealth(&context, request);
+  v1::WatchHealthResponse response;
+  bool stopped = false;
+  while (reader->Read(&response)) {
+    if (on_change && !on_change(response)) {
+      stopped = true;
+      context.TryCancel();
+      break;
+    }
+  }
+  grpc::Status status = reader->Finish();
+  return stopped ? grpc::Status::OK : status;
+}
+
+Result<v1::PruneContainersResponse> Client::PruneContainers(const PruneOptions& options) {
+  grpc::ClientContext context;
+  SetDeadline(context, DefaultTimeout());
+  v1::PruneContainersRequest request;
+  *request.mutable_filters() = options.filters;
+  request.set_dry_run(options.dry_run);
+  Result<v1::PruneContainersResponse> result;
+  result.status = stub_->PruneContainers(&context, request, &result.value);
+  return result;
+}
+
+Result<v1::PruneImagesResponse> Client::PruneImages(const PruneOptions& options) {
+  grpc::ClientContext context;
+  SetDeadline(context, DefaultTimeout());
+  v1::PruneImagesRequest request;
+  *request.mutable_filters() = options.filters;
+  request.set_dry_run(options.dry_run);
+  if (options.all) {
+    request.set_dangling(false);
+  }
+  Result<v1::PruneImagesResponse> result;
+  result.status = stub_->PruneImages(&context, request, &result.value);
+  return result;
+}
+
+Result<v1::PruneVolumesResponse> Client::PruneVolumes(const PruneOptions& options) {
+  grpc::ClientContext context;
+  SetDeadline(context, DefaultTimeout());
+  v1::PruneVolumesRequest request;
+  *request.mutable_filters() = options.filters;
+  request.set_dry_run(options.dry_run);
+  request.set_all(options.all);
+  Result<v1::PruneVolumesResponse> result;
+  result.status = stub_->PruneVolumes(&context, request, &result.value);
+  return result;
+}
+
+Result<v1::PruneNetworksResponse> Client::PruneNetworks(const PruneOptions& options) {
+  grpc::ClientContext context;
+  SetDeadline(context, DefaultTimeout());
+  v1::PruneNetworksRequest request;
+  *request.mutable_filters() = options.filters;
+  request.set_dry_run(options.dry_run);
+  Result<v1::PruneNetworksResponse> result;
+  result.status = stub_->PruneNetworks(&context, request, &result.value);
+  return result;
+}
+
+}  // namespace dockline::client

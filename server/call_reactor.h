@@ -26,12 +26,15 @@ class CallReactor : public grpc::ServerUnaryReactor {
   CallReactor() : state_(std::make_shared<State>()) { state_->reactor = this; }
 
   // Keeps `call` as the step to cancel if the client goes away.
-  void Track(std::shared_ptr<engine::Call> call) {
+  void Track(std::shared_ptr<engine::Call> call) { Track(state_, std::move(call)); }
+
+  // The same for a later step of a chain, from its engine callback (the reactor may be gone).
+  static void Track(const std::shared_ptr<State>& state, std::shared_ptr<engine::Call> call) {
     bool cancel_now = false;
     {
-      std::lock_guard<std::mutex> lock(state_->mu);
-      state_->call = call;
-      cancel_now = state_->cancelled;
+      std::lock_guard<std::mutex> lock(state->mu);
+      state->call = call;
+      cancel_now = state->cancelled;
     }
     if (cancel_now && call) {
       call->Cancel();

@@ -8,9 +8,12 @@
 
 #include "engine/read_all.h"
 #include "server/call_reactor.h"
+#include "server/exec_service.h"
+#include "server/health_service.h"
 #include "server/inspect_codec.h"
 #include "server/json_util.h"
 #include "server/logs_reactor.h"
+#include "server/prune_service.h"
 #include "server/run_reactor.h"
 #include "server/spec_codec.h"
 #include "server/status_map.h"
@@ -70,18 +73,6 @@ class RejectWriter : public grpc::ServerWriteReactor<Response> {
   explicit RejectWriter(grpc::Status status) { this->Finish(std::move(status)); }
   void OnDone() override { delete this; }
 };
-
-class RejectBidi : public grpc::ServerBidiReactor<v1::AttachExecRequest, v1::AttachExecResponse> {
- public:
-  explicit RejectBidi(grpc::Status status) { Finish(std::move(status)); }
-  void OnDone() override { delete this; }
-};
-
-grpc::Status NotYet(const char* rpc, const char* capability) {
-  return grpc::Status(
-      grpc::StatusCode::UNIMPLEMENTED,
-      std::string(rpc) + ": " + capability + " is not implemented in this version of dockline yet");
-}
 
 }  // namespace
 
@@ -359,32 +350,36 @@ grpc::ServerUnaryReactor* DocklineService::GetEngineInfo(grpc::CallbackServerCon
 }
 
 grpc::ServerUnaryReactor* DocklineService::ExecContainer(grpc::CallbackServerContext*,
-                                                         const v1::ExecContainerRequest*,
-                                                         v1::ExecContainerResponse*) {
-  return Reject(NotYet("ExecContainer", "captured exec (exec_run)"));
+                                                         const v1::ExecContainerRequest* req,
+                                                         v1::ExecContainerResponse* resp) {
+  return ExecContainerRpc(
+      engine_, ExecServiceOptions{options_.exec_output_cap, options_.unary_timeout}, req, resp);
 }
 
 grpc::ServerWriteReactor<v1::StreamExecResponse>* DocklineService::StreamExec(
-    grpc::CallbackServerContext*, const v1::StreamExecRequest*) {
-  return new RejectWriter<v1::StreamExecResponse>(
-      NotYet("StreamExec", "streamed exec (exec_run stream=True)"));
+    grpc::CallbackServerContext*, const v1::StreamExecRequest* req) {
+  return StreamExecRpc(engine_,
+                       ExecServiceOptions{options_.exec_output_cap, options_.unary_timeout}, req);
 }
 
 grpc::ServerUnaryReactor* DocklineService::StartExec(grpc::CallbackServerContext*,
-                                                     const v1::StartExecRequest*,
-                                                     v1::StartExecResponse*) {
-  return Reject(NotYet("StartExec", "detached exec (exec_run detach=True)"));
+                                                     const v1::StartExecRequest* req,
+                                                     v1::StartExecResponse* resp) {
+  return StartExecRpc(engine_, ExecServiceOptions{options_.exec_output_cap, options_.unary_timeout},
+                      req, resp);
 }
 
 grpc::ServerUnaryReactor* DocklineService::InspectExec(grpc::CallbackServerContext*,
-                                                       const v1::InspectExecRequest*,
-                                                       v1::InspectExecResponse*) {
-  return Reject(NotYet("InspectExec", "exec inspection"));
+                                                       const v1::InspectExecRequest* req,
+                                                       v1::InspectExecResponse* resp) {
+  return InspectExecRpc(
+      engine_, ExecServiceOptions{options_.exec_output_cap, options_.unary_timeout}, req, resp);
 }
 
 grpc::ServerBidiReactor<v1::AttachExecRequest, v1::AttachExecResponse>* DocklineService::AttachExec(
     grpc::CallbackServerContext*) {
-  return new RejectBidi(NotYet("AttachExec", "interactive exec (stdin, tty, resize)"));
+  return AttachExecRpc(engine_,
+                       ExecServiceOptions{options_.exec_output_cap, options_.unary_timeout});
 }
 
 grpc::ServerWriteReactor<v1::StreamLogsResponse>* DocklineService::StreamLogs(
@@ -393,45 +388,44 @@ grpc::ServerWriteReactor<v1::StreamLogsResponse>* DocklineService::StreamLogs(
 }
 
 grpc::ServerUnaryReactor* DocklineService::GetHealth(grpc::CallbackServerContext*,
-                                                     const v1::GetHealthRequest*,
-                                                     v1::GetHealthResponse*) {
-  return Reject(NotYet("GetHealth", "health status reading"));
+                                                     const v1::GetHealthRequest* req,
+                                                     v1::GetHealthResponse* resp) {
+  return StartGetHealth(engine_, req, resp, options_.unary_timeout);
 }
 
-grpc::ServerUnaryReactor* DocklineService::WaitHealthy(grpc::CallbackServerContext*,
-                                                       const v1::WaitHealthyRequest*,
-                                                       v1::WaitHealthyResponse*) {
-  return Reject(NotYet("WaitHealthy", "waiting for a healthy container"));
+grpc::ServerUnaryReactor* DocklineService::WaitHealthy(grpc::CallbackServerContext* ctx,
+                                                       const v1::WaitHealthyRequest* req,
+                                                       v1::WaitHealthyResponse* resp) {
+  return StartWaitHealthy(engine_, ctx, req, resp, options_.unary_timeout);
 }
 
 grpc::ServerWriteReactor<v1::WatchHealthResponse>* DocklineService::WatchHealth(
-    grpc::CallbackServerContext*, const v1::WatchHealthRequest*) {
-  return new RejectWriter<v1::WatchHealthResponse>(
-      NotYet("WatchHealth", "health transition watching"));
+    grpc::CallbackServerContext* ctx, const v1::WatchHealthRequest* req) {
+  return StartWatchHealth(engine_, ctx, req, options_.unary_timeout);
 }
 
 grpc::ServerUnaryReactor* DocklineService::PruneContainers(grpc::CallbackServerContext*,
-                                                           const v1::PruneContainersRequest*,
-                                                           v1::PruneContainersResponse*) {
-  return Reject(NotYet("PruneContainers", "container prune"));
+                                                           const v1::PruneContainersRequest* req,
+                                                           v1::PruneContainersResponse* resp) {
+  return StartPruneContainers(engine_, req, resp, options_.unary_timeout);
 }
 
 grpc::ServerUnaryReactor* DocklineService::PruneImages(grpc::CallbackServerContext*,
-                                                       const v1::PruneImagesRequest*,
-                                                       v1::PruneImagesResponse*) {
-  return Reject(NotYet("PruneImages", "image prune"));
+                                                       const v1::PruneImagesRequest* req,
+                                                       v1::PruneImagesResponse* resp) {
+  return StartPruneImages(engine_, req, resp, options_.unary_timeout);
 }
 
 grpc::ServerUnaryReactor* DocklineService::PruneVolumes(grpc::CallbackServerContext*,
-                                                        const v1::PruneVolumesRequest*,
-                                                        v1::PruneVolumesResponse*) {
-  return Reject(NotYet("PruneVolumes", "volume prune"));
+                                                        const v1::PruneVolumesRequest* req,
+                                                        v1::PruneVolumesResponse* resp) {
+  return StartPruneVolumes(engine_, req, resp, options_.unary_timeout);
 }
 
 grpc::ServerUnaryReactor* DocklineService::PruneNetworks(grpc::CallbackServerContext*,
-                                                         const v1::PruneNetworksRequest*,
-                                                         v1::PruneNetworksResponse*) {
-  return Reject(NotYet("PruneNetworks", "network prune"));
+                                                         const v1::PruneNetworksRequest* req,
+                                                         v1::PruneNetworksResponse* resp) {
+  return StartPruneNetworks(engine_, req, resp, options_.unary_timeout);
 }
 
 }  // namespace dockline::server

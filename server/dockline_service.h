@@ -10,6 +10,9 @@ namespace dockline::server {
 struct ServiceOptions {
   // Cap on a unary engine call (inspect, start, ...); waits and streams have none.
   std::chrono::milliseconds unary_timeout{60000};
+  // ExecContainer keeps at most this much of each output stream; past it the reply says
+  // truncated=true.
+  size_t exec_output_cap = 16 << 20;
 };
 
 // dockline.v1.Dockline on gRPC's callback API. Every RPC validates its request, turns it into

@@ -2,10 +2,12 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 
 #include "server/server.h"
+#include "server/spec_codec.h"
 
 int main(int argc, char** argv) {
   dockline::server::ServerOptions options;
@@ -32,12 +34,29 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 64));
   app.add_option("--shutdown-grace", grace_seconds, "seconds to let calls finish on SIGINT/SIGTERM")
       ->capture_default_str();
+  std::string exec_output_cap = "16m";
+  app.add_option("--exec-output-cap", exec_output_cap,
+                 "ExecContainer keeps at most this much of each output stream (bytes, or with a "
+                 "unit: 512k, 16m, 1g); past it the reply says truncated")
+      ->capture_default_str();
   app.add_flag("--allow-insecure-remote", options.allow_insecure_remote,
                "serve a non-loopback address without TLS (anyone who reaches it is root here)");
   app.set_version_flag("--version", DOCKLINE_VERSION);
   CLI11_PARSE(app, argc, argv);
 
   spdlog::set_level(spdlog::level::from_str(log_level));
+  int64_t cap_bytes = 0;
+  if (grpc::Status st = dockline::server::ParseMemory(exec_output_cap, &cap_bytes);
+      !st.ok() || cap_bytes <= 0) {
+    // ParseMemory names the spec field it usually checks; the flag is what the user typed.
+    std::string why = st.ok() ? "must be at least 1 byte" : st.error_message();
+    if (why.rfind("spec.memory: ", 0) == 0) {
+      why.erase(0, 13);
+    }
+    std::fprintf(stderr, "--exec-output-cap: %s\n", why.c_str());
+    return 2;
+  }
+  options.exec_output_cap = static_cast<size_t>(cap_bytes);
 
   // Block the shutdown signals before any thread starts, so that only sigwait below sees them
   // and Shutdown runs on the main thread, never on a gRPC or engine thread.

@@ -99,7 +99,9 @@ engine::Result<std::unique_ptr<DocklineServer>> DocklineServer::Start(
   auto impl = std::make_unique<Impl>();
   impl->engine = engine.value();
   impl->health_interval = options.health_interval;
-  impl->service = std::make_unique<DocklineService>(impl->engine);
+  ServiceOptions service_options;
+  service_options.exec_output_cap = options.exec_output_cap;
+  impl->service = std::make_unique<DocklineService>(impl->engine, service_options);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

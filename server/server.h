@@ -16,6 +16,8 @@ struct ServerOptions {
   // Serving on anything but loopback or a Unix socket needs TLS, which this build does not
   // offer yet; this flag is the explicit opt-out.
   bool allow_insecure_remote = false;
+  // ExecContainer keeps at most this much of each output stream (truncated=true past it).
+  size_t exec_output_cap = 16 << 20;
 };
 
 // True for addresses that never leave the host: unix:, localhost, 127.0.0.0/8, [::1].

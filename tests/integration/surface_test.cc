@@ -78,46 +78,5 @@ TEST_F(SurfaceTest, RefusesNonLoopbackWithoutTheInsecureFlag) {
   EXPECT_THAT(server.status().message(), HasSubstr("--allow-insecure-remote"));
 }
 
-TEST_F(SurfaceTest, LaterRpcsSayWhichCapabilityIsMissing) {
-  // The contract is whole from the start; RPCs whose issue has not landed answer UNIMPLEMENTED
-  // naming what is missing, never a generic error.
-  auto check = [](grpc::Status st, const char* capability) {
-    EXPECT_EQ(st.error_code(), grpc::StatusCode::UNIMPLEMENTED) << capability;
-    EXPECT_THAT(st.error_message(), HasSubstr(capability));
-  };
-  {
-    grpc::ClientContext ctx;
-    v1::ExecContainerResponse resp;
-    check(stub().ExecContainer(&ctx, v1::ExecContainerRequest(), &resp), "exec");
-  }
-  {
-    grpc::ClientContext ctx;
-    v1::GetHealthResponse resp;
-    check(stub().GetHealth(&ctx, v1::GetHealthRequest(), &resp), "health");
-  }
-  {
-    grpc::ClientContext ctx;
-    v1::PruneContainersResponse resp;
-    check(stub().PruneContainers(&ctx, v1::PruneContainersRequest(), &resp), "prune");
-  }
-  {
-    grpc::ClientContext ctx;
-    auto reader = stub().WatchHealth(&ctx, v1::WatchHealthRequest());
-    v1::WatchHealthResponse msg;
-    while (reader->Read(&msg)) {
-    }
-    check(reader->Finish(), "health");
-  }
-  {
-    grpc::ClientContext ctx;
-    auto stream = stub().AttachExec(&ctx);
-    stream->WritesDone();
-    v1::AttachExecResponse msg;
-    while (stream->Read(&msg)) {
-    }
-    check(stream->Finish(), "exec");
-  }
-}
-
 }  // namespace
 }  // namespace dockline::testing

@@ -1,0 +1,123 @@
+#pragma once
+
+#include <grpcpp/client_context.h>
+#include <grpcpp/support/status.h>
+#include <grpcpp/support/sync_stream.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dockline/v1/dockline.pb.h"
+
+// The exec_run() family of the client library; Client's Exec* members (client.h) use these.
+namespace dockline::client {
+
+// A command as docker-py's exec_run() takes it: a list is the argv as is, a string is split the
+// way shlex.split() does ("sh -c 'echo hi; exit 3'" is three words). A string that cannot be
+// split (an open quote) makes the call fail with INVALID_ARGUMENT.
+class ExecCommand {
+ public:
+  ExecCommand(std::vector<std::string> argv);            // NOLINT(google-explicit-constructor)
+  ExecCommand(std::initializer_list<std::string> argv);  // NOLINT(google-explicit-constructor)
+  ExecCommand(const char* command_line);                 // NOLINT(google-explicit-constructor)
+  ExecCommand(const std::string& command_line);          // NOLINT(google-explicit-constructor)
+
+  const std::vector<std::string>& argv() const { return argv_; }
+  const grpc::Status& status() const { return status_; }
+
+ private:
+  std::vector<std::string> argv_;
+  grpc::Status status_;
+};
+
+// exec_run()'s keyword arguments.
+struct ExecOptions {
+  bool stdin = false;  // ExecAttach only: attach stdin (WriteStdin, CloseStdin)
+  bool stdout_stream = true;
+  bool stderr_stream = true;
+  bool tty = false;  // one raw stream (CRLF line ends), reported as stdout
+  bool privileged = false;
+  std::string user;              // "name", "uid", "uid:gid"
+  std::vector<std::string> env;  // "KEY=value"
+  std::string workdir;
+  // ExecRun: stdout and stderr apart (ExecResult.stdout_bytes/stderr_bytes) instead of the
+  // combined output. ExecStream always keeps them apart.
+  bool demux = false;
+  // ExecStream: each chunk as it arrives, on the calling thread.
+  std::function<void(v1::Stream, std::string_view)> on_output;
+  // ExecStream: also keep the output in ExecResult (turn off for unbounded output).
+  bool collect_output = true;
+  // Deadline of the whole call. Unset: none for ExecRun/ExecStream/ExecAttach (a command runs
+  // as long as it does), the client's default for ExecStart. When it passes the server closes
+  // the daemon connection, but the process keeps running: Docker cannot kill an exec.
+  std::optional<std::chrono::nanoseconds> timeout;
+};
+
+struct ExecResult {
+  std::string exec_id;
+  int exit_code = -1;  // -1 until the exit arrives
+  std::string output;  // both streams in arrival order (ExecRun without demux, ExecStream)
+  std::string stdout_bytes;
+  std::string stderr_bytes;
+  bool truncated = false;  // ExecRun: the server's output cap cut the output
+};
+
+// An interactive exec (exec_run(stdin=True, socket=True)): stdin in, output and the exit code
+// out. Thread rules: WriteStdin, CloseStdin and Resize may be called from any threads at once
+// (they share one lock); Next is for one reading thread; Cancel from anywhere. Call Finish once
+// Next has returned false.
+class ExecAttachment {
+ public:
+  ExecAttachment(std::unique_ptr<grpc::ClientContext> context,
+                 std::unique_ptr<grpc::ClientReaderWriterInterface<v1::AttachExecRequest,
+                                                                   v1::AttachExecResponse>>
+                     stream);
+  ~ExecAttachment();
+  ExecAttachment(const ExecAttachment&) = delete;
+  ExecAttachment& operator=(const ExecAttachment&) = delete;
+
+  // Sends the first request, the exec's config (Client::ExecAttach does).
+  bool WriteConfig(const v1::AttachExecRequest& config);
+  // Reads up to the exec id: false (and Finish() says why) if the exec did not start.
+  bool AwaitStart();
+  const std::string& exec_id() const { return exec_id_; }
+
+  // False once the stream is broken or the exec is over.
+  bool WriteStdin(std::string_view data);
+  // The process sees EOF on stdin; its output keeps coming.
+  bool CloseStdin();
+  // Only a TTY exec uses it; the server holds it until the exec has started.
+  bool Resize(uint32_t rows, uint32_t columns);
+
+  // Blocks for the next output chunk; false at the end of the stream.
+  bool Next(v1::OutputChunk* chunk);
+  // The command's exit code, once Next has returned false after it arrived.
+  std::optional<int> exit_code() const { return exit_code_; }
+  grpc::Status Finish();
+  // Ends the call (and closes the daemon connection; the process keeps running).
+  void Cancel() { context_->TryCancel(); }
+
+ private:
+  bool Send(const v1::AttachExecRequest& request);
+
+  std::unique_ptr<grpc::ClientContext> context_;
+  std::unique_ptr<grpc::ClientReaderWriterInterface<v1::AttachExecRequest, v1::AttachExecResponse>>
+      stream_;
+  std::mutex write_mu_;
+  bool writes_done_ = false;
+  std::string exec_id_;
+  std::optional<int> exit_code_;
+  bool read_ended_ = false;
+  bool finished_ = false;
+  grpc::Status status_;
+};
+
+}  // namespace dockline::client

@@ -1,0 +1,23 @@
+#pragma once
+
+#include <functional>
+
+#include "dockline/v1/dockline.pb.h"
+
+// Option types of Client's health and prune calls (client_health.cc).
+namespace dockline::client {
+
+// Each message of WatchHealth: the current state first, then one per transition. Return false
+// to stop watching.
+using HealthWatchCallback = std::function<bool(const v1::WatchHealthResponse&)>;
+
+// The prune calls' options, docker-py's `filters=` typed.
+struct PruneOptions {
+  v1::PruneFilters filters;  // until (time or age), label, label!
+  bool dry_run = false;      // list what would go, delete nothing
+  // Volumes: named volumes too (otherwise anonymous only, whatever the daemon's API version).
+  // Images: every unused image, not only dangling ones (docker image prune -a).
+  bool all = false;
+};
+
+}  // namespace dockline::client

@@ -1,0 +1,100 @@
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "dockline/v1/dockline.grpc.pb.h"
+#include "engine/engine.h"
+
+// GetHealth, WaitHealthy and WatchHealth. The daemon has no "wait until healthy" endpoint and
+// emits health_status events only on a change (never for "starting"), so waiting and watching
+// subscribe to GET /events first, then inspect once for the current state, then apply events
+// (ENGINE_NOTES.md section 7). Nothing here polls.
+
+namespace dockline::server {
+
+// GET /containers/{id}/json -> GetHealthResponse.
+grpc::ServerUnaryReactor* StartGetHealth(std::shared_ptr<engine::Engine> engine,
+                                         const v1::GetHealthRequest* request,
+                                         v1::GetHealthResponse* response,
+                                         std::chrono::milliseconds unary_timeout);
+
+// Ends with the health once the container is healthy; FAILED_PRECONDITION when it turns
+// unhealthy, has no healthcheck, or is not running / exits / is removed; DEADLINE_EXCEEDED when
+// request.timeout or the RPC deadline passes first.
+grpc::ServerUnaryReactor* StartWaitHealthy(std::shared_ptr<engine::Engine> engine,
+                                           grpc::CallbackServerContext* ctx,
+                                           const v1::WaitHealthyRequest* request,
+                                           v1::WaitHealthyResponse* response,
+                                           std::chrono::milliseconds unary_timeout);
+
+// The current health first, then one message per health_status transition; OK once the
+// container stops or is removed.
+grpc::ServerWriteReactor<v1::WatchHealthResponse>* StartWatchHealth(
+    std::shared_ptr<engine::Engine> engine, grpc::CallbackServerContext* ctx,
+    const v1::WatchHealthRequest* request, std::chrono::milliseconds unary_timeout);
+
+// ---------------------------------------------------------------------------------------------
+// Pieces of the above, exposed for unit tests.
+
+// Cuts a byte stream into newline-terminated lines (the events body: one JSON object per line,
+// lines split across reads at any byte). Lines longer than `max_line` are an error, so a
+// daemon that never sends a newline cannot grow memory without bound.
+class LineSplitter {
+ public:
+  explicit LineSplitter(size_t max_line = 1 << 20) : max_line_(max_line) {}
+  // Calls `on_line` for every complete line (without the '\n'; blank lines skipped). False
+  // when a line grew past the limit.
+  bool Feed(std::string_view data, const std::function<void(std::string_view)>& on_line);
+
+ private:
+  size_t max_line_;
+  std::string partial_;
+};
+
+// One message of GET /events, reduced to what health waiting needs.
+struct ContainerEvent {
+  enum class Kind { kOther, kHealth, kDie, kDestroy };
+  Kind kind = Kind::kOther;
+  std::string id;                                           // Actor.ID (the full container id)
+  v1::HealthStatus health = v1::HEALTH_STATUS_UNSPECIFIED;  // kHealth
+  std::optional<int64_t> exit_code;                         // kDie, when the daemon says
+  int64_t time_nanos = 0;                                   // 0 when absent
+};
+// Reads Action/Actor, which every API version has (1.52 dropped status/id/from).
+ContainerEvent ParseContainerEvent(const nlohmann::json& event);
+
+// The events filter for one container: health_status (a prefix match on the daemon side), die
+// and destroy.
+std::string HealthEventsFilter(const std::string& container);
+
+// What one inspect document says about waiting for health.
+struct HealthVerdict {
+  enum class Kind {
+    kHealthy,
+    kUnhealthy,
+    kNoHealthcheck,
+    kNotRunning,
+    kStarting,
+  };
+  Kind kind = Kind::kStarting;
+  std::string id;
+  v1::ContainerStatus container_status = v1::CONTAINER_STATUS_UNSPECIFIED;
+  v1::Health health;
+};
+// The daemon reports a stopped container as unhealthy (its last status, no event), so "not
+// running" is decided before the health status is looked at.
+HealthVerdict HealthVerdictFromInspect(const nlohmann::json& inspect);
+
+// "last probe exited with 1: <output>" (output trimmed and shortened), or "" with no probe.
+std::string DescribeLastProbe(const v1::Health& health);
+
+}  // namespace dockline::server
