@@ -107,7 +107,7 @@ void LogEntryParser::Data(StreamKind kind, std::string_view data, bool entry_sta
     in_prefix_ = timestamps_;
     prefix_.clear();
     if (!timestamps_) {
-      sink.OnEntry({});
+      sink.OnEntry(kind, {});
     }
   }
   if (in_prefix_) {
@@ -123,12 +123,12 @@ void LogEntryParser::Data(StreamKind kind, std::string_view data, bool entry_sta
     data.remove_prefix(space == std::string_view::npos ? data.size() : space + 1);
     in_prefix_ = false;
     if (SplitTimestamp(prefix_, &ts, &rest)) {
-      sink.OnEntry(ts);
+      sink.OnEntry(kind, ts);
       if (!rest.empty()) {
         sink.OnData(kind, rest);
       }
     } else {
-      sink.OnEntry({});
+      sink.OnEntry(kind, {});
       sink.OnData(kind, prefix_);
     }
   }

@@ -75,8 +75,9 @@ class LogEntryParser {
   class Sink {
    public:
     virtual ~Sink() = default;
-    // An entry begins; `timestamp` is empty when timestamps were not asked for.
-    virtual void OnEntry(std::string_view timestamp) = 0;
+    // An entry of `kind` begins (kStdout for a TTY); `timestamp` is empty when timestamps were
+    // not asked for.
+    virtual void OnEntry(StreamKind kind, std::string_view timestamp) = 0;
     virtual void OnData(StreamKind kind, std::string_view data) = 0;
     virtual void OnEntryEnd() = 0;
   };

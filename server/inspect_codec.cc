@@ -1,5 +1,6 @@
 #include "server/inspect_codec.h"
 
+#include <cstdio>
 #include <ctime>
 #include <limits>
 #include <string>
@@ -160,6 +161,12 @@ int DaysInMonth(int year, int month) {
 }
 
 }  // namespace
+
+std::string DockerTimeParam(const google::protobuf::Timestamp& t) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%lld.%09d", static_cast<long long>(t.seconds()), t.nanos());
+  return buf;
+}
 
 bool ParseDockerTime(std::string_view s, google::protobuf::Timestamp* out) {
   // YYYY-MM-DDTHH:MM:SS[.f{1,9}](Z|+HH:MM|-HH:MM)

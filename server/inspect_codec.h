@@ -18,6 +18,9 @@ namespace dockline::server {
 // "0001-01-01T00:00:00Z", which the daemon uses for "never".
 bool ParseDockerTime(std::string_view rfc3339nano, google::protobuf::Timestamp* out);
 
+// The Engine API's logs since/until form: "<unix seconds>.<9-digit nanos>".
+std::string DockerTimeParam(const google::protobuf::Timestamp& t);
+
 // "running", "exited", ... -> the enum; anything else -> CONTAINER_STATUS_UNSPECIFIED.
 v1::ContainerStatus ContainerStatusFromString(std::string_view status);
 

@@ -1,7 +1,6 @@
 #include "server/logs_reactor.h"
 
 #include <cstdio>
-#include <deque>
 #include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -12,6 +11,7 @@
 #include "engine/demux.h"
 #include "server/inspect_codec.h"
 #include "server/json_util.h"
+#include "server/output_queue.h"
 #include "server/spec_codec.h"
 #include "server/status_map.h"
 
@@ -22,9 +22,6 @@ using engine::ApiRequest;
 using engine::ApiResponse;
 using engine::Result;
 using engine::StreamKind;
-
-// Messages queued for the client; while full, nothing more is read from the daemon.
-constexpr size_t kMaxQueue = 8;
 
 grpc::Status Invalid(const std::string& message) {
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
@@ -94,10 +91,10 @@ class LogsCore : public std::enable_shared_from_this<LogsCore>,
   void OpenLogs();
   void ReadLogs(std::shared_ptr<engine::BodyStream> body);
 
-  void OnEntry(std::string_view timestamp) override;
+  void OnEntry(StreamKind kind, std::string_view timestamp) override;
   void OnData(StreamKind kind, std::string_view data) override;
   void OnEntryEnd() override {}
-  void FlushChunks();
+  v1::StreamLogsResponse MakeChunk(StreamKind kind, std::string&& chunk);
 
   std::shared_ptr<engine::Engine> engine_;
   const v1::StreamLogsRequest request_;
@@ -116,12 +113,12 @@ class LogsCore : public std::enable_shared_from_this<LogsCore>,
   std::shared_ptr<engine::BodyStream> logs_;
   bool reading_ = false;
   std::optional<engine::LogEntryParser> parser_;
-  engine::Coalescer coalescer_;
   std::string entry_ts_;
-  std::string chunk_ts_;
+  std::string chunk_ts_;  // timestamp of the first entry in the pending chunk
 
-  std::deque<v1::StreamLogsResponse> queue_;
-  bool writing_ = false;
+  // While it is full nothing more is read from the daemon.
+  OutputQueue<v1::StreamLogsResponse> out_{
+      [this](StreamKind kind, std::string&& chunk) { return MakeChunk(kind, std::move(chunk)); }};
   std::optional<grpc::Status> failure_;
   bool finished_ = false;
 };
@@ -175,7 +172,7 @@ void LogsCore::Drive() {
         actions.push_back([call] { call->Cancel(); });
       }
       calls_.clear();
-      if (!writing_) {
+      if (!out_.writing()) {
         finished_ = true;
         actions.push_back([r = reactor_, st = *failure_] { r->Finish(st); });
       }
@@ -204,28 +201,25 @@ void LogsCore::Drive() {
           }
           break;
         case Phase::kStreaming:
-          // Output gathers in the coalescer while a write is in flight and goes out as soon as
-          // the client has taken the last message: big chunks under load, no delay when idle.
-          if (!writing_ && queue_.empty()) {
-            FlushChunks();
-          }
-          if (logs_ && !reading_ && queue_.size() < kMaxQueue) {
+          out_.FlushIfIdle();
+          if (logs_ && !reading_ && out_.HasRoom()) {
             reading_ = true;
             actions.push_back([self = shared_from_this(), b = logs_] { self->ReadLogs(b); });
           }
           break;
         case Phase::kDone:
-          FlushChunks();
-          if (queue_.empty() && !writing_) {
+          out_.Flush();
+          if (out_.drained()) {
             finished_ = true;
             actions.push_back([r = reactor_] { r->Finish(grpc::Status::OK); });
           }
           break;
       }
     }
-    if (!finished_ && !failure_ && !writing_ && !queue_.empty()) {
-      writing_ = true;
-      actions.push_back([r = reactor_, m = &queue_.front()] { r->StartWrite(m); });
+    if (!finished_ && !failure_) {
+      if (const v1::StreamLogsResponse* m = out_.NextWrite()) {
+        actions.push_back([r = reactor_, m] { r->StartWrite(m); });
+      }
     }
   }
   for (auto& action : actions) {
@@ -417,11 +411,11 @@ void LogsCore::ReadLogs(std::shared_ptr<engine::BodyStream> body) {
       });
 }
 
-void LogsCore::OnEntry(std::string_view timestamp) {
+void LogsCore::OnEntry(StreamKind /*kind*/, std::string_view timestamp) {
   entry_ts_ = std::string(timestamp);
   if (request_.timestamps()) {
     // A chunk carries one timestamp, so with timestamps each entry is a chunk of its own.
-    FlushChunks();
+    out_.Flush();
   }
 }
 
@@ -429,43 +423,30 @@ void LogsCore::OnData(StreamKind kind, std::string_view data) {
   if (kind == StreamKind::kStdin) {
     return;
   }
-  if (coalescer_.empty()) {
+  if (!out_.coalescing()) {
     chunk_ts_ = entry_ts_;
   }
-  coalescer_.Add(kind, data, [this](StreamKind k, std::string&& chunk) {
-    v1::StreamLogsResponse msg;
-    auto* out = msg.mutable_output();
-    out->set_stream(k == StreamKind::kStderr ? v1::STREAM_STDERR : v1::STREAM_STDOUT);
-    out->set_data(std::move(chunk));
-    if (!chunk_ts_.empty()) {
-      ParseDockerTime(chunk_ts_, out->mutable_timestamp());
-    }
-    queue_.push_back(std::move(msg));
-    chunk_ts_ = entry_ts_;
-  });
+  out_.Add(kind, data);
 }
 
-void LogsCore::FlushChunks() {
-  coalescer_.Flush([this](StreamKind k, std::string&& chunk) {
-    v1::StreamLogsResponse msg;
-    auto* out = msg.mutable_output();
-    out->set_stream(k == StreamKind::kStderr ? v1::STREAM_STDERR : v1::STREAM_STDOUT);
-    out->set_data(std::move(chunk));
-    if (!chunk_ts_.empty()) {
-      ParseDockerTime(chunk_ts_, out->mutable_timestamp());
-    }
-    queue_.push_back(std::move(msg));
-  });
+v1::StreamLogsResponse LogsCore::MakeChunk(StreamKind kind, std::string&& chunk) {
+  v1::StreamLogsResponse msg;
+  auto* out = msg.mutable_output();
+  out->set_stream(kind == StreamKind::kStderr ? v1::STREAM_STDERR : v1::STREAM_STDOUT);
+  out->set_data(std::move(chunk));
+  if (!chunk_ts_.empty()) {
+    ParseDockerTime(chunk_ts_, out->mutable_timestamp());
+  }
+  chunk_ts_ = entry_ts_;
+  return msg;
 }
 
 void LogsCore::OnWriteDone(bool ok) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    writing_ = false;
+    out_.WriteDone();
     if (!ok) {
       Fail(grpc::Status(grpc::StatusCode::CANCELLED, "the client went away"));
-    } else if (!queue_.empty()) {
-      queue_.pop_front();
     }
   }
   Drive();
@@ -486,12 +467,6 @@ void LogsCore::OnDone() {
 }
 
 }  // namespace
-
-std::string DockerTimeParam(const google::protobuf::Timestamp& t) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%lld.%09d", static_cast<long long>(t.seconds()), t.nanos());
-  return buf;
-}
 
 grpc::ServerWriteReactor<v1::StreamLogsResponse>* StartStreamLogs(
     std::shared_ptr<engine::Engine> engine, const v1::StreamLogsRequest* request) {

@@ -13,7 +13,4 @@ namespace dockline::server {
 grpc::ServerWriteReactor<v1::StreamLogsResponse>* StartStreamLogs(
     std::shared_ptr<engine::Engine> engine, const v1::StreamLogsRequest* request);
 
-// The Engine API's logs since/until form: "<unix seconds>.<9-digit nanos>".
-std::string DockerTimeParam(const google::protobuf::Timestamp& t);
-
 }  // namespace dockline::server

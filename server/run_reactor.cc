@@ -2,8 +2,8 @@
 
 #include <google/protobuf/timestamp.pb.h>
 
-#include <cstdio>
-#include <deque>
+#include <array>
+#include <chrono>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -13,6 +13,7 @@
 #include "engine/read_all.h"
 #include "server/inspect_codec.h"
 #include "server/json_util.h"
+#include "server/output_queue.h"
 #include "server/spec_codec.h"
 #include "server/status_map.h"
 
@@ -24,9 +25,13 @@ using engine::ApiResponse;
 using engine::Result;
 using engine::StreamKind;
 
-// Messages queued for the client. While the queue is full nothing more is read from the
-// daemon, so a slow client holds at most this many chunks in memory.
-constexpr size_t kMaxQueue = 8;
+// A daemon timestamp as (seconds, nanos): the text form drops trailing zeros, so it does not
+// sort.
+using TimeKey = std::pair<int64_t, int32_t>;
+
+// How far the daemon may write an entry of one stream after a later-stamped entry of the
+// other: the time between a copier goroutine stamping a line and taking the log's lock.
+constexpr std::chrono::seconds kReorderWindow(1);
 
 class RunReactor;
 
@@ -37,8 +42,8 @@ class RunReactor;
 //
 // Order (ENGINE_NOTES.md section 11.3): create; register wait?condition=next-exit and read its
 // header; start; follow the logs with timestamps. dockerd 20.10 can end a follow stream before
-// the end of the log, so a pass that ends before the exit is resumed with since=<last
-// timestamp relayed>, skipping what was already sent. Once the wait has answered the log is
+// the end of the log, so a pass that ends before the exit is resumed from what was relayed,
+// skipping what was already sent (see Mark). Once the wait has answered the log is
 // complete (the daemon closes the log driver before it reports the exit), so the follow pass
 // is dropped and one final non-follow pass from the last timestamp relays the rest. With
 // auto-remove the container is removed only after that, so neither output nor the exit code
@@ -80,11 +85,13 @@ class RunCore : public std::enable_shared_from_this<RunCore>, private engine::Lo
 
   // Log parsing (LogEntryParser::Sink), mu_ held.
   void OnLogData(std::string_view data);
-  void OnEntry(std::string_view ts) override;
+  void BeginResume();               // mu_ held
+  std::string ResumeSince() const;  // mu_ held
+  void OnEntry(StreamKind kind, std::string_view ts) override;
   void OnData(StreamKind kind, std::string_view data) override;
   void OnEntryEnd() override;
   void Emit(StreamKind kind, std::string_view data);
-  void FlushChunks();
+  v1::RunContainerResponse MakeChunk(StreamKind kind, std::string&& chunk);
 
   static void CleanupInBackground(std::shared_ptr<engine::Engine> engine, std::string id);
 
@@ -115,26 +122,40 @@ class RunCore : public std::enable_shared_from_this<RunCore>, private engine::Lo
   bool pass_is_final_ = false;
   bool logs_complete_ = false;
   engine::LogEntryParser parser_{false, true};
-  engine::Coalescer coalescer_;
 
-  // What has been relayed, so that a resumed pass skips it.
-  std::string last_ts_;    // timestamp of the last entry begun
-  int same_ts_count_ = 0;  // entries begun with last_ts_
-  bool entry_complete_ = true;
-  size_t entry_bytes_ = 0;  // bytes relayed of the last entry
-  // Resume boundary of the current pass.
-  std::string resume_ts_;
-  int resume_skip_full_ = 0;
-  bool resume_partial_ = false;
-  size_t resume_partial_bytes_ = 0;
+  // What has been relayed, per stream, so that a resumed pass skips it. The daemon stamps
+  // stdout and stderr entries in separate goroutines and writes them under one lock, so across
+  // the two streams the log can be slightly out of time order, but within one stream it never
+  // is: every entry of a stream older than its mark has been relayed. A single since=<last
+  // timestamp> would lose an entry of the other stream stamped just before it but written
+  // after it.
+  struct Mark {
+    std::optional<TimeKey> ts;  // of the last entry begun
+    int same_ts = 0;            // entries begun with that timestamp
+    bool complete = true;       // the last entry was relayed to its end
+    size_t bytes = 0;           // bytes relayed of the last entry
+  };
+  // Where the current pass starts relaying again, per stream.
+  struct Resume {
+    bool active = false;
+    TimeKey ts;
+    int skip_full = 0;  // entries at `ts` relayed whole
+    bool partial = false;
+    size_t partial_bytes = 0;
+  };
+  std::array<Mark, 2> marks_;
+  std::array<Resume, 2> resume_;
   // Per-entry state.
+  size_t entry_stream_ = 0;
   std::string entry_ts_;
   bool skip_entry_ = false;
   size_t skip_bytes_ = 0;
   std::string chunk_ts_;  // timestamp of the first entry in the pending chunk
 
-  std::deque<v1::RunContainerResponse> queue_;
-  bool writing_ = false;
+  // While it is full nothing more is read from the daemon, so a slow client holds at most a
+  // few chunks in memory.
+  OutputQueue<v1::RunContainerResponse> out_{
+      [this](StreamKind kind, std::string&& chunk) { return MakeChunk(kind, std::move(chunk)); }};
   std::optional<grpc::Status> failure_;
   bool finished_ = false;
 };
@@ -155,14 +176,14 @@ class RunReactor : public grpc::ServerWriteReactor<v1::RunContainerResponse> {
   std::shared_ptr<RunCore> core_;
 };
 
-std::string SinceParam(const std::string& ts) {
+size_t StreamIndex(StreamKind kind) { return kind == StreamKind::kStderr ? 1 : 0; }
+
+std::optional<TimeKey> ParseTimeKey(std::string_view ts) {
   google::protobuf::Timestamp t;
-  if (!ParseDockerTime(ts, &t)) {
-    return "";
+  if (ts.empty() || !ParseDockerTime(ts, &t)) {
+    return std::nullopt;
   }
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%lld.%09d", static_cast<long long>(t.seconds()), t.nanos());
-  return buf;
+  return TimeKey{t.seconds(), t.nanos()};
 }
 
 void RunCore::Fail(grpc::Status status) {
@@ -200,7 +221,7 @@ void RunCore::Drive() {
       if (wait_) {
         actions.push_back([c = wait_] { c->Cancel(); });
       }
-      if (!writing_) {
+      if (!out_.writing()) {
         finished_ = true;
         if (auto_remove_ && !id_.empty() && !removed_) {
           // Nobody is left to see the output, but the container was asked to be ephemeral.
@@ -231,12 +252,10 @@ void RunCore::Drive() {
         case Phase::kRunning:
           // Output gathers in the coalescer while a write is in flight and goes out when the
           // client has taken the last message: big chunks under load, no delay when idle.
-          if (!writing_ && queue_.empty()) {
-            FlushChunks();
-          }
+          out_.FlushIfIdle();
           DriveLogs(&actions);
           if (logs_complete_ && wait_done_) {
-            FlushChunks();
+            out_.Flush();
             if (auto_remove_) {
               SetPhase(Phase::kRemoving);
               step_started_ = true;
@@ -258,17 +277,18 @@ void RunCore::Drive() {
           exited->set_exit_code(exit_code_);
           exited->set_error(wait_error_);
           exited->set_removed(removed_);
-          queue_.push_back(std::move(msg));
+          out_.Push(std::move(msg));
         }
       }
-      if (phase_ == Phase::kDone && queue_.empty() && !writing_) {
+      if (phase_ == Phase::kDone && out_.drained()) {
         finished_ = true;
         actions.push_back([r = reactor_] { r->Finish(grpc::Status::OK); });
       }
     }
-    if (!finished_ && !writing_ && !queue_.empty() && !failure_) {
-      writing_ = true;
-      actions.push_back([r = reactor_, m = &queue_.front()] { r->StartWrite(m); });
+    if (!finished_ && !failure_) {
+      if (const v1::RunContainerResponse* m = out_.NextWrite()) {
+        actions.push_back([r = reactor_, m] { r->StartWrite(m); });
+      }
     }
   }
   for (auto& action : actions) {
@@ -288,7 +308,7 @@ void RunCore::DriveLogs(Actions* actions) {
     logs_reading_ = false;
   }
   if (logs_) {
-    if (!logs_reading_ && queue_.size() < kMaxQueue) {
+    if (!logs_reading_ && out_.HasRoom()) {
       logs_reading_ = true;
       actions->push_back(
           [self = shared_from_this(), g = generation_, b = logs_] { self->ReadLogs(g, b); });
@@ -304,11 +324,8 @@ void RunCore::DriveLogs(Actions* actions) {
   parser_ = engine::LogEntryParser(tty_, !tty_);
   skip_entry_ = false;
   skip_bytes_ = 0;
-  resume_ts_ = last_ts_;
-  resume_partial_ = !entry_complete_;
-  resume_skip_full_ = entry_complete_ ? same_ts_count_ : same_ts_count_ - 1;
-  resume_partial_bytes_ = entry_complete_ ? 0 : entry_bytes_;
-  std::string since = tty_ || last_ts_.empty() ? "" : SinceParam(last_ts_);
+  BeginResume();
+  std::string since = tty_ ? "" : ResumeSince();
   actions->push_back([self = shared_from_this(), g = generation_, follow = !wait_done_,
                       since = std::move(since)] { self->OpenLogPass(g, follow, since); });
 }
@@ -413,7 +430,7 @@ void RunCore::DoStart() {
       if (!res.status().ok()) {
         self->Fail(ToGrpcStatus(res.status()));
       } else {
-        self->queue_.push_back(self->started_);
+        self->out_.Push(self->started_);
         self->SetPhase(self->request_.detach() ? Phase::kDone : Phase::kRunning);
       }
     }
@@ -488,10 +505,6 @@ void RunCore::ReadLogs(uint64_t generation, std::shared_ptr<engine::BodyStream> 
         self->OnLogData(data);
         if (eof) {
           self->logs_ = nullptr;
-          if (!self->parser_.AtEntryBoundary()) {
-            // The pass stopped mid-frame; the next pass resumes from the partial entry.
-            self->entry_complete_ = false;
-          }
           if (self->pass_is_final_ || self->tty_) {
             self->logs_complete_ = true;
           }
@@ -509,40 +522,89 @@ void RunCore::OnLogData(std::string_view data) {
   }
 }
 
-void RunCore::OnEntry(std::string_view timestamp) {
-  std::string ts(timestamp);
-  entry_ts_ = ts;
+void RunCore::BeginResume() {
+  for (size_t i = 0; i < marks_.size(); ++i) {
+    const Mark& m = marks_[i];
+    Resume& r = resume_[i];
+    r = Resume();
+    if (m.ts) {
+      r.active = true;
+      r.ts = *m.ts;
+      r.partial = !m.complete;
+      r.skip_full = m.complete ? m.same_ts : m.same_ts - 1;
+      r.partial_bytes = m.complete ? 0 : m.bytes;
+    }
+  }
+}
+
+std::string RunCore::ResumeSince() const {
+  std::optional<TimeKey> since;
+  std::optional<TimeKey> latest;
+  for (const Mark& m : marks_) {
+    if (m.ts) {
+      since = since ? std::min(*since, *m.ts) : *m.ts;
+      latest = latest ? std::max(*latest, *m.ts) : *m.ts;
+    }
+  }
+  if (!latest) {
+    return "";
+  }
+  for (const Mark& m : marks_) {
+    if (!m.ts) {
+      // A stream with nothing relayed yet may have an entry stamped a moment before the other
+      // stream's last one and written after it.
+      TimeKey early{latest->first - kReorderWindow.count(), latest->second};
+      since = std::min(*since, early);
+    }
+  }
+  google::protobuf::Timestamp t;
+  t.set_seconds(std::max<int64_t>(since->first, 0));
+  t.set_nanos(since->second);
+  return DockerTimeParam(t);
+}
+
+void RunCore::OnEntry(StreamKind kind, std::string_view timestamp) {
+  entry_ts_ = std::string(timestamp);
+  entry_stream_ = StreamIndex(kind);
   skip_entry_ = false;
   skip_bytes_ = 0;
-  if (!resume_ts_.empty() && ts == resume_ts_) {
-    if (resume_skip_full_ > 0) {
-      --resume_skip_full_;
-      skip_entry_ = true;
+  Mark& mark = marks_[entry_stream_];
+  Resume& resume = resume_[entry_stream_];
+  std::optional<TimeKey> ts = ParseTimeKey(timestamp);
+  if (resume.active && ts) {
+    if (*ts < resume.ts) {
+      skip_entry_ = true;  // older than this stream's mark: relayed by an earlier pass
       return;
     }
-    if (resume_partial_) {
-      // The entry the last pass stopped inside: already counted, partly relayed.
-      resume_partial_ = false;
-      skip_bytes_ = resume_partial_bytes_;
-      entry_bytes_ = 0;
-      entry_complete_ = false;
-      resume_ts_.clear();
-      return;
+    if (*ts == resume.ts) {
+      if (resume.skip_full > 0) {
+        --resume.skip_full;
+        skip_entry_ = true;
+        return;
+      }
+      if (resume.partial) {
+        // The entry an earlier pass stopped inside: already counted, partly relayed.
+        resume.active = false;
+        skip_bytes_ = resume.partial_bytes;
+        mark.bytes = resume.partial_bytes;
+        mark.complete = false;
+        return;
+      }
     }
+    resume.active = false;
   }
-  resume_ts_.clear();
   if (request_.timestamps()) {
     // A chunk carries one timestamp, so with timestamps each entry is a chunk of its own.
-    FlushChunks();
+    out_.Flush();
   }
-  if (ts == last_ts_) {
-    ++same_ts_count_;
+  if (ts && mark.ts == ts) {
+    ++mark.same_ts;
   } else {
-    last_ts_ = ts;
-    same_ts_count_ = 1;
+    mark.ts = ts;
+    mark.same_ts = 1;
   }
-  entry_complete_ = false;
-  entry_bytes_ = 0;
+  mark.complete = false;
+  mark.bytes = 0;
 }
 
 void RunCore::OnData(StreamKind kind, std::string_view data) {
@@ -555,55 +617,44 @@ void RunCore::OnData(StreamKind kind, std::string_view data) {
     skip_bytes_ -= n;
   }
   if (!data.empty()) {
-    entry_bytes_ += data.size();
+    marks_[entry_stream_].bytes += data.size();
     Emit(kind, data);
   }
 }
 
 void RunCore::OnEntryEnd() {
   if (!skip_entry_) {
-    entry_complete_ = true;
+    marks_[entry_stream_].complete = true;
   }
 }
 
 void RunCore::Emit(StreamKind kind, std::string_view data) {
-  if (coalescer_.empty()) {
+  if (!out_.coalescing()) {
     chunk_ts_ = entry_ts_;
   }
-  coalescer_.Add(kind, data, [this](StreamKind k, std::string&& chunk) {
-    v1::RunContainerResponse msg;
-    auto* out = msg.mutable_output();
-    out->set_stream(k == StreamKind::kStderr ? v1::STREAM_STDERR : v1::STREAM_STDOUT);
-    out->set_data(std::move(chunk));
-    if (request_.timestamps() && !chunk_ts_.empty()) {
-      ParseDockerTime(chunk_ts_, out->mutable_timestamp());
-    }
-    queue_.push_back(std::move(msg));
-    chunk_ts_ = entry_ts_;
-  });
+  out_.Add(kind, data);
 }
 
-void RunCore::FlushChunks() {
-  coalescer_.Flush([this](StreamKind k, std::string&& chunk) {
-    v1::RunContainerResponse msg;
-    auto* out = msg.mutable_output();
-    out->set_stream(k == StreamKind::kStderr ? v1::STREAM_STDERR : v1::STREAM_STDOUT);
-    out->set_data(std::move(chunk));
-    if (request_.timestamps() && !chunk_ts_.empty()) {
-      ParseDockerTime(chunk_ts_, out->mutable_timestamp());
-    }
-    queue_.push_back(std::move(msg));
-  });
+// A chunk carries the timestamp of its first entry; what stays pending after it belongs to the
+// current entry.
+v1::RunContainerResponse RunCore::MakeChunk(StreamKind kind, std::string&& chunk) {
+  v1::RunContainerResponse msg;
+  auto* out = msg.mutable_output();
+  out->set_stream(kind == StreamKind::kStderr ? v1::STREAM_STDERR : v1::STREAM_STDOUT);
+  out->set_data(std::move(chunk));
+  if (request_.timestamps() && !chunk_ts_.empty()) {
+    ParseDockerTime(chunk_ts_, out->mutable_timestamp());
+  }
+  chunk_ts_ = entry_ts_;
+  return msg;
 }
 
 void RunCore::OnWriteDone(bool ok) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    writing_ = false;
+    out_.WriteDone();
     if (!ok) {
       Fail(grpc::Status(grpc::StatusCode::CANCELLED, "the client went away"));
-    } else if (!queue_.empty()) {
-      queue_.pop_front();
     }
   }
   Drive();

@@ -14,7 +14,10 @@ using engine::StreamKind;
 
 struct Recorder : LogEntryParser::Sink {
   std::vector<std::string> events;
-  void OnEntry(std::string_view ts) override { events.push_back("entry " + std::string(ts)); }
+  void OnEntry(StreamKind kind, std::string_view ts) override {
+    events.push_back(std::string(kind == StreamKind::kStderr ? "entry(err) " : "entry ") +
+                     std::string(ts));
+  }
   void OnData(StreamKind kind, std::string_view data) override {
     events.push_back((kind == StreamKind::kStderr ? "err " : "out ") + std::string(data));
   }
@@ -46,7 +49,7 @@ TEST(LogEntryParserTest, TimestampsTakenOffFramesAtEverySplit) {
       joined += e + "|";
     }
     EXPECT_NE(joined.find("entry " + ts1 + "|"), std::string::npos) << split;
-    EXPECT_NE(joined.find("entry " + ts2 + "|"), std::string::npos) << split;
+    EXPECT_NE(joined.find("entry(err) " + ts2 + "|"), std::string::npos) << split;
     std::string out;
     std::string err;
     for (const auto& e : r.events) {
