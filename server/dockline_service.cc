@@ -26,30 +26,6 @@ using engine::ApiResponse;
 using engine::Result;
 using google::protobuf::util::TimeUtil;
 
-using ResultHandler = std::function<grpc::Status(Result<ApiResponse>&)>;
-
-grpc::ServerUnaryReactor* Reject(grpc::Status status) {
-  auto* reactor = new CallReactor();
-  reactor->Complete(std::move(status));
-  return reactor;
-}
-
-// One engine call whose reply `on_result` turns into the RPC's response; failures map through
-// the status table unless the handler looks at them first.
-grpc::ServerUnaryReactor* EngineCall(engine::Engine& engine, ApiRequest request,
-                                     ResultHandler on_result) {
-  auto* reactor = new CallReactor();
-  auto state = reactor->state();
-  reactor->Track(engine.Unary(std::move(request),
-                              [state, on_result = std::move(on_result)](Result<ApiResponse> res) {
-                                if (!res.status().ok()) {
-                                  return CallReactor::Complete(state, ToGrpcStatus(res.status()));
-                                }
-                                CallReactor::Complete(state, on_result(res));
-                              }));
-  return reactor;
-}
-
 std::string ContainerPath(const std::string& container, std::string_view suffix = "") {
   return "/containers/" + EscapePathSegment(container) + std::string(suffix);
 }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "server/call_reactor.h"
 #include "server/json_util.h"
 #include "server/spec_codec.h"
 #include "server/status_map.h"
@@ -705,12 +706,6 @@ class UnaryExecReactor : public grpc::ServerUnaryReactor {
   std::shared_ptr<UnaryExecCore> core_;
 };
 
-class RejectUnary : public grpc::ServerUnaryReactor {
- public:
-  explicit RejectUnary(grpc::Status status) { Finish(std::move(status)); }
-  void OnDone() override { delete this; }
-};
-
 grpc::ServerUnaryReactor* RunUnaryExec(std::shared_ptr<engine::Engine> engine,
                                        const ExecServiceOptions& options, ExecPlan plan,
                                        std::shared_ptr<UnaryExecCore> core) {
@@ -723,62 +718,6 @@ grpc::ServerUnaryReactor* RunUnaryExec(std::shared_ptr<engine::Engine> engine,
   return reactor;
 }
 
-// InspectExec's single call. Cancel closes the call; its callback then finishes.
-class InspectReactor : public grpc::ServerUnaryReactor {
- public:
-  struct State {
-    std::mutex mu;
-    std::shared_ptr<engine::Call> call;
-    bool cancelled = false;
-  };
-
-  InspectReactor() : state_(std::make_shared<State>()) {}
-
-  void Start(engine::Engine& engine, const std::string& exec_id, std::chrono::milliseconds timeout,
-             v1::InspectExecResponse* response) {
-    ApiRequest req("GET", ExecPath(exec_id, "/json"));
-    req.timeout = timeout;
-    auto call = engine.Unary(std::move(req), [this, response](Result<ApiResponse> res) {
-      if (!res.status().ok()) {
-        return Finish(ToGrpcStatus(res.status()));
-      }
-      auto j = nlohmann::json::parse(res->body, nullptr, false);
-      if (!ExecInspectFromJson(j, response)) {
-        return Finish(grpc::Status(grpc::StatusCode::INTERNAL,
-                                   "the daemon's exec inspect is not understood"));
-      }
-      Finish(grpc::Status::OK);
-    });
-    bool cancel = false;
-    {
-      std::lock_guard<std::mutex> lock(state_->mu);
-      state_->call = call;
-      cancel = state_->cancelled;
-    }
-    if (cancel) {
-      call->Cancel();
-    }
-  }
-
-  void OnCancel() override {
-    std::shared_ptr<engine::Call> call;
-    {
-      std::lock_guard<std::mutex> lock(state_->mu);
-      state_->cancelled = true;
-      call = state_->call;
-    }
-    if (call) {
-      call->Cancel();
-    }
-  }
-  void OnDone() override { delete this; }
-
- private:
-  // The engine callback runs exactly once and is the only caller of Finish, so OnDone (and the
-  // delete) cannot come before it.
-  std::shared_ptr<State> state_;
-};
-
 }  // namespace
 
 grpc::ServerUnaryReactor* ExecContainerRpc(std::shared_ptr<engine::Engine> engine,
@@ -787,7 +726,7 @@ grpc::ServerUnaryReactor* ExecContainerRpc(std::shared_ptr<engine::Engine> engin
                                            v1::ExecContainerResponse* response) {
   ExecPlan plan;
   if (grpc::Status st = PlanExec(request->config(), ExecMode::kCaptured, &plan); !st.ok()) {
-    return new RejectUnary(st);
+    return Reject(st);
   }
   auto core = std::make_shared<UnaryExecCore>(/*detached=*/false, request->demux(),
                                               options.output_cap, response, nullptr);
@@ -800,7 +739,7 @@ grpc::ServerUnaryReactor* StartExecRpc(std::shared_ptr<engine::Engine> engine,
                                        v1::StartExecResponse* response) {
   ExecPlan plan;
   if (grpc::Status st = PlanExec(request->config(), ExecMode::kDetached, &plan); !st.ok()) {
-    return new RejectUnary(st);
+    return Reject(st);
   }
   auto core = std::make_shared<UnaryExecCore>(/*detached=*/true, false, 0, nullptr, response);
   return RunUnaryExec(std::move(engine), options, std::move(plan), std::move(core));
@@ -811,11 +750,18 @@ grpc::ServerUnaryReactor* InspectExecRpc(std::shared_ptr<engine::Engine> engine,
                                          const v1::InspectExecRequest* request,
                                          v1::InspectExecResponse* response) {
   if (grpc::Status st = ValidateContainerRef("exec_id", request->exec_id()); !st.ok()) {
-    return new RejectUnary(st);
+    return Reject(st);
   }
-  auto* reactor = new InspectReactor();
-  reactor->Start(*engine, request->exec_id(), options.unary_timeout, response);
-  return reactor;
+  ApiRequest req("GET", ExecPath(request->exec_id(), "/json"));
+  req.timeout = options.unary_timeout;
+  return EngineCall(*engine, std::move(req), [response](Result<ApiResponse>& res) {
+    auto j = nlohmann::json::parse(res->body, nullptr, false);
+    if (!ExecInspectFromJson(j, response)) {
+      return grpc::Status(grpc::StatusCode::INTERNAL,
+                          "the daemon's exec inspect is not understood");
+    }
+    return grpc::Status::OK;
+  });
 }
 
 }  // namespace dockline::server

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "server/call_reactor.h"
 #include "server/exec_service.h"
 #include "server/output_queue.h"
 
@@ -389,24 +390,7 @@ using AttachCore =
     ExecStreamCore<v1::AttachExecResponse,
                    grpc::ServerBidiReactor<v1::AttachExecRequest, v1::AttachExecResponse>>;
 
-// The reactors only forward gRPC's reactions to their core and delete themselves in OnDone;
-// the core (kept alive by engine callbacks still in flight) stops touching them at OnDone.
-class StreamExecReactor : public grpc::ServerWriteReactor<v1::StreamExecResponse> {
- public:
-  explicit StreamExecReactor(std::shared_ptr<StreamCore> core) : core_(std::move(core)) {
-    core_->Attach(this);
-  }
-  void OnWriteDone(bool ok) override { core_->OnWriteDone(ok); }
-  void OnCancel() override { core_->OnCancel(); }
-  void OnDone() override {
-    core_->OnDone();
-    delete this;
-  }
-
- private:
-  std::shared_ptr<StreamCore> core_;
-};
-
+// Attach is bidirectional: its reactor also forwards reads.
 class AttachExecReactor
     : public grpc::ServerBidiReactor<v1::AttachExecRequest, v1::AttachExecResponse> {
  public:
@@ -425,12 +409,6 @@ class AttachExecReactor
   std::shared_ptr<AttachCore> core_;
 };
 
-class RejectStream : public grpc::ServerWriteReactor<v1::StreamExecResponse> {
- public:
-  explicit RejectStream(grpc::Status status) { Finish(std::move(status)); }
-  void OnDone() override { delete this; }
-};
-
 }  // namespace
 
 grpc::ServerWriteReactor<v1::StreamExecResponse>* StreamExecRpc(
@@ -438,10 +416,10 @@ grpc::ServerWriteReactor<v1::StreamExecResponse>* StreamExecRpc(
     const v1::StreamExecRequest* request) {
   ExecPlan plan;
   if (grpc::Status st = PlanExec(request->config(), ExecMode::kStreamed, &plan); !st.ok()) {
-    return new RejectStream(st);
+    return new RejectedStream<v1::StreamExecResponse>(st);
   }
   auto core = std::make_shared<StreamCore>(std::move(engine), options);
-  auto* reactor = new StreamExecReactor(core);
+  auto* reactor = new CoreWriteReactor<v1::StreamExecResponse, StreamCore>(core);
   core->BeginWithPlan(std::move(plan));
   return reactor;
 }

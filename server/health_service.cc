@@ -461,7 +461,7 @@ class WaitHealthyOp : public std::enable_shared_from_this<WaitHealthyOp> {
 // ---------------------------------------------------------------------------------------------
 // WatchHealth
 
-class WatchReactor;
+using WatchReactor = grpc::ServerWriteReactor<v1::WatchHealthResponse>;
 
 // The watch as a state machine in the manner of RunCore: engine callbacks and gRPC reactions
 // change state under mu_ and call Drive(), which decides under the lock and acts (StartWrite,
@@ -519,22 +519,6 @@ class WatchCore : public std::enable_shared_from_this<WatchCore> {
   std::deque<v1::WatchHealthResponse> queue_;
   bool writing_ = false;
   LineSplitter lines_;
-};
-
-class WatchReactor : public grpc::ServerWriteReactor<v1::WatchHealthResponse> {
- public:
-  explicit WatchReactor(std::shared_ptr<WatchCore> core) : core_(std::move(core)) {
-    core_->Attach(this);
-  }
-  void OnWriteDone(bool ok) override { core_->OnWriteDone(ok); }
-  void OnCancel() override { core_->OnCancel(); }
-  void OnDone() override {
-    core_->OnDone();
-    delete this;
-  }
-
- private:
-  std::shared_ptr<WatchCore> core_;
 };
 
 void WatchCore::Begin() {
@@ -806,12 +790,6 @@ void WatchCore::OnDone() {
   }
 }
 
-class RejectWatch : public grpc::ServerWriteReactor<v1::WatchHealthResponse> {
- public:
-  explicit RejectWatch(grpc::Status status) { Finish(std::move(status)); }
-  void OnDone() override { delete this; }
-};
-
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -995,10 +973,10 @@ grpc::ServerWriteReactor<v1::WatchHealthResponse>* StartWatchHealth(
     std::shared_ptr<engine::Engine> engine, grpc::CallbackServerContext*,
     const v1::WatchHealthRequest* request, std::chrono::milliseconds unary_timeout) {
   if (grpc::Status st = ValidateContainerRef("container", request->container()); !st.ok()) {
-    return new RejectWatch(std::move(st));
+    return new RejectedStream<v1::WatchHealthResponse>(std::move(st));
   }
   auto core = std::make_shared<WatchCore>(std::move(engine), request->container(), unary_timeout);
-  auto* reactor = new WatchReactor(core);
+  auto* reactor = new CoreWriteReactor<v1::WatchHealthResponse, WatchCore>(core);
   core->Begin();
   return reactor;
 }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/demux.h"
+#include "server/call_reactor.h"
 #include "server/inspect_codec.h"
 #include "server/json_util.h"
 #include "server/output_queue.h"
@@ -51,7 +52,7 @@ grpc::Status ValidateLogsRequest(const v1::StreamLogsRequest& req) {
   return grpc::Status::OK;
 }
 
-class LogsReactor;
+using LogsReactor = grpc::ServerWriteReactor<v1::StreamLogsResponse>;
 
 // One StreamLogs call. Thread rules as in run_reactor.cc: engine callbacks (engine strands) and
 // gRPC reactions change state under mu_ and call Drive(), which decides under the lock and acts
@@ -121,22 +122,6 @@ class LogsCore : public std::enable_shared_from_this<LogsCore>,
       [this](StreamKind kind, std::string&& chunk) { return MakeChunk(kind, std::move(chunk)); }};
   std::optional<grpc::Status> failure_;
   bool finished_ = false;
-};
-
-class LogsReactor : public grpc::ServerWriteReactor<v1::StreamLogsResponse> {
- public:
-  explicit LogsReactor(std::shared_ptr<LogsCore> core) : core_(std::move(core)) {
-    core_->Attach(this);
-  }
-  void OnWriteDone(bool ok) override { core_->OnWriteDone(ok); }
-  void OnCancel() override { core_->OnCancel(); }
-  void OnDone() override {
-    core_->OnDone();
-    delete this;
-  }
-
- private:
-  std::shared_ptr<LogsCore> core_;
 };
 
 void LogsCore::Begin() {
@@ -471,7 +456,7 @@ void LogsCore::OnDone() {
 grpc::ServerWriteReactor<v1::StreamLogsResponse>* StartStreamLogs(
     std::shared_ptr<engine::Engine> engine, const v1::StreamLogsRequest* request) {
   auto core = std::make_shared<LogsCore>(std::move(engine), *request);
-  auto* reactor = new LogsReactor(core);
+  auto* reactor = new CoreWriteReactor<v1::StreamLogsResponse, LogsCore>(core);
   core->Begin();
   return reactor;
 }

@@ -127,12 +127,6 @@ void AddStrings(const json& array, google::protobuf::RepeatedPtrField<std::strin
   }
 }
 
-grpc::ServerUnaryReactor* Reject(grpc::Status status) {
-  auto* reactor = new CallReactor();
-  reactor->Complete(std::move(status));
-  return reactor;
-}
-
 ApiRequest WithFilters(ApiRequest request, const json& filters) {
   if (!filters.empty()) {
     request.Query("filters", filters.dump());

@@ -11,6 +11,7 @@
 
 #include "engine/demux.h"
 #include "engine/read_all.h"
+#include "server/call_reactor.h"
 #include "server/inspect_codec.h"
 #include "server/json_util.h"
 #include "server/output_queue.h"
@@ -33,7 +34,7 @@ using TimeKey = std::pair<int64_t, int32_t>;
 // other: the time between a copier goroutine stamping a line and taking the log's lock.
 constexpr std::chrono::seconds kReorderWindow(1);
 
-class RunReactor;
+using RunReactor = grpc::ServerWriteReactor<v1::RunContainerResponse>;
 
 // The run as a state machine. Engine callbacks (on engine strands, possibly two at once: the
 // wait and the logs) and gRPC reactions (OnWriteDone, OnCancel) change state under mu_, then
@@ -158,22 +159,6 @@ class RunCore : public std::enable_shared_from_this<RunCore>, private engine::Lo
       [this](StreamKind kind, std::string&& chunk) { return MakeChunk(kind, std::move(chunk)); }};
   std::optional<grpc::Status> failure_;
   bool finished_ = false;
-};
-
-class RunReactor : public grpc::ServerWriteReactor<v1::RunContainerResponse> {
- public:
-  explicit RunReactor(std::shared_ptr<RunCore> core) : core_(std::move(core)) {
-    core_->Attach(this);
-  }
-  void OnWriteDone(bool ok) override { core_->OnWriteDone(ok); }
-  void OnCancel() override { core_->OnCancel(); }
-  void OnDone() override {
-    core_->OnDone();
-    delete this;
-  }
-
- private:
-  std::shared_ptr<RunCore> core_;
 };
 
 size_t StreamIndex(StreamKind kind) { return kind == StreamKind::kStderr ? 1 : 0; }
@@ -697,7 +682,7 @@ grpc::ServerWriteReactor<v1::RunContainerResponse>* StartRunContainer(
     std::shared_ptr<engine::Engine> engine, grpc::CallbackServerContext*,
     const v1::RunContainerRequest* request) {
   auto core = std::make_shared<RunCore>(std::move(engine), *request);
-  auto* reactor = new RunReactor(core);
+  auto* reactor = new CoreWriteReactor<v1::RunContainerResponse, RunCore>(core);
   core->Begin();
   return reactor;
 }

@@ -6,20 +6,12 @@
 #include <utility>
 #include <vector>
 
+#include "unit/frame.h"
+
 namespace dockline::engine {
 namespace {
 
-std::string Frame(uint8_t stream, std::string_view payload) {
-  std::string out(8, '\0');
-  out[0] = static_cast<char>(stream);
-  uint32_t n = static_cast<uint32_t>(payload.size());
-  out[4] = static_cast<char>((n >> 24) & 0xff);
-  out[5] = static_cast<char>((n >> 16) & 0xff);
-  out[6] = static_cast<char>((n >> 8) & 0xff);
-  out[7] = static_cast<char>(n & 0xff);
-  out.append(payload);
-  return out;
-}
+using testing::Frame;
 
 // Collects delivered bytes, merging consecutive pieces of one stream so that results do not
 // depend on how the input was cut.

@@ -23,27 +23,20 @@
 #include "server/dockline_service.h"
 #include "server/exec_service.h"
 #include "server/output_queue.h"
+#include "unit/fake_engine.h"
+#include "unit/frame.h"
 
 namespace dockline::server {
 namespace {
+
+using testing::Executor;
+using testing::Frame;
 
 using engine::ApiRequest;
 using engine::ApiResponse;
 using engine::Result;
 using engine::StreamKind;
 using ::testing::HasSubstr;
-
-std::string Frame(uint8_t stream, std::string_view payload) {
-  std::string out(8, '\0');
-  out[0] = static_cast<char>(stream);
-  uint32_t n = static_cast<uint32_t>(payload.size());
-  out[4] = static_cast<char>((n >> 24) & 0xff);
-  out[5] = static_cast<char>((n >> 16) & 0xff);
-  out[6] = static_cast<char>((n >> 8) & 0xff);
-  out[7] = static_cast<char>(n & 0xff);
-  out.append(payload);
-  return out;
-}
 
 v1::ExecConfig Config(std::vector<std::string> cmd, std::string container = "c1") {
   v1::ExecConfig config;
@@ -318,49 +311,6 @@ TEST(OutputQueueTest, GathersWhileWritingAndFlushesWhenIdle) {
 
 // ---------------------------------------------------------------------------------------------
 // A scripted engine
-
-// Runs posted work on one thread, in order, like an engine strand.
-class Executor {
- public:
-  Executor() : thread_([this] { Loop(); }) {}
-  ~Executor() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-  void Post(std::function<void()> fn) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      work_.push_back(std::move(fn));
-    }
-    cv_.notify_all();
-  }
-
- private:
-  void Loop() {
-    while (true) {
-      std::function<void()> fn;
-      {
-        std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait(lock, [this] { return stop_ || !work_.empty(); });
-        if (work_.empty()) {
-          return;
-        }
-        fn = std::move(work_.front());
-        work_.pop_front();
-      }
-      fn();
-    }
-  }
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> work_;
-  bool stop_ = false;
-  std::thread thread_;
-};
 
 // The hijacked stream: scripted pieces, then EOF unless `hold_open`; records stdin and cancel.
 class FakeBody : public engine::BodyStream {

@@ -154,8 +154,11 @@ class FakeEngine : public engine::Engine {
  public:
   std::shared_ptr<engine::Call> Unary(ApiRequest request, UnaryCallback cb) override {
     Result<ApiResponse> reply = Answer(request);
-    Record("UNARY", request);
-    executor_.Post([cb, reply]() mutable { cb(std::move(reply)); });
+    // Queued as it is recorded: a test that awaits the call and then acts on a body knows the
+    // reply runs first.
+    Record("UNARY", request, [this, cb, reply]() mutable {
+      executor_.Post([cb, reply]() mutable { cb(std::move(reply)); });
+    });
     return std::make_shared<NoopCall>();
   }
   std::shared_ptr<engine::Call> Stream(ApiRequest request, StreamCallback cb) override {
@@ -205,10 +208,14 @@ class FakeEngine : public engine::Engine {
     }
     return Result<ApiResponse>(engine::Status(engine::Code::kNotFound, "unscripted"));
   }
-  void Record(const char* kind, const ApiRequest& request) {
+  void Record(const char* kind, const ApiRequest& request,
+              const std::function<void()>& then = nullptr) {
     std::lock_guard<std::mutex> lock(mu_);
     calls_.push_back(std::string(kind) + " " + request.method + " " + request.path);
     requests_.push_back(request);
+    if (then) {
+      then();
+    }
     cv_.notify_all();
   }
 

@@ -5,9 +5,12 @@
 
 #include "client/cli_logs.h"
 #include "engine/demux.h"
+#include "unit/frame.h"
 
 namespace dockline {
 namespace {
+
+using testing::Frame;
 
 using engine::LogEntryParser;
 using engine::StreamKind;
@@ -23,16 +26,6 @@ struct Recorder : LogEntryParser::Sink {
   }
   void OnEntryEnd() override { events.push_back("end"); }
 };
-
-std::string Frame(char stream, const std::string& payload) {
-  std::string f = {stream, 0, 0, 0};
-  uint32_t n = payload.size();
-  f += static_cast<char>(n >> 24);
-  f += static_cast<char>(n >> 16);
-  f += static_cast<char>(n >> 8);
-  f += static_cast<char>(n);
-  return f + payload;
-}
 
 // Whatever the read boundaries, the entries and their timestamps come out the same.
 TEST(LogEntryParserTest, TimestampsTakenOffFramesAtEverySplit) {

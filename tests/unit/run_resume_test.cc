@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "unit/fake_engine.h"
+#include "unit/frame.h"
 
 namespace dockline {
 namespace {
@@ -33,19 +34,17 @@ struct Entry {
   std::string text;
 };
 
-std::string Frame(const Entry& e, size_t cut = std::string::npos) {
+std::string EntryFrame(const Entry& e, size_t cut = std::string::npos) {
   google::protobuf::Timestamp ts;
   ts.set_seconds(kSecond + e.nanos / 1000000000);
   ts.set_nanos(static_cast<int32_t>(e.nanos % 1000000000));
   std::string payload = TimeUtil::ToString(ts) + " " + e.text;
-  uint32_t n = payload.size();
-  std::string f = {static_cast<char>(e.stream), 0, 0, 0};
-  f += static_cast<char>(n >> 24);
-  f += static_cast<char>(n >> 16);
-  f += static_cast<char>(n >> 8);
-  f += static_cast<char>(n);
-  f += payload;
-  return cut == std::string::npos ? f : f.substr(0, 8 + payload.size() - e.text.size() + cut);
+  if (cut != std::string::npos) {
+    // The frame's header still announces the whole payload: the stream ends inside it.
+    return testing::Frame(static_cast<uint8_t>(e.stream), payload)
+        .substr(0, 8 + payload.size() - e.text.size() + cut);
+  }
+  return testing::Frame(static_cast<uint8_t>(e.stream), payload);
 }
 
 // Nanoseconds after kSecond of a since=<seconds>.<nanos> parameter ("" is the beginning).
@@ -100,7 +99,7 @@ class RunResumeTest : public ::testing::Test {
       std::string all;
       for (const Entry& e : log) {
         if (e.nanos >= since) {
-          all += Frame(e);
+          all += EntryFrame(e);
         }
       }
       body->Push(all);
@@ -150,7 +149,7 @@ class RunResumeTest : public ::testing::Test {
 // the stdout line when the exit came. Resuming at stdout's timestamp would drop it.
 TEST_F(RunResumeTest, LateWrittenEntryOfASilentStreamIsNotLost) {
   std::vector<Entry> log = {{1, 200, "o1\n"}, {2, 100, "e1\n"}};
-  Script(log, {{Frame(log[0])}});
+  Script(log, {{EntryFrame(log[0])}});
   ASSERT_TRUE(scripted_.server);
   RunUntilExit("o1\n", "");
   EXPECT_EQ(out_, "o1\n");
@@ -161,7 +160,7 @@ TEST_F(RunResumeTest, LateWrittenEntryOfASilentStreamIsNotLost) {
 // Both streams have relayed lines; stderr's second line is written after stdout's later one.
 TEST_F(RunResumeTest, LateWrittenEntryAfterBothStreamsRelayedIsNotLost) {
   std::vector<Entry> log = {{2, 100, "e1\n"}, {1, 300, "o1\n"}, {2, 200, "e2\n"}, {1, 400, "o2\n"}};
-  Script(log, {{Frame(log[0]) + Frame(log[1])}});
+  Script(log, {{EntryFrame(log[0]) + EntryFrame(log[1])}});
   ASSERT_TRUE(scripted_.server);
   RunUntilExit("o1\n", "e1\n");
   EXPECT_EQ(out_, "o1\no2\n");
@@ -176,7 +175,8 @@ TEST_F(RunResumeTest, LateWrittenEntryAfterBothStreamsRelayedIsNotLost) {
 TEST_F(RunResumeTest, EntryCutTwiceIsRelayedOnce) {
   std::string line = std::string(100, 'x') + "\n";
   std::vector<Entry> log = {{1, 100, line}, {1, 200, "after\n"}};
-  Script(log, {{Frame(log[0], 30), true}, {Frame(log[0], 60), true}, {Frame(log[0])}});
+  Script(log,
+         {{EntryFrame(log[0], 30), true}, {EntryFrame(log[0], 60), true}, {EntryFrame(log[0])}});
   ASSERT_TRUE(scripted_.server);
   RunUntilExit(line, "");
   EXPECT_EQ(out_, line + "after\n");
@@ -186,7 +186,7 @@ TEST_F(RunResumeTest, EntryCutTwiceIsRelayedOnce) {
 // Several entries share one timestamp: a resume skips as many as were relayed, no more.
 TEST_F(RunResumeTest, EntriesSharingATimestampAreCounted) {
   std::vector<Entry> log = {{1, 100, "a\n"}, {1, 100, "b\n"}, {1, 100, "c\n"}};
-  Script(log, {{Frame(log[0]) + Frame(log[1]), true}, {}});
+  Script(log, {{EntryFrame(log[0]) + EntryFrame(log[1]), true}, {}});
   ASSERT_TRUE(scripted_.server);
   RunUntilExit("a\nb\n", "");
   EXPECT_EQ(out_, "a\nb\nc\n");
