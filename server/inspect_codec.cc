@@ -1,9 +1,11 @@
 #include "server/inspect_codec.h"
 
+#include <charconv>
 #include <cstdio>
 #include <ctime>
 #include <limits>
 #include <string>
+#include <system_error>
 
 namespace dockline::server {
 namespace {
@@ -298,6 +300,87 @@ void HealthFromJson(const json& health, v1::Health* out) {
   }
 }
 
+// "80/tcp" -> (80, TCP); false for anything else.
+bool ParsePortKey(std::string_view key, uint32_t* port, v1::Protocol* protocol) {
+  size_t slash = key.find('/');
+  std::string_view number = key.substr(0, slash);
+  std::string_view proto = slash == std::string_view::npos ? "tcp" : key.substr(slash + 1);
+  uint32_t value = 0;
+  auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), value);
+  if (ec != std::errc() || end != number.data() + number.size() || value == 0 || value > 65535) {
+    return false;
+  }
+  if (proto == "tcp") {
+    *protocol = v1::PROTOCOL_TCP;
+  } else if (proto == "udp") {
+    *protocol = v1::PROTOCOL_UDP;
+  } else if (proto == "sctp") {
+    *protocol = v1::PROTOCOL_SCTP;
+  } else {
+    return false;
+  }
+  *port = value;
+  return true;
+}
+
+// {"80/tcp": [{"HostIp": "", "HostPort": "8080"}], "81/tcp": null}: one PortBinding per host
+// binding; a port with no binding (exposed only) gives none.
+void GetPortMap(const json& j, const char* key,
+                google::protobuf::RepeatedPtrField<v1::PortBinding>* out) {
+  const json* map = Find(j, key);
+  if (map == nullptr || !map->is_object()) {
+    return;
+  }
+  for (auto it = map->begin(); it != map->end(); ++it) {
+    uint32_t port = 0;
+    v1::Protocol protocol = v1::PROTOCOL_UNSPECIFIED;
+    if (!ParsePortKey(it.key(), &port, &protocol) || !it.value().is_array()) {
+      continue;
+    }
+    for (const json& binding : it.value()) {
+      if (!binding.is_object()) {
+        continue;
+      }
+      v1::PortBinding* b = out->Add();
+      b->set_container_port(port);
+      b->set_protocol(protocol);
+      b->set_host_ip(GetString(binding, "HostIp"));
+      std::string host_port = GetString(binding, "HostPort");
+      uint32_t host = 0;
+      auto [end, ec] = std::from_chars(host_port.data(), host_port.data() + host_port.size(), host);
+      if (ec == std::errc() && end == host_port.data() + host_port.size() && host <= 65535) {
+        b->set_host_port(host);
+      }
+    }
+  }
+}
+
+v1::MountType MountTypeFromString(std::string_view type) {
+  if (type == "bind") {
+    return v1::MOUNT_TYPE_BIND;
+  }
+  if (type == "volume") {
+    return v1::MOUNT_TYPE_VOLUME;
+  }
+  if (type == "tmpfs") {
+    return v1::MOUNT_TYPE_TMPFS;
+  }
+  return v1::MOUNT_TYPE_UNSPECIFIED;
+}
+
+v1::RestartPolicyName RestartPolicyFromString(std::string_view name) {
+  if (name == "always") {
+    return v1::RESTART_POLICY_NAME_ALWAYS;
+  }
+  if (name == "unless-stopped") {
+    return v1::RESTART_POLICY_NAME_UNLESS_STOPPED;
+  }
+  if (name == "on-failure") {
+    return v1::RESTART_POLICY_NAME_ON_FAILURE;
+  }
+  return v1::RESTART_POLICY_NAME_NO;
+}
+
 void ContainerInfoFromJson(const json& inspect, v1::ContainerInfo* out) {
   out->Clear();
   const json& config = Object(inspect, "Config");
@@ -338,6 +421,34 @@ void ContainerInfoFromJson(const json& inspect, v1::ContainerInfo* out) {
   out->set_hostname(GetString(config, "Hostname"));
   out->set_working_dir(GetString(config, "WorkingDir"));
   out->set_user(GetString(config, "User"));
+
+  GetPortMap(host_config, "PortBindings", out->mutable_port_bindings());
+  GetPortMap(Object(inspect, "NetworkSettings"), "Ports", out->mutable_ports());
+  const json* mounts = Find(inspect, "Mounts");
+  if (mounts != nullptr && mounts->is_array()) {
+    for (const json& m : *mounts) {
+      if (!m.is_object()) {
+        continue;
+      }
+      v1::MountPoint* mp = out->add_mounts();
+      mp->set_type(MountTypeFromString(GetString(m, "Type")));
+      mp->set_name(GetString(m, "Name"));
+      mp->set_source(GetString(m, "Source"));
+      mp->set_destination(GetString(m, "Destination"));
+      // "RW" absent would be odd; read-only is only claimed when the daemon says so.
+      const json* rw = Find(m, "RW");
+      mp->set_read_only(rw != nullptr && rw->is_boolean() && !rw->get<bool>());
+      mp->set_propagation(GetString(m, "Propagation"));
+      mp->set_driver(GetString(m, "Driver"));
+    }
+  }
+  const json* restart = Find(host_config, "RestartPolicy");
+  if (restart != nullptr && restart->is_object()) {
+    out->mutable_restart_policy()->set_name(RestartPolicyFromString(GetString(*restart, "Name")));
+    out->mutable_restart_policy()->set_maximum_retry_count(
+        static_cast<int32_t>(GetInt(*restart, "MaximumRetryCount")));
+  }
+  GetStringMap(host_config, "Tmpfs", out->mutable_tmpfs());
 }
 
 void ContainerSummaryFromJson(const json& item, v1::ContainerSummary* out) {

@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 
 #include <chrono>
+#include <map>
 
 #include "harness.h"
 
@@ -13,6 +14,8 @@ namespace {
 using nlohmann::json;
 using ::testing::Contains;
 using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+using ::testing::UnorderedElementsAre;
 
 class SpecOptionsTest : public DaemonTest {
  protected:
@@ -258,6 +261,53 @@ TEST_F(SpecOptionsTest, EveryOptionReachesTheDaemon) {
   EXPECT_FALSE(info.auto_remove());
   EXPECT_EQ(info.network_mode(), "none");
   EXPECT_EQ(info.labels().at("app"), "web");
+
+  // Ports, mounts, restart policy and tmpfs, typed.
+  std::vector<std::string> bindings;
+  for (const v1::PortBinding& p : info.port_bindings()) {
+    bindings.push_back(std::to_string(p.container_port()) + "/" + v1::Protocol_Name(p.protocol()) +
+                       " " + p.host_ip() + ":" + std::to_string(p.host_port()));
+  }
+  EXPECT_THAT(bindings,
+              UnorderedElementsAre("8000/PROTOCOL_TCP :8080", "8443/PROTOCOL_TCP 127.0.0.1:8443",
+                                   "1111/PROTOCOL_TCP 127.0.0.1:0", "9000/PROTOCOL_UDP :0",
+                                   "53/PROTOCOL_TCP :53", "53/PROTOCOL_TCP :5353"));
+  EXPECT_THAT(info.ports(), IsEmpty());  // network none publishes nothing
+  EXPECT_EQ(info.restart_policy().name(), v1::RESTART_POLICY_NAME_ON_FAILURE);
+  EXPECT_EQ(info.restart_policy().maximum_retry_count(), 3);
+  EXPECT_EQ(info.tmpfs().at("/run/x"), "size=100m,mode=1777");
+  // Every mount the daemon reports, field for field.
+  ASSERT_TRUE(d["Mounts"].is_array());
+  ASSERT_EQ(static_cast<size_t>(info.mounts_size()), d["Mounts"].size());
+  std::map<std::string, const v1::MountPoint*> by_destination;
+  for (const v1::MountPoint& m : info.mounts()) {
+    by_destination[m.destination()] = &m;
+  }
+  for (const json& m : d["Mounts"]) {
+    std::string destination = m.value("Destination", "");
+    ASSERT_TRUE(by_destination.count(destination)) << destination;
+    const v1::MountPoint& typed = *by_destination[destination];
+    EXPECT_EQ(typed.source(), m.value("Source", "")) << destination;
+    EXPECT_EQ(typed.name(), m.value("Name", "")) << destination;
+    EXPECT_EQ(typed.read_only(), !m.value("RW", true)) << destination;
+    EXPECT_EQ(typed.propagation(), m.value("Propagation", "")) << destination;
+    EXPECT_EQ(typed.driver(), m.value("Driver", "")) << destination;
+  }
+  for (const char* bind : {"/data", "/data-ro", "/data-p", "/m-bind"}) {
+    ASSERT_TRUE(by_destination.count(bind)) << bind;
+    EXPECT_EQ(by_destination[bind]->type(), v1::MOUNT_TYPE_BIND) << bind;
+    EXPECT_EQ(by_destination[bind]->source(), host_dir.path()) << bind;
+  }
+  EXPECT_FALSE(by_destination["/data"]->read_only());
+  EXPECT_TRUE(by_destination["/data-ro"]->read_only());
+  EXPECT_EQ(by_destination["/data-p"]->propagation(), "rslave");
+  EXPECT_TRUE(by_destination["/m-bind"]->read_only());
+  ASSERT_TRUE(by_destination.count("/vol"));
+  EXPECT_EQ(by_destination["/vol"]->type(), v1::MOUNT_TYPE_VOLUME);
+  EXPECT_EQ(by_destination["/vol"]->name(), bind_volume);
+  EXPECT_EQ(by_destination["/vol"]->driver(), "local");
+  ASSERT_TRUE(by_destination.count("/m-vol"));
+  EXPECT_EQ(by_destination["/m-vol"]->name(), mount_volume);
 
   // The volume mount's labels went to the volume the daemon created.
   auto vol = Daemon(engine::ApiRequest("GET", "/volumes/" + mount_volume));

@@ -226,9 +226,57 @@ TEST(ContainerInfoFromJsonTest, RealisticDocument) {
     hostname: "myhost"
     working_dir: "/data"
     user: "1000:1000"
+    mounts {
+      type: MOUNT_TYPE_BIND
+      source: "/srv/hostdir"
+      destination: "/data"
+      propagation: "rprivate"
+    }
+    restart_policy { name: RESTART_POLICY_NAME_ON_FAILURE maximum_retry_count: 3 }
   )pb");
   ExpectProtoEq(info, want);
   EXPECT_FALSE(info.state().has_finished_at());
+}
+
+TEST(ContainerInfoFromJsonTest, PortsMountsRestartAndTmpfs) {
+  json doc = json::parse(R"({
+    "HostConfig":{"PortBindings":{"8000/tcp":[{"HostIp":"","HostPort":"8080"}],
+        "53/udp":[{"HostIp":"127.0.0.1","HostPort":""}],"7/sctp":[{"HostIp":"","HostPort":"7"}],
+        "bad/tcp":[{"HostIp":"","HostPort":"1"}],"9/quic":[{"HostIp":"","HostPort":"1"}],
+        "10/tcp":null,"11/tcp":[{"HostIp":"","HostPort":"99999"}],"12/tcp":["x"]},
+      "RestartPolicy":{"Name":"unless-stopped","MaximumRetryCount":0},
+      "Tmpfs":{"/run":"size=1m","/bad":7}},
+    "NetworkSettings":{"Ports":{"8000/tcp":[{"HostIp":"0.0.0.0","HostPort":"8080"},
+        {"HostIp":"::","HostPort":"8080"}],"9000/tcp":null}},
+    "Mounts":[{"Type":"volume","Name":"vol1","Source":"/var/lib/docker/volumes/vol1/_data",
+        "Destination":"/vol","Driver":"local","Mode":"z","RW":false,"Propagation":""},
+      {"Type":"npipe","Source":"a","Destination":"b","RW":true},
+      "not a mount"]
+  })");
+  v1::ContainerInfo info;
+  ContainerInfoFromJson(doc, &info);
+  v1::ContainerInfo want = Proto<v1::ContainerInfo>(R"pb(
+    state { health { status: HEALTH_STATUS_NONE } }
+    # In key order; an out-of-range host port is left unset.
+    port_bindings { container_port: 11 protocol: PROTOCOL_TCP }
+    port_bindings { container_port: 53 protocol: PROTOCOL_UDP host_ip: "127.0.0.1" }
+    port_bindings { container_port: 7 protocol: PROTOCOL_SCTP host_port: 7 }
+    port_bindings { container_port: 8000 protocol: PROTOCOL_TCP host_port: 8080 }
+    ports { container_port: 8000 protocol: PROTOCOL_TCP host_ip: "0.0.0.0" host_port: 8080 }
+    ports { container_port: 8000 protocol: PROTOCOL_TCP host_ip: "::" host_port: 8080 }
+    mounts {
+      type: MOUNT_TYPE_VOLUME
+      name: "vol1"
+      source: "/var/lib/docker/volumes/vol1/_data"
+      destination: "/vol"
+      read_only: true
+      driver: "local"
+    }
+    mounts { source: "a" destination: "b" }
+    restart_policy { name: RESTART_POLICY_NAME_UNLESS_STOPPED }
+    tmpfs { key: "/run" value: "size=1m" }
+  )pb");
+  ExpectProtoEq(info, want);
 }
 
 TEST(ContainerInfoFromJsonTest, ExitedWithoutHealth) {
@@ -290,7 +338,9 @@ TEST(ContainerInfoFromJsonTest, WrongTypesEverywhere) {
       "FinishedAt":{},"Health":{"Status":3,"FailingStreak":"2","Log":{"Start":1}}},
     "Config":{"Hostname":5,"User":1000,"Tty":"true","Env":{"A":"1"},"Cmd":7,
       "Entrypoint":{"a":1},"Labels":["a","b"],"Image":false,"WorkingDir":[]},
-    "HostConfig":{"AutoRemove":"yes","NetworkMode":1,"LogConfig":"json-file"}})");
+    "HostConfig":{"AutoRemove":"yes","NetworkMode":1,"LogConfig":"json-file",
+      "RestartPolicy":"always","PortBindings":[],"Tmpfs":["/run"]},
+    "NetworkSettings":{"Ports":"8000/tcp"},"Mounts":{"Type":"bind"}})");
   v1::ContainerInfo info;
   EXPECT_NO_THROW(ContainerInfoFromJson(doc, &info));
   v1::ContainerInfo want = Proto<v1::ContainerInfo>(R"pb(
