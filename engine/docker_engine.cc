@@ -623,6 +623,12 @@ class HttpOp : public BodyStream, public std::enable_shared_from_this<HttpOp> {
     if (ec == beast::error::timeout) {
       return Status(Code::kTimeout, std::string("timed out ") + what);
     }
+    // Not the daemon's fault: saying it cannot be reached would send users the wrong way.
+    if (ec == std::errc::too_many_files_open || ec == std::errc::too_many_files_open_in_system) {
+      return Status(Code::kExhausted, std::string("docklined is out of open files (") + what +
+                                          "): too many calls at once; raise its open-files "
+                                          "limit (LimitNOFILE=)");
+    }
     if (ec.category() == http::make_error_code(http::error::bad_version).category() &&
         ec != http::error::end_of_stream && ec != http::error::partial_message) {
       return Status(Code::kProtocolError,

@@ -66,6 +66,15 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  uint64_t open_files = dockline::server::RaiseOpenFileLimit();
+  spdlog::debug("open files limit: {}", open_files);
+  if (open_files < 4096) {
+    spdlog::warn(
+        "open files limit is {}: each log follow or exec holds one; raise the hard "
+        "limit (LimitNOFILE=) for more concurrent streams",
+        open_files);
+  }
+
   auto server = dockline::server::DocklineServer::Start(options);
   if (!server.ok()) {
     spdlog::critical("{}", server.status().message());

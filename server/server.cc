@@ -4,6 +4,7 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <atomic>
 #include <mutex>
@@ -12,6 +13,21 @@
 #include "server/dockline_service.h"
 
 namespace dockline::server {
+
+uint64_t RaiseOpenFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    return 0;
+  }
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) {
+      return raised.rlim_cur;
+    }
+  }
+  return limit.rlim_cur;
+}
 
 bool IsLocalListenAddress(const std::string& address) {
   if (address.rfind("unix:", 0) == 0) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -19,6 +20,11 @@ struct ServerOptions {
   // ExecContainer keeps at most this much of each output stream (truncated=true past it).
   size_t exec_output_cap = 16 << 20;
 };
+
+// Every follow stream and exec holds a daemon connection, so the 1024 open files a service
+// gets by default end at about a thousand streams. Raises the soft limit to the hard one and
+// returns the soft limit now in force.
+uint64_t RaiseOpenFileLimit();
 
 // True for addresses that never leave the host: unix:, localhost, 127.0.0.0/8, [::1].
 bool IsLocalListenAddress(const std::string& address);

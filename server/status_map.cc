@@ -26,6 +26,8 @@ grpc::StatusCode ToGrpcCode(engine::Code code) {
       return grpc::StatusCode::DEADLINE_EXCEEDED;
     case Code::kCancelled:
       return grpc::StatusCode::CANCELLED;
+    case Code::kExhausted:
+      return grpc::StatusCode::RESOURCE_EXHAUSTED;
   }
   return grpc::StatusCode::UNKNOWN;
 }

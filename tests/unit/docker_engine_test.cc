@@ -3,13 +3,16 @@
 // for wire details (Host header, version prefix, connection reuse, chunked bodies).
 #include "engine/docker_engine.h"
 
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <filesystem>
 #include <functional>
 #include <future>
 #include <mutex>
@@ -240,6 +243,7 @@ TEST(StatusMapTest, TheOneTable) {
   EXPECT_EQ(server::ToGrpcCode(Code::kUnreachable), StatusCode::UNAVAILABLE);
   EXPECT_EQ(server::ToGrpcCode(Code::kTimeout), StatusCode::DEADLINE_EXCEEDED);
   EXPECT_EQ(server::ToGrpcCode(Code::kCancelled), StatusCode::CANCELLED);
+  EXPECT_EQ(server::ToGrpcCode(Code::kExhausted), StatusCode::RESOURCE_EXHAUSTED);
   grpc::Status st = server::ToGrpcStatus(Status(Code::kNotFound, "No such container: x", 404));
   EXPECT_EQ(st.error_message(), "No such container: x");
 }
@@ -420,6 +424,44 @@ TEST(DockerEngineTest, TimeoutAndCancelCloseTheConnection) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   EXPECT_GE(fake.closed_connections(), 2);
+}
+
+// Out of file descriptors is this process's limit, not the daemon being away.
+TEST(DockerEngineTest, OutOfOpenFilesIsExhaustedNotUnreachable) {
+  FakeDaemon fake([](int fd, const SeenRequest&) {
+    Send(fd, Ping("1.41"));
+    return true;
+  });
+  auto engine = Connect(fake);
+  ASSERT_TRUE(Call(*engine, ApiRequest("GET", "/_ping")).ok());
+  rlimit saved{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &saved), 0);
+  int open_now = 0;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    (void)entry;
+    ++open_now;
+  }
+  rlimit tight = saved;
+  tight.rlim_cur = static_cast<rlim_t>(open_now + 8);
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &tight), 0);
+  // Use up every descriptor left below the limit, holes included.
+  std::vector<int> fillers;
+  for (int fd; (fd = open("/dev/null", O_RDONLY)) >= 0;) {
+    fillers.push_back(fd);
+  }
+  // A stream never takes a pooled connection: it needs a new socket.
+  std::promise<Status> opened;
+  engine->Stream(ApiRequest("GET", "/events"),
+                 [&opened](Result<ApiResponse> res, std::shared_ptr<BodyStream>) {
+                   opened.set_value(res.status());
+                 });
+  Status st = opened.get_future().get();
+  for (int fd : fillers) {
+    close(fd);
+  }
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &saved), 0);
+  EXPECT_EQ(st.code(), Code::kExhausted) << st.message();
+  EXPECT_THAT(st.message(), HasSubstr("open files"));
 }
 
 TEST(DockerEngineTest, HijackKeepsBufferedBytesAndHalfClosesStdin) {
