@@ -25,11 +25,11 @@
 #include <cstring>
 #include <future>
 #include <nlohmann/json.hpp>
-#include <numeric>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "bench/bench_util.h"
 #include "client/client.h"
 #include "engine/docker_engine.h"
 #include "server/server.h"
@@ -37,6 +37,9 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using dockline::bench::Print;
+using dockline::bench::Stats;
+using dockline::bench::Summarize;
 
 std::string SocketPath(const std::string& host) {
   return host.rfind("unix://", 0) == 0 ? host.substr(7) : host;
@@ -189,28 +192,6 @@ std::optional<int> BareExec(RawConnection& keepalive, const std::string& socket_
   return inspect["ExitCode"].get<int>();
 }
 
-struct Stats {
-  double min_us = 0;
-  double median_us = 0;
-  double mean_us = 0;
-  double p90_us = 0;
-  size_t n = 0;
-};
-
-Stats Summarize(std::vector<double> samples_us) {
-  Stats s;
-  if (samples_us.empty()) {
-    return s;
-  }
-  std::sort(samples_us.begin(), samples_us.end());
-  s.n = samples_us.size();
-  s.min_us = samples_us.front();
-  s.median_us = samples_us[s.n / 2];
-  s.p90_us = samples_us[std::min(s.n - 1, s.n * 9 / 10)];
-  s.mean_us = std::accumulate(samples_us.begin(), samples_us.end(), 0.0) / s.n;
-  return s;
-}
-
 // Runs `n` timed exec_run("true") calls in one Python process (after one warm-up call) and
 // returns their durations in microseconds; empty when docker-py is not usable.
 std::vector<double> DockerPy(const std::string& container, int n) {
@@ -249,11 +230,6 @@ std::vector<double> DockerPy(const std::string& container, int n) {
     }
   }
   return samples;
-}
-
-void Print(const char* name, const Stats& s) {
-  std::printf("  %-10s n=%-4zu min %8.0f us   median %8.0f us   mean %8.0f us   p90 %8.0f us\n",
-              name, s.n, s.min_us, s.median_us, s.mean_us, s.p90_us);
 }
 
 }  // namespace

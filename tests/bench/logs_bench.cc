@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -19,6 +20,7 @@
 #include <string>
 #include <thread>
 
+#include "bench/bench_util.h"
 #include "dockline/v1/dockline.grpc.pb.h"
 #include "engine/docker_engine.h"
 
@@ -123,33 +125,19 @@ double Command(const std::string& cmd) {
   return rc == 0 ? secs : -1;
 }
 
-long RssKb(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) {
-      return std::atol(line.c_str() + 6);
-    }
-  }
-  return -1;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   long lines = 1000000;
   long rss_mb = 1024;
-  std::string docklined = "build/server/docklined";
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string flag = argv[i];
-    if (flag == "--lines") {
-      lines = std::atol(argv[i + 1]);
-    } else if (flag == "--rss-mb") {
-      rss_mb = std::atol(argv[i + 1]);
-    } else if (flag == "--docklined") {
-      docklined = argv[i + 1];
-    }
-  }
+  std::string docklined_path = "build/server/docklined";
+  CLI::App app{"logs_bench: log relay throughput and docklined's RSS under a slow reader"};
+  app.add_option("--lines", lines, "lines in the throughput run")
+      ->check(CLI::Range(1L, 100000000L));
+  app.add_option("--rss-mb", rss_mb, "MiB a slow client reads (0: skip)")
+      ->check(CLI::Range(0L, 1000000L));
+  app.add_option("--docklined", docklined_path, "the docklined binary")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
   const char* host = std::getenv("DOCKER_HOST");
   if (host == nullptr) {
     std::fprintf(stderr, "set DOCKER_HOST (tests/engine/test-engine.sh start prints it)\n");
@@ -159,13 +147,8 @@ int main(int argc, char** argv) {
   options.docker_host = host;
   engine = dockline::engine::DockerEngine::Create(options).value();
 
-  // docklined as its own process, so that its RSS is its own.
-  pid_t server = fork();
-  if (server == 0) {
-    execl(docklined.c_str(), docklined.c_str(), "--listen", "127.0.0.1:50077", "--docker-host",
-          host, "--log-level", "warn", static_cast<char*>(nullptr));
-    _exit(127);
-  }
+  dockline::bench::DocklinedChild docklined(docklined_path, "127.0.0.1:50077", host);
+  const pid_t server = docklined.pid();
   auto channel = grpc::CreateChannel("127.0.0.1:50077", grpc::InsecureChannelCredentials());
   channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10));
   auto stub = v1::Dockline::NewStub(channel);
@@ -206,12 +189,12 @@ int main(int argc, char** argv) {
         "yes 0123456789012345678901234567890123456789012345678901234567"
         "890123456789012345678901234567890123456 | head -c " +
         std::to_string(rss_mb) + "m");
-    long before = RssKb(server);
+    long before = dockline::bench::RssKb(server);
     long peak = before;
     std::atomic<bool> reading{true};
     std::thread sampler([&] {
       while (reading) {
-        peak = std::max(peak, RssKb(server));
+        peak = std::max(peak, dockline::bench::RssKb(server));
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
       }
     });
@@ -225,8 +208,6 @@ int main(int argc, char** argv) {
         bytes, secs, before, peak, (peak - before) / 1024.0);
     Remove(big);
   }
-  kill(server, SIGTERM);
-  waitpid(server, nullptr, 0);
   engine->Shutdown();
   return 0;
 }
