@@ -45,7 +45,8 @@ class DockerEngine : public Engine {
 
   // Runs `fn` on an engine thread after `delay`; fn(false) when it fired, fn(true) when the
   // returned handle was cancelled first.
-  std::shared_ptr<Call> Schedule(std::chrono::milliseconds delay, std::function<void(bool)> fn);
+  std::shared_ptr<Call> Schedule(std::chrono::milliseconds delay,
+                                 std::function<void(bool)> fn) override;
 
   // GET /_ping; negotiates the API version the first time it succeeds.
   void Ping(std::function<void(Status)> cb);

@@ -94,6 +94,10 @@ class Engine {
 
   // The negotiated API version ("1.41"); empty until negotiation succeeded.
   virtual std::string ApiVersion() const = 0;
+
+  // Runs `fn` after `delay` on an engine thread; `fn(true)` when cancelled first.
+  virtual std::shared_ptr<Call> Schedule(std::chrono::milliseconds delay,
+                                         std::function<void(bool cancelled)> fn) = 0;
 };
 
 }  // namespace dockline::engine

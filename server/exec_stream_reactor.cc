@@ -247,6 +247,14 @@ class ExecStreamCore : public ExecSession::Listener,
     }
   }
 
+  void OnFlushDue() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      flush_timer_.Fired();
+    }
+    Drive();
+  }
+
   // Runs a reactor call decided under mu_, then lets a waiting Finish go ahead.
   void AddReactorCall(Actions* actions, std::function<void(Reactor*)> call) {  // mu_ held
     ++reactor_calls_;
@@ -290,7 +298,10 @@ class ExecStreamCore : public ExecSession::Listener,
     if constexpr (kInteractive) {
       DecideInteractive(actions);
     }
-    queue_.FlushIfIdle();
+    if (auto arm = flush_timer_.Arm(queue_.FlushIfIdle(), engine_,
+                                    [self = this->shared_from_this()] { self->OnFlushDue(); })) {
+      actions->push_back(std::move(arm));
+    }
     if (const Response* next = queue_.NextWrite()) {
       AddReactorCall(actions, [next](Reactor* r) { r->StartWrite(next); });
     }
@@ -366,6 +377,7 @@ class ExecStreamCore : public ExecSession::Listener,
   bool output_done_ = false;
   bool exited_ = false;
   OutputQueue<Response> queue_;
+  FlushTimer flush_timer_;
   std::optional<grpc::Status> failure_;
   bool finished_ = false;
   int reactor_calls_ = 0;

@@ -74,6 +74,14 @@ class LogsCore : public std::enable_shared_from_this<LogsCore>,
   void OnDone();
 
  private:
+  void OnFlushDue() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      flush_timer_.Fired();
+    }
+    Drive();
+  }
+
   enum class Phase { kInspecting, kAwaitingStart, kOpening, kStreaming, kDone };
   using Actions = std::vector<std::function<void()>>;
 
@@ -120,6 +128,7 @@ class LogsCore : public std::enable_shared_from_this<LogsCore>,
   // While it is full nothing more is read from the daemon.
   OutputQueue<v1::StreamLogsResponse> out_{
       [this](StreamKind kind, std::string&& chunk) { return MakeChunk(kind, std::move(chunk)); }};
+  FlushTimer flush_timer_;
   std::optional<grpc::Status> failure_;
   bool finished_ = false;
 };
@@ -186,7 +195,10 @@ void LogsCore::Drive() {
           }
           break;
         case Phase::kStreaming:
-          out_.FlushIfIdle();
+          if (auto arm = flush_timer_.Arm(out_.FlushIfIdle(), engine_,
+                                          [self = shared_from_this()] { self->OnFlushDue(); })) {
+            actions.push_back(std::move(arm));
+          }
           if (logs_ && !reading_ && out_.HasRoom()) {
             reading_ = true;
             actions.push_back([self = shared_from_this(), b = logs_] { self->ReadLogs(b); });

@@ -65,6 +65,14 @@ class RunCore : public std::enable_shared_from_this<RunCore>, private engine::Lo
   void OnDone();
 
  private:
+  void OnFlushDue() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      flush_timer_.Fired();
+    }
+    Drive();
+  }
+
   enum class Phase { kCreating, kRegisteringWait, kStarting, kRunning, kRemoving, kDone };
   using Actions = std::vector<std::function<void()>>;
 
@@ -157,6 +165,7 @@ class RunCore : public std::enable_shared_from_this<RunCore>, private engine::Lo
   // few chunks in memory.
   OutputQueue<v1::RunContainerResponse> out_{
       [this](StreamKind kind, std::string&& chunk) { return MakeChunk(kind, std::move(chunk)); }};
+  FlushTimer flush_timer_;
   std::optional<grpc::Status> failure_;
   bool finished_ = false;
 };
@@ -235,9 +244,11 @@ void RunCore::Drive() {
           }
           break;
         case Phase::kRunning:
-          // Output gathers in the coalescer while a write is in flight and goes out when the
-          // client has taken the last message: big chunks under load, no delay when idle.
-          out_.FlushIfIdle();
+          // Output gathers in the coalescer (OutputQueue's policy); a held chunk gets a timer.
+          if (auto arm = flush_timer_.Arm(out_.FlushIfIdle(), engine_,
+                                          [self = shared_from_this()] { self->OnFlushDue(); })) {
+            actions.push_back(std::move(arm));
+          }
           DriveLogs(&actions);
           if (logs_complete_ && wait_done_) {
             out_.Flush();

@@ -273,8 +273,12 @@ v1::StreamExecResponse Chunk(StreamKind kind, std::string&& data) {
   return msg;
 }
 
+using QueueClock = OutputQueue<v1::StreamExecResponse>::Clock;
+
 TEST(OutputQueueTest, GathersWhileWritingAndFlushesWhenIdle) {
-  OutputQueue<v1::StreamExecResponse> queue(&Chunk, /*max_messages=*/2, /*max_chunk=*/4);
+  QueueClock::time_point now{};
+  OutputQueue<v1::StreamExecResponse> queue(&Chunk, /*max_messages=*/2, /*max_chunk=*/4,
+                                            [&now] { return now; });
   v1::StreamExecResponse id;
   id.set_exec_id("e1");
   queue.Push(id);
@@ -288,7 +292,8 @@ TEST(OutputQueueTest, GathersWhileWritingAndFlushesWhenIdle) {
   EXPECT_TRUE(queue.HasRoom());
   queue.WriteDone();
   EXPECT_FALSE(queue.drained());
-  queue.FlushIfIdle();
+  now += OutputQueue<v1::StreamExecResponse>::kFlushDelay;  // the held chunk is due
+  EXPECT_EQ(queue.FlushIfIdle().count(), 0);
   const auto* second = queue.NextWrite();
   ASSERT_NE(second, nullptr);
   EXPECT_EQ(second->output().data(), "abc");
@@ -306,6 +311,35 @@ TEST(OutputQueueTest, GathersWhileWritingAndFlushesWhenIdle) {
     queue.WriteDone();
   }
   EXPECT_EQ(order, (std::vector<std::string>{"1234", "5", "e", "exit"}));
+  EXPECT_TRUE(queue.drained());
+}
+
+// An idle writer does not send each small piece at once: it waits a moment for more (the
+// daemon sends a log line per HTTP chunk), unless enough has gathered for a message.
+TEST(OutputQueueTest, IdleWriterHoldsSmallChunksBriefly) {
+  using Queue = OutputQueue<v1::StreamExecResponse>;
+  QueueClock::time_point now{};
+  Queue queue(&Chunk, Queue::kDefaultMaxMessages, 64 * 1024, [&now] { return now; });
+  EXPECT_EQ(queue.FlushIfIdle().count(), 0);  // nothing held
+  queue.Add(StreamKind::kStdout, "line 1\n");
+  EXPECT_EQ(queue.FlushIfIdle(), Queue::kFlushDelay);
+  EXPECT_EQ(queue.NextWrite(), nullptr);
+  now += std::chrono::milliseconds(1);
+  queue.Add(StreamKind::kStdout, "line 2\n");
+  EXPECT_EQ(queue.FlushIfIdle(), Queue::kFlushDelay - std::chrono::milliseconds(1));
+  now += std::chrono::milliseconds(1);
+  EXPECT_EQ(queue.FlushIfIdle().count(), 0);
+  const auto* held = queue.NextWrite();
+  ASSERT_NE(held, nullptr);
+  EXPECT_EQ(held->output().data(), "line 1\nline 2\n");
+  queue.WriteDone();
+  // Enough for a message of its own goes at once.
+  queue.Add(StreamKind::kStdout, std::string(Queue::kEagerBytes, 'x'));
+  EXPECT_EQ(queue.FlushIfIdle().count(), 0);
+  const auto* big = queue.NextWrite();
+  ASSERT_NE(big, nullptr);
+  EXPECT_EQ(big->output().data().size(), Queue::kEagerBytes);
+  queue.WriteDone();
   EXPECT_TRUE(queue.drained());
 }
 
@@ -442,6 +476,11 @@ class FakeEngine : public engine::Engine {
   }
 
   std::string ApiVersion() const override { return "1.41"; }
+  std::shared_ptr<engine::Call> Schedule(std::chrono::milliseconds delay,
+                                         std::function<void(bool)> fn) override {
+    executor.PostAfter(delay, [fn = std::move(fn)] { fn(false); });
+    return std::make_shared<NoopCall>();
+  }
 
   std::vector<std::string> Requests() {
     std::lock_guard<std::mutex> lock(mu_);

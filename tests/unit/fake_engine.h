@@ -8,9 +8,11 @@
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -48,12 +50,28 @@ class Executor {
     }
     cv_.notify_one();
   }
+  void PostAfter(std::chrono::milliseconds delay, std::function<void()> fn) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      timed_.emplace(std::chrono::steady_clock::now() + delay, std::move(fn));
+    }
+    cv_.notify_one();
+  }
 
  private:
   void Loop() {
     std::unique_lock<std::mutex> lock(mu_);
     while (true) {
-      cv_.wait(lock, [this] { return stop_ || !tasks_.empty(); });
+      while (!stop_ && tasks_.empty()) {
+        if (timed_.empty()) {
+          cv_.wait(lock);
+        } else if (timed_.begin()->first <= std::chrono::steady_clock::now()) {
+          tasks_.push_back(std::move(timed_.begin()->second));
+          timed_.erase(timed_.begin());
+        } else {
+          cv_.wait_until(lock, timed_.begin()->first);
+        }
+      }
       if (tasks_.empty()) {
         return;
       }
@@ -67,6 +85,7 @@ class Executor {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> tasks_;
+  std::multimap<std::chrono::steady_clock::time_point, std::function<void()>> timed_;
   bool stop_ = false;
   std::thread thread_;
 };
@@ -177,6 +196,11 @@ class FakeEngine : public engine::Engine {
     return body;
   }
   std::string ApiVersion() const override { return api_version; }
+  std::shared_ptr<engine::Call> Schedule(std::chrono::milliseconds delay,
+                                         std::function<void(bool)> fn) override {
+    executor_.PostAfter(delay, [fn = std::move(fn)] { fn(false); });
+    return std::make_shared<NoopCall>();
+  }
 
   std::vector<std::string> Calls() {
     std::lock_guard<std::mutex> lock(mu_);
