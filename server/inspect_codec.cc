@@ -7,6 +7,8 @@
 #include <string>
 #include <system_error>
 
+#include "server/spec_codec.h"
+
 namespace dockline::server {
 namespace {
 
@@ -300,27 +302,38 @@ void HealthFromJson(const json& health, v1::Health* out) {
   }
 }
 
+// The enum value whose Engine API name (spec_codec's table) is `name`, else `fallback`.
+template <typename Enum, size_t N>
+Enum FromEngineName(std::string_view name, const Enum (&values)[N], const char* (*to_name)(Enum),
+                    Enum fallback) {
+  for (Enum value : values) {
+    if (name == to_name(value)) {
+      return value;
+    }
+  }
+  return fallback;
+}
+
+// A decimal in [1, max] ("0" too when `allow_zero`), the whole text.
+bool ParsePort(std::string_view text, bool allow_zero, uint32_t* out) {
+  uint32_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value > 65535 ||
+      (value == 0 && !allow_zero)) {
+    return false;
+  }
+  *out = value;
+  return true;
+}
+
 // "80/tcp" -> (80, TCP); false for anything else.
 bool ParsePortKey(std::string_view key, uint32_t* port, v1::Protocol* protocol) {
   size_t slash = key.find('/');
-  std::string_view number = key.substr(0, slash);
   std::string_view proto = slash == std::string_view::npos ? "tcp" : key.substr(slash + 1);
-  uint32_t value = 0;
-  auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), value);
-  if (ec != std::errc() || end != number.data() + number.size() || value == 0 || value > 65535) {
-    return false;
-  }
-  if (proto == "tcp") {
-    *protocol = v1::PROTOCOL_TCP;
-  } else if (proto == "udp") {
-    *protocol = v1::PROTOCOL_UDP;
-  } else if (proto == "sctp") {
-    *protocol = v1::PROTOCOL_SCTP;
-  } else {
-    return false;
-  }
-  *port = value;
-  return true;
+  *protocol = FromEngineName(proto, {v1::PROTOCOL_TCP, v1::PROTOCOL_UDP, v1::PROTOCOL_SCTP},
+                             &ProtocolName, v1::PROTOCOL_UNSPECIFIED);
+  return *protocol != v1::PROTOCOL_UNSPECIFIED &&
+         ParsePort(key.substr(0, slash), /*allow_zero=*/false, port);
 }
 
 // {"80/tcp": [{"HostIp": "", "HostPort": "8080"}], "81/tcp": null}: one PortBinding per host
@@ -345,40 +358,12 @@ void GetPortMap(const json& j, const char* key,
       b->set_container_port(port);
       b->set_protocol(protocol);
       b->set_host_ip(GetString(binding, "HostIp"));
-      std::string host_port = GetString(binding, "HostPort");
       uint32_t host = 0;
-      auto [end, ec] = std::from_chars(host_port.data(), host_port.data() + host_port.size(), host);
-      if (ec == std::errc() && end == host_port.data() + host_port.size() && host <= 65535) {
+      if (ParsePort(GetString(binding, "HostPort"), /*allow_zero=*/true, &host)) {
         b->set_host_port(host);
       }
     }
   }
-}
-
-v1::MountType MountTypeFromString(std::string_view type) {
-  if (type == "bind") {
-    return v1::MOUNT_TYPE_BIND;
-  }
-  if (type == "volume") {
-    return v1::MOUNT_TYPE_VOLUME;
-  }
-  if (type == "tmpfs") {
-    return v1::MOUNT_TYPE_TMPFS;
-  }
-  return v1::MOUNT_TYPE_UNSPECIFIED;
-}
-
-v1::RestartPolicyName RestartPolicyFromString(std::string_view name) {
-  if (name == "always") {
-    return v1::RESTART_POLICY_NAME_ALWAYS;
-  }
-  if (name == "unless-stopped") {
-    return v1::RESTART_POLICY_NAME_UNLESS_STOPPED;
-  }
-  if (name == "on-failure") {
-    return v1::RESTART_POLICY_NAME_ON_FAILURE;
-  }
-  return v1::RESTART_POLICY_NAME_NO;
 }
 
 void ContainerInfoFromJson(const json& inspect, v1::ContainerInfo* out) {
@@ -431,7 +416,9 @@ void ContainerInfoFromJson(const json& inspect, v1::ContainerInfo* out) {
         continue;
       }
       v1::MountPoint* mp = out->add_mounts();
-      mp->set_type(MountTypeFromString(GetString(m, "Type")));
+      mp->set_type(FromEngineName(
+          GetString(m, "Type"), {v1::MOUNT_TYPE_BIND, v1::MOUNT_TYPE_VOLUME, v1::MOUNT_TYPE_TMPFS},
+          &MountTypeName, v1::MOUNT_TYPE_UNSPECIFIED));
       mp->set_name(GetString(m, "Name"));
       mp->set_source(GetString(m, "Source"));
       mp->set_destination(GetString(m, "Destination"));
@@ -444,7 +431,11 @@ void ContainerInfoFromJson(const json& inspect, v1::ContainerInfo* out) {
   }
   const json* restart = Find(host_config, "RestartPolicy");
   if (restart != nullptr && restart->is_object()) {
-    out->mutable_restart_policy()->set_name(RestartPolicyFromString(GetString(*restart, "Name")));
+    out->mutable_restart_policy()->set_name(
+        FromEngineName(GetString(*restart, "Name"),
+                       {v1::RESTART_POLICY_NAME_NO, v1::RESTART_POLICY_NAME_ALWAYS,
+                        v1::RESTART_POLICY_NAME_UNLESS_STOPPED, v1::RESTART_POLICY_NAME_ON_FAILURE},
+                       &RestartPolicyJsonName, v1::RESTART_POLICY_NAME_NO));
     out->mutable_restart_policy()->set_maximum_retry_count(
         static_cast<int32_t>(GetInt(*restart, "MaximumRetryCount")));
   }

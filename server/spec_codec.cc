@@ -146,30 +146,6 @@ bool ValidPropagation(std::string_view p) {
   return std::find(kModes.begin(), kModes.end(), p) != kModes.end();
 }
 
-const char* ProtocolName(v1::Protocol protocol) {
-  switch (protocol) {
-    case v1::PROTOCOL_UDP:
-      return "udp";
-    case v1::PROTOCOL_SCTP:
-      return "sctp";
-    default:
-      return "tcp";
-  }
-}
-
-const char* RestartPolicyJsonName(v1::RestartPolicyName name) {
-  switch (name) {
-    case v1::RESTART_POLICY_NAME_ALWAYS:
-      return "always";
-    case v1::RESTART_POLICY_NAME_UNLESS_STOPPED:
-      return "unless-stopped";
-    case v1::RESTART_POLICY_NAME_ON_FAILURE:
-      return "on-failure";
-    default:
-      return "no";
-  }
-}
-
 grpc::Status ValidatePropagation(std::string_view path, std::string_view propagation) {
   if (!propagation.empty() && !ValidPropagation(propagation)) {
     return Invalid(path, "must be one of private, rprivate, shared, rshared, slave, rslave, got " +
@@ -240,19 +216,6 @@ grpc::Status ValidateVolumes(const v1::ContainerSpec& spec) {
     }
   }
   return grpc::Status::OK;
-}
-
-const char* MountTypeName(v1::MountType type) {
-  switch (type) {
-    case v1::MOUNT_TYPE_BIND:
-      return "bind";
-    case v1::MOUNT_TYPE_VOLUME:
-      return "volume";
-    case v1::MOUNT_TYPE_TMPFS:
-      return "tmpfs";
-    default:
-      return "";
-  }
 }
 
 grpc::Status ValidateMounts(const v1::ContainerSpec& spec) {
@@ -517,6 +480,43 @@ bool IsKnownSignalName(std::string_view name) {
 }
 
 }  // namespace
+
+const char* ProtocolName(v1::Protocol protocol) {
+  switch (protocol) {
+    case v1::PROTOCOL_UDP:
+      return "udp";
+    case v1::PROTOCOL_SCTP:
+      return "sctp";
+    default:
+      return "tcp";
+  }
+}
+
+const char* RestartPolicyJsonName(v1::RestartPolicyName name) {
+  switch (name) {
+    case v1::RESTART_POLICY_NAME_ALWAYS:
+      return "always";
+    case v1::RESTART_POLICY_NAME_UNLESS_STOPPED:
+      return "unless-stopped";
+    case v1::RESTART_POLICY_NAME_ON_FAILURE:
+      return "on-failure";
+    default:
+      return "no";
+  }
+}
+
+const char* MountTypeName(v1::MountType type) {
+  switch (type) {
+    case v1::MOUNT_TYPE_BIND:
+      return "bind";
+    case v1::MOUNT_TYPE_VOLUME:
+      return "volume";
+    case v1::MOUNT_TYPE_TMPFS:
+      return "tmpfs";
+    default:
+      return "";
+  }
+}
 
 grpc::Status ParseMemory(std::string_view text, int64_t* bytes) {
   auto bad = [&] {

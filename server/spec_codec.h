@@ -53,6 +53,12 @@ grpc::Status ValidateSignal(std::string_view field, std::string_view signal);
 
 // Percent-encodes everything but RFC 3986 unreserved characters. Both are safe for any input;
 // UrlEncode is for query keys and values, EscapePathSegment for one path segment.
+// The Engine API's names: "tcp"/"udp"/"sctp" (UNSPECIFIED is tcp); "no"/"always"/
+// "unless-stopped"/"on-failure" (UNSPECIFIED is no); "bind"/"volume"/"tmpfs" ("" otherwise).
+const char* ProtocolName(v1::Protocol protocol);
+const char* RestartPolicyJsonName(v1::RestartPolicyName name);
+const char* MountTypeName(v1::MountType type);
+
 std::string EscapePathSegment(std::string_view segment);
 std::string UrlEncode(std::string_view component);
 
