@@ -14,6 +14,9 @@
 #include <thread>
 #include <vector>
 
+#include "engine/api_version.h"
+#include "engine/url.h"
+
 namespace dockline::engine {
 namespace {
 
@@ -24,37 +27,6 @@ using Protocol = asio::local::stream_protocol;
 using SocketStream = beast::basic_stream<Protocol>;
 
 constexpr size_t kReadChunk = 64 * 1024;
-
-std::pair<int, int> SplitVersion(const std::string& v) {
-  int major = 0;
-  int minor = 0;
-  size_t dot = v.find('.');
-  try {
-    major = std::stoi(v.substr(0, dot));
-    if (dot != std::string::npos) {
-      minor = std::stoi(v.substr(dot + 1));
-    }
-  } catch (...) {
-    return {0, 0};
-  }
-  return {major, minor};
-}
-
-std::string EscapeQuery(std::string_view in) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(in.size());
-  for (unsigned char c : in) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
-}
 
 std::string DockerMessage(const std::string& body) {
   auto j = nlohmann::json::parse(body, nullptr, false);
@@ -72,32 +44,6 @@ std::string DockerMessage(const std::string& body) {
 }
 
 }  // namespace
-
-int CompareApiVersions(const std::string& a, const std::string& b) {
-  auto va = SplitVersion(a);
-  auto vb = SplitVersion(b);
-  if (va == vb) {
-    return 0;
-  }
-  return va < vb ? -1 : 1;
-}
-
-Result<std::string> NegotiateApiVersion(const std::string& daemon_version) {
-  if (daemon_version.empty() || SplitVersion(daemon_version) == std::pair{0, 0}) {
-    return Status(Code::kUnsupportedVersion,
-                  "the Docker daemon did not report its API version; dockline needs API " +
-                      std::string(kOldestApiVersion) + " or newer");
-  }
-  if (CompareApiVersions(daemon_version, kOldestApiVersion) < 0) {
-    return Status(Code::kUnsupportedVersion, "the Docker daemon speaks API " + daemon_version +
-                                                 ", older than the oldest dockline supports (" +
-                                                 kOldestApiVersion + ")");
-  }
-  if (CompareApiVersions(daemon_version, kNewestApiVersion) > 0) {
-    return std::string(kNewestApiVersion);
-  }
-  return daemon_version;
-}
 
 Status StatusFromHttp(int http_status, const std::string& body) {
   std::string message = DockerMessage(body);
@@ -185,9 +131,9 @@ class DockerEngine::Impl : public std::enable_shared_from_this<DockerEngine::Imp
     char sep = '?';
     for (const auto& [k, v] : req.query) {
       target += sep;
-      target += EscapeQuery(k);
+      target += UrlEncode(k);
       target += '=';
-      target += EscapeQuery(v);
+      target += UrlEncode(v);
       sep = '&';
     }
     return target;

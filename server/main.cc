@@ -7,7 +7,7 @@
 #include <string>
 
 #include "server/server.h"
-#include "server/spec_codec.h"
+#include "server/codec/spec_codec.h"
 
 int main(int argc, char** argv) {
   dockline::server::ServerOptions options;

@@ -10,7 +10,7 @@
 #include <mutex>
 
 #include "engine/docker_engine.h"
-#include "server/dockline_service.h"
+#include "server/service.h"
 
 namespace dockline::server {
 

@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "client/cli.h"
-#include "client/cli_format.h"
-#include "client/cli_values.h"
+#include "client/cli/cli.h"
+#include "client/cli/format.h"
+#include "client/cli/values.h"
 
 namespace dockline::cli {
 namespace {

@@ -16,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-#include "client/cli.h"
+#include "client/cli/cli.h"
 #include "client/container_spec_builder.h"
 #include "client/shlex.h"
 

@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "engine/read_all.h"
-#include "server/status_map.h"
+#include "server/codec/status_map.h"
 
 namespace dockline::engine {
 namespace {

@@ -17,12 +17,12 @@
 #include <thread>
 #include <vector>
 
-#include "client/cli.h"
+#include "client/cli/cli.h"
 #include "client/client_exec.h"
 #include "engine/docker_engine.h"
-#include "server/dockline_service.h"
-#include "server/exec_service.h"
-#include "server/output_queue.h"
+#include "server/service.h"
+#include "server/rpc/exec.h"
+#include "server/reactor/output_queue.h"
 #include "unit/fake_engine.h"
 #include "unit/frame.h"
 

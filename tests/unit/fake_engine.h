@@ -23,7 +23,7 @@
 
 #include "dockline/v1/dockline.grpc.pb.h"
 #include "engine/engine.h"
-#include "server/dockline_service.h"
+#include "server/service.h"
 
 namespace dockline::testing {
 

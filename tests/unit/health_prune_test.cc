@@ -21,11 +21,11 @@
 #include <thread>
 #include <vector>
 
-#include "client/cli.h"
-#include "client/cli_health.h"
-#include "server/dockline_service.h"
-#include "server/health_service.h"
-#include "server/prune_service.h"
+#include "client/cli/cli.h"
+#include "client/cli/health.h"
+#include "server/service.h"
+#include "server/rpc/health.h"
+#include "server/rpc/prune.h"
 #include "unit/fake_engine.h"
 
 namespace dockline {

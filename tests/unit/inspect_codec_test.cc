@@ -1,4 +1,4 @@
-#include "server/inspect_codec.h"
+#include "server/codec/inspect_codec.h"
 
 #include <google/protobuf/text_format.h>
 #include <google/protobuf/util/message_differencer.h>

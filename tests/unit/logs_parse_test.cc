@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "client/cli_logs.h"
+#include "client/cli/logs.h"
 #include "engine/demux.h"
 #include "unit/frame.h"
 

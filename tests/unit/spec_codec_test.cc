@@ -1,4 +1,4 @@
-#include "server/spec_codec.h"
+#include "server/codec/spec_codec.h"
 
 #include <google/protobuf/text_format.h>
 #include <gtest/gtest.h>

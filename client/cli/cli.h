@@ -7,9 +7,9 @@
 #include <string_view>
 #include <vector>
 
-#include "client/cli_exec.h"
-#include "client/cli_health.h"
-#include "client/cli_values.h"
+#include "client/cli/exec.h"
+#include "client/cli/health.h"
+#include "client/cli/values.h"
 #include "client/client.h"
 #include "client/result.h"
 #include "dockline/v1/dockline.pb.h"

@@ -1,4 +1,4 @@
-#include "server/inspect_codec.h"
+#include "server/codec/inspect_codec.h"
 
 #include <charconv>
 #include <cstdio>
@@ -7,7 +7,7 @@
 #include <string>
 #include <system_error>
 
-#include "server/spec_codec.h"
+#include "server/codec/spec_codec.h"
 
 namespace dockline::server {
 namespace {

@@ -1,4 +1,4 @@
-#include "server/spec_codec.h"
+#include "server/codec/spec_codec.h"
 
 #include <algorithm>
 #include <array>
@@ -9,7 +9,8 @@
 #include <utility>
 #include <vector>
 
-#include "engine/docker_engine.h"
+#include "engine/api_version.h"
+#include "server/codec/field_error.h"
 
 namespace dockline::server {
 namespace {
@@ -18,13 +19,6 @@ using nlohmann::json;
 
 constexpr int64_t kNanosPerSecond = 1'000'000'000;
 constexpr int64_t kNanosPerMilli = 1'000'000;
-
-grpc::Status Invalid(std::string_view path, std::string_view problem) {
-  std::string message(path);
-  message.append(": ");
-  message.append(problem);
-  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
-}
 
 // Quotes a client-supplied value for an error message; control bytes are escaped so that a
 // message never carries raw terminal sequences, and long values are cut.
@@ -148,7 +142,7 @@ bool ValidPropagation(std::string_view p) {
 
 grpc::Status ValidatePropagation(std::string_view path, std::string_view propagation) {
   if (!propagation.empty() && !ValidPropagation(propagation)) {
-    return Invalid(path, "must be one of private, rprivate, shared, rshared, slave, rslave, got " +
+    return InvalidField(path, "must be one of private, rprivate, shared, rshared, slave, rslave, got " +
                              Quote(propagation));
   }
   return grpc::Status::OK;
@@ -158,7 +152,7 @@ template <typename Map>
 grpc::Status ValidateMapKeys(std::string_view path, const Map& map) {
   for (const auto& [key, value] : map) {
     if (key.empty()) {
-      return Invalid(path, "keys must not be empty");
+      return InvalidField(path, "keys must not be empty");
     }
   }
   return grpc::Status::OK;
@@ -169,19 +163,19 @@ grpc::Status ValidatePorts(const v1::ContainerSpec& spec) {
     const v1::PortBinding& port = spec.ports(i);
     std::string path = At("spec.ports", i);
     if (port.container_port() == 0 || port.container_port() > 65535) {
-      return Invalid(Field(path, "container_port"),
+      return InvalidField(Field(path, "container_port"),
                      "must be 1-65535, got " + std::to_string(port.container_port()));
     }
     if (!v1::Protocol_IsValid(port.protocol())) {
-      return Invalid(Field(path, "protocol"),
+      return InvalidField(Field(path, "protocol"),
                      "unknown value " + std::to_string(static_cast<int>(port.protocol())));
     }
     if (port.host_port() > 65535) {
-      return Invalid(Field(path, "host_port"), "must be 0-65535 (0: the daemon picks), got " +
+      return InvalidField(Field(path, "host_port"), "must be 0-65535 (0: the daemon picks), got " +
                                                    std::to_string(port.host_port()));
     }
     if (HasControl(port.host_ip())) {
-      return Invalid(Field(path, "host_ip"), "not an IP address: " + Quote(port.host_ip()));
+      return InvalidField(Field(path, "host_ip"), "not an IP address: " + Quote(port.host_ip()));
     }
   }
   return grpc::Status::OK;
@@ -192,22 +186,22 @@ grpc::Status ValidateVolumes(const v1::ContainerSpec& spec) {
     const v1::VolumeBind& volume = spec.volumes(i);
     std::string path = At("spec.volumes", i);
     if (volume.source().empty()) {
-      return Invalid(Field(path, "source"), "must not be empty (a host path or a volume name)");
+      return InvalidField(Field(path, "source"), "must not be empty (a host path or a volume name)");
     }
     // Binds are "src:dst:mode" strings: a ':' inside a part would shift the others.
     if (volume.source().find(':') != std::string::npos || HasControl(volume.source())) {
-      return Invalid(Field(path, "source"),
+      return InvalidField(Field(path, "source"),
                      "must not contain ':' or control characters, got " + Quote(volume.source()));
     }
     if (volume.target().empty()) {
-      return Invalid(Field(path, "target"), "must not be empty");
+      return InvalidField(Field(path, "target"), "must not be empty");
     }
     if (!IsAbsolute(volume.target())) {
-      return Invalid(Field(path, "target"),
+      return InvalidField(Field(path, "target"),
                      "must be an absolute path, got " + Quote(volume.target()));
     }
     if (volume.target().find(':') != std::string::npos || HasControl(volume.target())) {
-      return Invalid(Field(path, "target"),
+      return InvalidField(Field(path, "target"),
                      "must not contain ':' or control characters, got " + Quote(volume.target()));
     }
     if (grpc::Status s = ValidatePropagation(Field(path, "propagation"), volume.propagation());
@@ -224,34 +218,34 @@ grpc::Status ValidateMounts(const v1::ContainerSpec& spec) {
     std::string path = At("spec.mounts", i);
     v1::MountType type = mount.type();
     if (type == v1::MOUNT_TYPE_UNSPECIFIED) {
-      return Invalid(Field(path, "type"), "must be set: bind, volume or tmpfs");
+      return InvalidField(Field(path, "type"), "must be set: bind, volume or tmpfs");
     }
     if (!v1::MountType_IsValid(type)) {
-      return Invalid(Field(path, "type"),
+      return InvalidField(Field(path, "type"),
                      "unknown value " + std::to_string(static_cast<int>(type)));
     }
     std::string type_name = MountTypeName(type);
     if (mount.target().empty()) {
-      return Invalid(Field(path, "target"), "must not be empty");
+      return InvalidField(Field(path, "target"), "must not be empty");
     }
     if (!IsAbsolute(mount.target())) {
-      return Invalid(Field(path, "target"),
+      return InvalidField(Field(path, "target"),
                      "must be an absolute path, got " + Quote(mount.target()));
     }
     if (type == v1::MOUNT_TYPE_BIND) {
       if (mount.source().empty()) {
-        return Invalid(Field(path, "source"), "a bind mount needs a host path");
+        return InvalidField(Field(path, "source"), "a bind mount needs a host path");
       }
       if (!IsAbsolute(mount.source())) {
-        return Invalid(Field(path, "source"),
+        return InvalidField(Field(path, "source"),
                        "a bind mount needs an absolute host path, got " + Quote(mount.source()));
       }
     }
     if (type == v1::MOUNT_TYPE_TMPFS && !mount.source().empty()) {
-      return Invalid(Field(path, "source"), "must be empty for a tmpfs mount");
+      return InvalidField(Field(path, "source"), "must be empty for a tmpfs mount");
     }
     auto only_for = [&](std::string_view field, std::string_view wanted) {
-      return Invalid(Field(path, field), "applies to " + std::string(wanted) +
+      return InvalidField(Field(path, field), "applies to " + std::string(wanted) +
                                              " mounts only, not to a " + type_name + " mount");
     };
     if (type != v1::MOUNT_TYPE_BIND && !mount.propagation().empty()) {
@@ -293,11 +287,11 @@ grpc::Status ValidateMounts(const v1::ContainerSpec& spec) {
       return s;
     }
     if (mount.tmpfs_size_bytes() < 0) {
-      return Invalid(Field(path, "tmpfs_size_bytes"),
+      return InvalidField(Field(path, "tmpfs_size_bytes"),
                      "must not be negative, got " + std::to_string(mount.tmpfs_size_bytes()));
     }
     if (mount.tmpfs_mode() > 07777) {
-      return Invalid(Field(path, "tmpfs_mode"),
+      return InvalidField(Field(path, "tmpfs_mode"),
                      "must be a permission mode up to 07777 (4095), got " +
                          std::to_string(mount.tmpfs_mode()));
     }
@@ -307,10 +301,10 @@ grpc::Status ValidateMounts(const v1::ContainerSpec& spec) {
 
 grpc::Status ValidateNetwork(std::string_view network) {
   if (HasControl(network)) {
-    return Invalid("spec.network", "must not contain control characters");
+    return InvalidField("spec.network", "must not contain control characters");
   }
   if (network == "container:") {
-    return Invalid("spec.network", "\"container:\" needs a container id or name after it");
+    return InvalidField("spec.network", "\"container:\" needs a container id or name after it");
   }
   return grpc::Status::OK;
 }
@@ -326,22 +320,22 @@ grpc::Status ValidateRestart(const v1::ContainerSpec& spec, bool auto_remove) {
   }
   const v1::RestartPolicy& policy = spec.restart_policy();
   if (!v1::RestartPolicyName_IsValid(policy.name())) {
-    return Invalid("spec.restart_policy.name",
+    return InvalidField("spec.restart_policy.name",
                    "unknown value " + std::to_string(static_cast<int>(policy.name())));
   }
   if (policy.maximum_retry_count() < 0) {
-    return Invalid("spec.restart_policy.maximum_retry_count",
+    return InvalidField("spec.restart_policy.maximum_retry_count",
                    "must not be negative, got " + std::to_string(policy.maximum_retry_count()));
   }
   if (policy.maximum_retry_count() > 0 && policy.name() != v1::RESTART_POLICY_NAME_ON_FAILURE) {
-    return Invalid("spec.restart_policy.maximum_retry_count",
+    return InvalidField("spec.restart_policy.maximum_retry_count",
                    "applies to the on-failure policy only, not to \"" +
                        std::string(RestartPolicyJsonName(policy.name())) + "\"");
   }
   bool restarts = policy.name() != v1::RESTART_POLICY_NAME_UNSPECIFIED &&
                   policy.name() != v1::RESTART_POLICY_NAME_NO;
   if (auto_remove && restarts) {
-    return Invalid("spec.auto_remove",
+    return InvalidField("spec.auto_remove",
                    "cannot be combined with restart_policy \"" +
                        std::string(RestartPolicyJsonName(policy.name())) +
                        "\" (a container cannot be both removed and restarted on exit)");
@@ -359,13 +353,13 @@ grpc::Status HealthDuration(std::string_view name, bool present,
   }
   std::string path = Field("spec.healthcheck", name);
   if (!DurationToNanos(d, nanos)) {
-    return Invalid(path, "not a valid duration or too large");
+    return InvalidField(path, "not a valid duration or too large");
   }
   if (*nanos < 0) {
-    return Invalid(path, "must not be negative");
+    return InvalidField(path, "must not be negative");
   }
   if (*nanos != 0 && *nanos < kNanosPerMilli) {
-    return Invalid(path, "must be at least 1ms (or zero for the daemon's default), got " +
+    return InvalidField(path, "must be at least 1ms (or zero for the daemon's default), got " +
                              std::to_string(*nanos) + "ns");
   }
   return grpc::Status::OK;
@@ -378,22 +372,22 @@ grpc::Status ValidateHealthTest(const google::protobuf::RepeatedPtrField<std::st
   const std::string& kind = test[0];
   if (kind == "NONE") {
     if (test.size() > 1) {
-      return Invalid("spec.healthcheck.test", "\"NONE\" takes nothing after it");
+      return InvalidField("spec.healthcheck.test", "\"NONE\" takes nothing after it");
     }
     return grpc::Status::OK;
   }
   if (kind != "CMD" && kind != "CMD-SHELL") {
-    return Invalid("spec.healthcheck.test[0]",
+    return InvalidField("spec.healthcheck.test[0]",
                    "must be \"CMD\", \"CMD-SHELL\" or \"NONE\", got " + Quote(kind));
   }
   // dockerd 20.10 accepts ["CMD"] at create and then panics (and exits) at the first probe.
   bool has_command = std::any_of(test.begin() + 1, test.end(),
                                  [](const std::string& part) { return !part.empty(); });
   if (!has_command) {
-    return Invalid("spec.healthcheck.test", Quote(kind) + " needs a command after it");
+    return InvalidField("spec.healthcheck.test", Quote(kind) + " needs a command after it");
   }
   if (kind == "CMD" && test[1].empty()) {
-    return Invalid("spec.healthcheck.test[1]", "the executable must not be empty");
+    return InvalidField("spec.healthcheck.test[1]", "the executable must not be empty");
   }
   return grpc::Status::OK;
 }
@@ -402,7 +396,7 @@ grpc::Status ValidateEnv(const v1::ContainerSpec& spec) {
   for (int i = 0; i < spec.env_size(); ++i) {
     const std::string& entry = spec.env(i);
     if (entry.empty() || entry.front() == '=') {
-      return Invalid(At("spec.env", i),
+      return InvalidField(At("spec.env", i),
                      "needs a variable name (\"KEY=value\" or \"KEY\"), got " + Quote(entry));
     }
   }
@@ -412,7 +406,7 @@ grpc::Status ValidateEnv(const v1::ContainerSpec& spec) {
 grpc::Status ValidateTmpfs(const v1::ContainerSpec& spec) {
   for (const std::string& target : SortedKeys(spec.tmpfs())) {
     if (!IsAbsolute(target)) {
-      return Invalid("spec.tmpfs", "keys must be absolute paths, got " + Quote(target));
+      return InvalidField("spec.tmpfs", "keys must be absolute paths, got " + Quote(target));
     }
   }
   return grpc::Status::OK;
@@ -424,7 +418,7 @@ grpc::Status MemoryLimit(const v1::ContainerSpec& spec, int64_t* memory) {
   switch (spec.memory_limit_case()) {
     case v1::ContainerSpec::kMemoryBytes:
       if (spec.memory_bytes() < 0) {
-        return Invalid("spec.memory_bytes",
+        return InvalidField("spec.memory_bytes",
                        "must not be negative, got " + std::to_string(spec.memory_bytes()));
       }
       *memory = spec.memory_bytes();
@@ -444,10 +438,10 @@ grpc::Status StopTimeoutSeconds(const v1::ContainerSpec& spec, int64_t* seconds)
   }
   int64_t nanos = 0;
   if (!DurationToNanos(spec.stop_timeout(), &nanos)) {
-    return Invalid("spec.stop_timeout", "not a valid duration or too large");
+    return InvalidField("spec.stop_timeout", "not a valid duration or too large");
   }
   if (nanos < 0) {
-    return Invalid("spec.stop_timeout", "must not be negative");
+    return InvalidField("spec.stop_timeout", "must not be negative");
   }
   *seconds = nanos / kNanosPerSecond + (nanos % kNanosPerSecond != 0 ? 1 : 0);
   return grpc::Status::OK;
@@ -520,7 +514,7 @@ const char* MountTypeName(v1::MountType type) {
 
 grpc::Status ParseMemory(std::string_view text, int64_t* bytes) {
   auto bad = [&] {
-    return Invalid("spec.memory", "invalid size " + Quote(text) +
+    return InvalidField("spec.memory", "invalid size " + Quote(text) +
                                       ": use a number with an optional unit b, k, m or g "
                                       "(e.g. \"512m\", \"1.5g\", \"1073741824\")");
   };
@@ -567,7 +561,7 @@ grpc::Status ParseMemory(std::string_view text, int64_t* bytes) {
     return bad();
   }
   constexpr auto kMax = static_cast<unsigned __int128>(std::numeric_limits<int64_t>::max());
-  auto too_large = [&] { return Invalid("spec.memory", Quote(text) + " is too large"); };
+  auto too_large = [&] { return InvalidField("spec.memory", Quote(text) + " is too large"); };
   unsigned __int128 value = 0;
   for (char c : whole) {
     value = value * 10 + static_cast<unsigned>(c - '0');
@@ -602,7 +596,7 @@ grpc::Status ValidateContainerName(std::string_view field, std::string_view name
             std::all_of(rest.begin() + 1, rest.end(),
                         [](char c) { return IsAlnum(c) || c == '_' || c == '.' || c == '-'; });
   if (!ok) {
-    return Invalid(field,
+    return InvalidField(field,
                    "must match [a-zA-Z0-9][a-zA-Z0-9_.-]+ (at least two characters, an optional "
                    "leading \"/\"), got " +
                        Quote(name));
@@ -612,26 +606,26 @@ grpc::Status ValidateContainerName(std::string_view field, std::string_view name
 
 grpc::Status ValidateContainerRef(std::string_view field, std::string_view value) {
   if (value.empty()) {
-    return Invalid(field, "must not be empty");
+    return InvalidField(field, "must not be empty");
   }
   if (HasControl(value)) {
-    return Invalid(field, "must not contain control characters, got " + Quote(value));
+    return InvalidField(field, "must not contain control characters, got " + Quote(value));
   }
   // It becomes one URL path segment, and the daemon's router unescapes before matching.
   if (value.find_first_of("/?#") != std::string_view::npos) {
-    return Invalid(field, "must not contain '/', '?' or '#', got " + Quote(value));
+    return InvalidField(field, "must not contain '/', '?' or '#', got " + Quote(value));
   }
   return grpc::Status::OK;
 }
 
 grpc::Status ValidateSignal(std::string_view field, std::string_view signal) {
   if (signal.empty()) {
-    return Invalid(field, "must not be empty");
+    return InvalidField(field, "must not be empty");
   }
   if (std::all_of(signal.begin(), signal.end(), IsDigit)) {
     int64_t number = 0;
     if (!ParseDecimal(signal, 64, &number) || number < 1) {
-      return Invalid(field, "a signal number must be 1-64, got " + Quote(signal));
+      return InvalidField(field, "a signal number must be 1-64, got " + Quote(signal));
     }
     return grpc::Status::OK;
   }
@@ -645,7 +639,7 @@ grpc::Status ValidateSignal(std::string_view field, std::string_view signal) {
     bare.remove_prefix(3);
   }
   if (!IsKnownSignalName(bare)) {
-    return Invalid(field, "unknown signal " + Quote(signal) +
+    return InvalidField(field, "unknown signal " + Quote(signal) +
                               " (use a name such as \"SIGTERM\" or \"TERM\", or a number 1-64)");
   }
   return grpc::Status::OK;
@@ -653,10 +647,10 @@ grpc::Status ValidateSignal(std::string_view field, std::string_view signal) {
 
 grpc::Status ValidateContainerSpec(const v1::ContainerSpec& spec, const CreateOptions& options) {
   if (spec.image().empty()) {
-    return Invalid("spec.image", "must not be empty");
+    return InvalidField("spec.image", "must not be empty");
   }
   if (HasControl(spec.image())) {
-    return Invalid("spec.image", "must not contain control characters, got " + Quote(spec.image()));
+    return InvalidField("spec.image", "must not contain control characters, got " + Quote(spec.image()));
   }
   if (!spec.name().empty()) {
     if (grpc::Status s = ValidateContainerName("spec.name", spec.name()); !s.ok()) {
@@ -695,7 +689,7 @@ grpc::Status ValidateContainerSpec(const v1::ContainerSpec& spec, const CreateOp
     return s;
   }
   if (spec.nano_cpus() < 0) {
-    return Invalid("spec.nano_cpus",
+    return InvalidField("spec.nano_cpus",
                    "must not be negative, got " + std::to_string(spec.nano_cpus()));
   }
   if (grpc::Status s = ValidateMapKeys("spec.labels", spec.labels()); !s.ok()) {
@@ -718,11 +712,11 @@ grpc::Status ValidateContainerSpec(const v1::ContainerSpec& spec, const CreateOp
     }
     if (hc.has_start_interval() && !ApiAtLeast(options.api_version, "1.44")) {
       // An older daemon would drop it silently and the caller would believe it took effect.
-      return Invalid("spec.healthcheck.start_interval",
+      return InvalidField("spec.healthcheck.start_interval",
                      "needs Engine API 1.44 or newer; this daemon speaks " + options.api_version);
     }
     if (hc.retries() < 0) {
-      return Invalid("spec.healthcheck.retries",
+      return InvalidField("spec.healthcheck.retries",
                      "must not be negative, got " + std::to_string(hc.retries()));
     }
   }
@@ -950,7 +944,7 @@ grpc::Status FiltersToJson(std::string_view field,
                            json* out) {
   for (int i = 0; i < filters.size(); ++i) {
     if (filters[i].key().empty()) {
-      return Invalid(Field(At(field, i), "key"), "must not be empty");
+      return InvalidField(Field(At(field, i), "key"), "must not be empty");
     }
   }
   *out = FiltersToJson(filters);

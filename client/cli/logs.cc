@@ -1,4 +1,4 @@
-#include "client/cli_logs.h"
+#include "client/cli/logs.h"
 
 #include <fmt/format.h>
 #include <fmt/ostream.h>
@@ -7,7 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <charconv>
 
-#include "client/cli.h"
+#include "client/cli/cli.h"
 
 namespace dockline::cli {
 

@@ -1,4 +1,4 @@
-#include "server/status_map.h"
+#include "server/codec/status_map.h"
 
 namespace dockline::server {
 

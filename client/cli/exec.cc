@@ -1,4 +1,4 @@
-#include "client/cli_exec.h"
+#include "client/cli/exec.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -17,8 +17,8 @@
 #include <thread>
 #include <utility>
 
-#include "client/cli.h"
-#include "client/cli_format.h"
+#include "client/cli/cli.h"
+#include "client/cli/format.h"
 #include "client/shlex.h"
 
 namespace dockline::cli {

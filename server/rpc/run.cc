@@ -1,4 +1,4 @@
-#include "server/run_reactor.h"
+#include "server/rpc/run.h"
 
 #include <google/protobuf/timestamp.pb.h>
 
@@ -11,12 +11,12 @@
 
 #include "engine/demux.h"
 #include "engine/read_all.h"
-#include "server/call_reactor.h"
-#include "server/inspect_codec.h"
-#include "server/json_util.h"
-#include "server/output_queue.h"
-#include "server/spec_codec.h"
-#include "server/status_map.h"
+#include "server/reactor/legacy_call_reactor.h"
+#include "server/codec/inspect_codec.h"
+#include "server/codec/json_util.h"
+#include "server/reactor/output_queue.h"
+#include "server/codec/spec_codec.h"
+#include "server/codec/status_map.h"
 
 namespace dockline::server {
 namespace {

@@ -1,4 +1,4 @@
-#include "server/prune_service.h"
+#include "server/rpc/prune.h"
 
 #include <google/protobuf/util/time_util.h>
 
@@ -9,12 +9,12 @@
 #include <utility>
 #include <vector>
 
-#include "engine/docker_engine.h"
-#include "server/call_reactor.h"
-#include "server/inspect_codec.h"
-#include "server/json_util.h"
-#include "server/spec_codec.h"
-#include "server/status_map.h"
+#include "engine/api_version.h"
+#include "server/reactor/legacy_call_reactor.h"
+#include "server/codec/inspect_codec.h"
+#include "server/codec/json_util.h"
+#include "server/codec/spec_codec.h"
+#include "server/codec/status_map.h"
 
 namespace dockline::server {
 namespace {

@@ -1,4 +1,4 @@
-#include "server/dockline_service.h"
+#include "server/service.h"
 
 #include <google/protobuf/util/time_util.h>
 
@@ -7,16 +7,16 @@
 #include <utility>
 
 #include "engine/read_all.h"
-#include "server/call_reactor.h"
-#include "server/exec_service.h"
-#include "server/health_service.h"
-#include "server/inspect_codec.h"
-#include "server/json_util.h"
-#include "server/logs_reactor.h"
-#include "server/prune_service.h"
-#include "server/run_reactor.h"
-#include "server/spec_codec.h"
-#include "server/status_map.h"
+#include "server/reactor/legacy_call_reactor.h"
+#include "server/rpc/exec.h"
+#include "server/rpc/health.h"
+#include "server/codec/inspect_codec.h"
+#include "server/codec/json_util.h"
+#include "server/rpc/logs.h"
+#include "server/rpc/prune.h"
+#include "server/rpc/run.h"
+#include "server/codec/spec_codec.h"
+#include "server/codec/status_map.h"
 
 namespace dockline::server {
 namespace {

@@ -1,14 +1,14 @@
-#include "server/exec_service.h"
+#include "server/rpc/exec.h"
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <utility>
 
-#include "server/call_reactor.h"
-#include "server/json_util.h"
-#include "server/spec_codec.h"
-#include "server/status_map.h"
+#include "server/reactor/legacy_call_reactor.h"
+#include "server/codec/json_util.h"
+#include "server/codec/spec_codec.h"
+#include "server/codec/status_map.h"
 
 namespace dockline::server {
 

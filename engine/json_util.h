@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-namespace dockline::server {
+namespace dockline::engine {
 
 // Non-throwing reads of daemon JSON: a missing key or a value of another type gives the
 // fallback instead of an exception.
@@ -45,4 +45,4 @@ inline bool GetBool(const nlohmann::json& j, std::string_view key, bool fallback
   return m != nullptr && m->is_boolean() ? m->get<bool>() : fallback;
 }
 
-}  // namespace dockline::server
+}  // namespace dockline::engine

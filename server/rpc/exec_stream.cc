@@ -13,9 +13,9 @@
 #include <utility>
 #include <vector>
 
-#include "server/call_reactor.h"
-#include "server/exec_service.h"
-#include "server/output_queue.h"
+#include "server/reactor/legacy_call_reactor.h"
+#include "server/rpc/exec.h"
+#include "server/reactor/output_queue.h"
 
 namespace dockline::server {
 namespace {

@@ -1,4 +1,4 @@
-#include "client/cli_health.h"
+#include "client/cli/health.h"
 
 #include <fmt/format.h>
 #include <fmt/ostream.h>
@@ -11,10 +11,10 @@
 #include <mutex>
 #include <thread>
 
-#include "client/cli.h"
-#include "client/cli_format.h"
-#include "client/cli_logs.h"
-#include "client/cli_values.h"
+#include "client/cli/cli.h"
+#include "client/cli/format.h"
+#include "client/cli/logs.h"
+#include "client/cli/values.h"
 #include "client/spec_values.h"
 
 namespace dockline::cli {

@@ -1,4 +1,4 @@
-#include "client/cli.h"
+#include "client/cli/cli.h"
 
 #include <fmt/format.h>
 #include <fmt/ostream.h>
@@ -9,10 +9,10 @@
 #include <iostream>
 #include <utility>
 
-#include "client/cli_exec.h"
-#include "client/cli_format.h"
-#include "client/cli_health.h"
-#include "client/cli_logs.h"
+#include "client/cli/exec.h"
+#include "client/cli/format.h"
+#include "client/cli/health.h"
+#include "client/cli/logs.h"
 #include "client/spec_values.h"
 
 #ifndef DOCKLINE_VERSION

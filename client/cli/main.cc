@@ -1,3 +1,3 @@
-#include "client/cli.h"
+#include "client/cli/cli.h"
 
 int main(int argc, char** argv) { return dockline::cli::Main(argc, argv); }

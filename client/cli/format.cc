@@ -1,4 +1,4 @@
-#include "client/cli_format.h"
+#include "client/cli/format.h"
 
 #include <fmt/format.h>
 #include <google/protobuf/util/json_util.h>

@@ -13,6 +13,7 @@
 
 #include "dockline/v1/dockline.grpc.pb.h"
 #include "engine/engine.h"
+#include "server/events/event_follower.h"
 
 // GetHealth, WaitHealthy and WatchHealth. The daemon has no "wait until healthy" endpoint and
 // emits health_status events only on a change (never for "starting"), so waiting and watching
@@ -44,33 +45,6 @@ grpc::ServerWriteReactor<v1::WatchHealthResponse>* StartWatchHealth(
 
 // ---------------------------------------------------------------------------------------------
 // Pieces of the above, exposed for unit tests.
-
-// Cuts a byte stream into newline-terminated lines (the events body: one JSON object per line,
-// lines split across reads at any byte). Lines longer than `max_line` are an error, so a
-// daemon that never sends a newline cannot grow memory without bound.
-class LineSplitter {
- public:
-  explicit LineSplitter(size_t max_line = 1 << 20) : max_line_(max_line) {}
-  // Calls `on_line` for every complete line (without the '\n'; blank lines skipped). False
-  // when a line grew past the limit.
-  bool Feed(std::string_view data, const std::function<void(std::string_view)>& on_line);
-
- private:
-  size_t max_line_;
-  std::string partial_;
-};
-
-// One message of GET /events, reduced to what health waiting needs.
-struct ContainerEvent {
-  enum class Kind { kOther, kHealth, kDie, kDestroy };
-  Kind kind = Kind::kOther;
-  std::string id;                                           // Actor.ID (the full container id)
-  v1::HealthStatus health = v1::HEALTH_STATUS_UNSPECIFIED;  // kHealth
-  std::optional<int64_t> exit_code;                         // kDie, when the daemon says
-  int64_t time_nanos = 0;                                   // 0 when absent
-};
-// Reads Action/Actor, which every API version has (1.52 dropped status/id/from).
-ContainerEvent ParseContainerEvent(const nlohmann::json& event);
 
 // The events filter for one container: health_status (a prefix match on the daemon side), die
 // and destroy.

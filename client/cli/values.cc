@@ -1,4 +1,4 @@
-#include "client/cli_values.h"
+#include "client/cli/values.h"
 
 #include <arpa/inet.h>
 #include <fmt/format.h>

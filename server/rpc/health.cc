@@ -1,4 +1,4 @@
-#include "server/health_service.h"
+#include "server/rpc/health.h"
 
 #include <google/protobuf/util/time_util.h>
 
@@ -9,11 +9,11 @@
 #include <utility>
 #include <vector>
 
-#include "server/call_reactor.h"
-#include "server/inspect_codec.h"
-#include "server/json_util.h"
-#include "server/spec_codec.h"
-#include "server/status_map.h"
+#include "server/reactor/legacy_call_reactor.h"
+#include "server/codec/inspect_codec.h"
+#include "server/codec/json_util.h"
+#include "server/codec/spec_codec.h"
+#include "server/codec/status_map.h"
 
 namespace dockline::server {
 namespace {
@@ -262,6 +262,7 @@ class WaitHealthyOp : public std::enable_shared_from_this<WaitHealthyOp> {
         *failure =
             Failed("container " + container_ + " was removed while waiting to become healthy");
         break;
+      case ContainerEvent::Kind::kStart:
       case ContainerEvent::Kind::kOther:
         break;
     }
@@ -693,6 +694,7 @@ void WatchCore::OnEvent(const ContainerEvent& event) {
       // The daemon's "unhealthy" after a stop is not a transition: the watch ends here.
       stopped_ = true;
       break;
+    case ContainerEvent::Kind::kStart:
     case ContainerEvent::Kind::kOther:
       break;
   }
@@ -793,78 +795,6 @@ void WatchCore::OnDone() {
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
-
-bool LineSplitter::Feed(std::string_view data,
-                        const std::function<void(std::string_view)>& on_line) {
-  while (!data.empty()) {
-    size_t nl = data.find('\n');
-    if (nl == std::string_view::npos) {
-      if (partial_.size() + data.size() > max_line_) {
-        return false;
-      }
-      partial_.append(data);
-      return true;
-    }
-    std::string_view piece = data.substr(0, nl);
-    data.remove_prefix(nl + 1);
-    if (partial_.empty()) {
-      if (!piece.empty()) {
-        on_line(piece);
-      }
-    } else {
-      partial_.append(piece);
-      std::string line = std::move(partial_);
-      partial_.clear();
-      on_line(line);
-    }
-  }
-  return true;
-}
-
-ContainerEvent ParseContainerEvent(const json& event) {
-  ContainerEvent out;
-  const json* actor = Member(event, "Actor");
-  out.id = actor != nullptr ? GetString(*actor, "ID") : "";
-  if (out.id.empty()) {
-    out.id = GetString(event, "id");  // pre-1.22 shape; harmless elsewhere
-  }
-  std::string action = GetString(event, "Action", GetString(event, "status"));
-  out.time_nanos = GetInt(event, "timeNano");
-  if (out.time_nanos == 0) {
-    out.time_nanos = GetInt(event, "time") * 1000000000;
-  }
-  if (GetString(event, "Type", "container") != "container") {
-    return out;
-  }
-  constexpr std::string_view kHealthPrefix = "health_status:";
-  if (action.starts_with(kHealthPrefix)) {
-    std::string_view status = std::string_view(action).substr(kHealthPrefix.size());
-    while (!status.empty() && status.front() == ' ') {
-      status.remove_prefix(1);
-    }
-    if (status == "healthy") {
-      out.kind = ContainerEvent::Kind::kHealth;
-      out.health = v1::HEALTH_STATUS_HEALTHY;
-    } else if (status == "unhealthy") {
-      out.kind = ContainerEvent::Kind::kHealth;
-      out.health = v1::HEALTH_STATUS_UNHEALTHY;
-    } else if (status == "starting") {
-      out.kind = ContainerEvent::Kind::kHealth;
-      out.health = v1::HEALTH_STATUS_STARTING;
-    }
-  } else if (action == "die") {
-    out.kind = ContainerEvent::Kind::kDie;
-    const json* attrs = actor != nullptr ? Member(*actor, "Attributes") : nullptr;
-    std::string code = attrs != nullptr ? GetString(*attrs, "exitCode") : "";
-    if (!code.empty() && code.find_first_not_of("-0123456789") == std::string::npos &&
-        code.size() < 12) {
-      out.exit_code = std::stoll(code);
-    }
-  } else if (action == "destroy") {
-    out.kind = ContainerEvent::Kind::kDestroy;
-  }
-  return out;
-}
 
 std::string HealthEventsFilter(const std::string& container) {
   // "container" is a prefix match on id and name daemon-side; events are checked against the

@@ -8,7 +8,7 @@
 #include <utility>
 
 #include "engine/engine.h"
-#include "server/status_map.h"
+#include "server/codec/status_map.h"
 
 namespace dockline::server {
 

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "client/cli_values.h"
+#include "client/cli/values.h"
 #include "client/client.h"
 #include "client/result.h"
 

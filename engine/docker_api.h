@@ -1,0 +1,174 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/engine.h"
+
+// The Engine API endpoints dockline uses, one typed function each. This is the only place that
+// builds Engine API paths: every id, name and exec id becomes one escaped path segment here, and
+// every reply document is parsed here (a reply that is not the JSON the endpoint promises is
+// Code::kProtocolError naming the endpoint). Short calls get the configured unary timeout;
+// waits, follows, hijacked streams, stop/restart grace periods and prunes get none of their own
+// (the caller's cancel or deadline bounds them).
+//
+// Thread rules: a DockerApi is an immutable value (an engine handle and a timeout); copy it
+// freely. Callbacks run once each on an engine thread and must not block. Every function returns
+// the handle whose Cancel() closes the call at once.
+
+namespace dockline::engine {
+
+using Json = nlohmann::json;
+
+template <typename T>
+using Done = std::function<void(Result<T>)>;
+using StatusDone = std::function<void(const Status&)>;
+
+// POST /containers/create.
+struct CreatedContainer {
+  std::string id;
+  std::vector<std::string> warnings;
+};
+
+// The body of POST /containers/{id}/wait.
+struct ExitStatus {
+  int64_t exit_code = 0;
+  std::string error;  // Error.Message, when the daemon gives one
+};
+
+// GET /containers/{id}/json: the document and the bytes it was parsed from.
+struct ContainerDocument {
+  std::string raw;
+  Json json;  // an object
+};
+
+// GET /containers/json.
+struct ListContainersQuery {
+  bool all = false;
+  int64_t limit = 0;  // 0: no limit
+  bool size = false;
+  Json filters = Json::object();  // Docker's {"key": ["value", ...]}; empty: none
+};
+
+// GET /containers/{id}/logs.
+struct LogsQuery {
+  bool want_stdout = true;
+  bool want_stderr = true;
+  bool follow = false;
+  bool timestamps = false;
+  std::string tail = "all";
+  std::string since;  // "<unix seconds>.<nanos>"; empty: from the start
+  std::string until;  // likewise; empty: no end
+};
+
+enum class PruneTarget { kContainers, kImages, kVolumes, kNetworks };
+
+class DockerApi {
+ public:
+  DockerApi(std::shared_ptr<Engine> engine, std::chrono::milliseconds unary_timeout);
+
+  Engine& engine() const { return *engine_; }
+  const std::shared_ptr<Engine>& engine_ptr() const { return engine_; }
+  std::chrono::milliseconds unary_timeout() const { return unary_timeout_; }
+  // The negotiated version ("1.41"); empty before the first successful negotiation.
+  std::string ApiVersion() const { return engine_->ApiVersion(); }
+
+  // --- containers ---
+  // `name` empty: the daemon picks one. A reply without an Id is kProtocolError.
+  std::shared_ptr<Call> CreateContainer(const std::string& name, const Json& body,
+                                        Done<CreatedContainer> done) const;
+  // kNotModified (ok) when it was already running.
+  std::shared_ptr<Call> StartContainer(const std::string& id, StatusDone done) const;
+  // `grace_seconds` unset: the container's own stop timeout. kNotModified when already stopped.
+  std::shared_ptr<Call> StopContainer(const std::string& id, std::optional<int64_t> grace_seconds,
+                                      StatusDone done) const;
+  std::shared_ptr<Call> RestartContainer(const std::string& id,
+                                         std::optional<int64_t> grace_seconds,
+                                         StatusDone done) const;
+  // `signal` empty: the daemon's default (SIGKILL).
+  std::shared_ptr<Call> KillContainer(const std::string& id, const std::string& signal,
+                                      StatusDone done) const;
+  std::shared_ptr<Call> RemoveContainer(const std::string& id, bool force, bool volumes,
+                                        StatusDone done) const;
+  std::shared_ptr<Call> InspectContainer(const std::string& id,
+                                         Done<ContainerDocument> done) const;
+  // The reply is an array.
+  std::shared_ptr<Call> ListContainers(const ListContainersQuery& query, Done<Json> done) const;
+
+  // POST /containers/{id}/wait?condition=...: `registered` (optional) runs once the daemon has
+  // answered the header, i.e. the wait is in place and no exit after this can be missed; `done`
+  // runs at the exit (or with any failure, the header's included). `timeout` zero: none; when it
+  // passes, `done` gets kTimeout.
+  std::shared_ptr<Call> WaitContainer(const std::string& id, const std::string& condition,
+                                      std::chrono::milliseconds timeout,
+                                      std::function<void()> registered,
+                                      Done<ExitStatus> done) const;
+
+  // GET /containers/{id}/logs, streamed.
+  std::shared_ptr<Call> ContainerLogs(const std::string& id, const LogsQuery& query,
+                                      Engine::StreamCallback done) const;
+
+  // --- exec ---
+  // POST /containers/{id}/exec; the reply's Id. A reply without one is kProtocolError.
+  std::shared_ptr<Call> CreateExec(const std::string& container, const Json& body,
+                                   Done<std::string> done) const;
+  // POST /exec/{id}/start with Detach=true.
+  std::shared_ptr<Call> StartExecDetached(const std::string& exec_id, bool tty,
+                                          StatusDone done) const;
+  // POST /exec/{id}/start, hijacked: the body is the process's output (and takes its stdin).
+  std::shared_ptr<Call> StartExecAttached(const std::string& exec_id, bool tty,
+                                          Engine::StreamCallback done) const;
+  // The reply is an object.
+  std::shared_ptr<Call> InspectExec(const std::string& exec_id, Done<Json> done) const;
+  std::shared_ptr<Call> ResizeExec(const std::string& exec_id, uint32_t rows, uint32_t columns,
+                                   StatusDone done) const;
+
+  // --- events, engine ---
+  // GET /events?filters=..., streamed (one JSON object per line). `timeout` zero: none.
+  std::shared_ptr<Call> Events(const Json& filters, std::chrono::milliseconds timeout,
+                               Engine::StreamCallback done) const;
+  // GET /version; the reply is an object.
+  std::shared_ptr<Call> Version(Done<Json> done) const;
+
+  // --- prune and what its dry runs list ---
+  // POST /<kind>/prune; the reply is an object.
+  std::shared_ptr<Call> Prune(PruneTarget target, const Json& filters, Done<Json> done) const;
+  // GET /images/json (array), GET /volumes (object), GET /networks (array).
+  std::shared_ptr<Call> ListImages(const Json& filters, Done<Json> done) const;
+  std::shared_ptr<Call> ListVolumes(const Json& filters, Done<Json> done) const;
+  std::shared_ptr<Call> ListNetworks(const Json& filters, Done<Json> done) const;
+  // GET /networks/{id}; the reply is an object.
+  std::shared_ptr<Call> InspectNetwork(const std::string& id, Done<Json> done) const;
+  std::shared_ptr<Call> RemoveVolume(const std::string& name, StatusDone done) const;
+  // GET /system/df, with ?type= when `type` is not empty (API 1.42+); the reply is an object.
+  std::shared_ptr<Call> DiskUsage(const std::string& type, Done<Json> done) const;
+
+ private:
+  ApiRequest Short(std::string method, std::string path) const;
+
+  std::shared_ptr<Engine> engine_;
+  std::chrono::milliseconds unary_timeout_;
+};
+
+// A call made of several steps (a wait's header, then its body): Cancel() closes whichever step
+// is current, and a step set after the cancel is closed at once. Thread-safe.
+class CallChain : public Call {
+ public:
+  void Set(std::shared_ptr<Call> step);
+  void Cancel() override;
+  bool cancelled() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<Call> step_;
+  bool cancelled_ = false;
+};
+
+}  // namespace dockline::engine
