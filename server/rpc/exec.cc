@@ -5,10 +5,10 @@
 #include <algorithm>
 #include <utility>
 
-#include "server/reactor/legacy_call_reactor.h"
 #include "server/codec/json_util.h"
 #include "server/codec/spec_codec.h"
 #include "server/codec/status_map.h"
+#include "server/reactor/legacy_call_reactor.h"
 
 namespace dockline::server {
 
@@ -720,10 +720,11 @@ grpc::ServerUnaryReactor* RunUnaryExec(std::shared_ptr<engine::Engine> engine,
 
 }  // namespace
 
-grpc::ServerUnaryReactor* ExecContainerRpc(std::shared_ptr<engine::Engine> engine,
-                                           const ExecServiceOptions& options,
-                                           const v1::ExecContainerRequest* request,
-                                           v1::ExecContainerResponse* response) {
+grpc::ServerUnaryReactor* rpc::ExecContainer(const RpcEnv& env, grpc::CallbackServerContext*,
+                                             const v1::ExecContainerRequest* request,
+                                             v1::ExecContainerResponse* response) {
+  auto engine = env.api.engine_ptr();
+  ExecServiceOptions options{env.options.exec_output_cap, env.options.unary_timeout};
   ExecPlan plan;
   if (grpc::Status st = PlanExec(request->config(), ExecMode::kCaptured, &plan); !st.ok()) {
     return Reject(st);
@@ -733,10 +734,11 @@ grpc::ServerUnaryReactor* ExecContainerRpc(std::shared_ptr<engine::Engine> engin
   return RunUnaryExec(std::move(engine), options, std::move(plan), std::move(core));
 }
 
-grpc::ServerUnaryReactor* StartExecRpc(std::shared_ptr<engine::Engine> engine,
-                                       const ExecServiceOptions& options,
-                                       const v1::StartExecRequest* request,
-                                       v1::StartExecResponse* response) {
+grpc::ServerUnaryReactor* rpc::StartExec(const RpcEnv& env, grpc::CallbackServerContext*,
+                                         const v1::StartExecRequest* request,
+                                         v1::StartExecResponse* response) {
+  auto engine = env.api.engine_ptr();
+  ExecServiceOptions options{env.options.exec_output_cap, env.options.unary_timeout};
   ExecPlan plan;
   if (grpc::Status st = PlanExec(request->config(), ExecMode::kDetached, &plan); !st.ok()) {
     return Reject(st);
@@ -745,10 +747,11 @@ grpc::ServerUnaryReactor* StartExecRpc(std::shared_ptr<engine::Engine> engine,
   return RunUnaryExec(std::move(engine), options, std::move(plan), std::move(core));
 }
 
-grpc::ServerUnaryReactor* InspectExecRpc(std::shared_ptr<engine::Engine> engine,
-                                         const ExecServiceOptions& options,
-                                         const v1::InspectExecRequest* request,
-                                         v1::InspectExecResponse* response) {
+grpc::ServerUnaryReactor* rpc::InspectExec(const RpcEnv& env, grpc::CallbackServerContext*,
+                                           const v1::InspectExecRequest* request,
+                                           v1::InspectExecResponse* response) {
+  auto engine = env.api.engine_ptr();
+  ExecServiceOptions options{env.options.exec_output_cap, env.options.unary_timeout};
   if (grpc::Status st = ValidateContainerRef("exec_id", request->exec_id()); !st.ok()) {
     return Reject(st);
   }

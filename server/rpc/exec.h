@@ -18,6 +18,7 @@
 #include "dockline/v1/dockline.grpc.pb.h"
 #include "engine/demux.h"
 #include "engine/engine.h"
+#include "server/rpc/rpc_env.h"
 
 // Exec (docker-py's exec_run) over the Engine API: POST /containers/{id}/exec, POST
 // /exec/{id}/start with the connection hijacked (101 UPGRADED), the multiplexed (or, with a
@@ -38,24 +39,24 @@ struct ExecServiceOptions {
   std::chrono::milliseconds unary_timeout{60000};
 };
 
-// The RPCs, called by DocklineService.
-grpc::ServerUnaryReactor* ExecContainerRpc(std::shared_ptr<engine::Engine> engine,
-                                           const ExecServiceOptions& options,
-                                           const v1::ExecContainerRequest* request,
-                                           v1::ExecContainerResponse* response);
-grpc::ServerWriteReactor<v1::StreamExecResponse>* StreamExecRpc(
-    std::shared_ptr<engine::Engine> engine, const ExecServiceOptions& options,
-    const v1::StreamExecRequest* request);
-grpc::ServerUnaryReactor* StartExecRpc(std::shared_ptr<engine::Engine> engine,
-                                       const ExecServiceOptions& options,
-                                       const v1::StartExecRequest* request,
-                                       v1::StartExecResponse* response);
-grpc::ServerUnaryReactor* InspectExecRpc(std::shared_ptr<engine::Engine> engine,
-                                         const ExecServiceOptions& options,
-                                         const v1::InspectExecRequest* request,
-                                         v1::InspectExecResponse* response);
-grpc::ServerBidiReactor<v1::AttachExecRequest, v1::AttachExecResponse>* AttachExecRpc(
-    std::shared_ptr<engine::Engine> engine, const ExecServiceOptions& options);
+namespace rpc {
+
+grpc::ServerUnaryReactor* ExecContainer(const RpcEnv& env, grpc::CallbackServerContext* ctx,
+                                        const v1::ExecContainerRequest* request,
+                                        v1::ExecContainerResponse* response);
+grpc::ServerWriteReactor<v1::StreamExecResponse>* StreamExec(const RpcEnv& env,
+                                                             grpc::CallbackServerContext* ctx,
+                                                             const v1::StreamExecRequest* request);
+grpc::ServerUnaryReactor* StartExec(const RpcEnv& env, grpc::CallbackServerContext* ctx,
+                                    const v1::StartExecRequest* request,
+                                    v1::StartExecResponse* response);
+grpc::ServerUnaryReactor* InspectExec(const RpcEnv& env, grpc::CallbackServerContext* ctx,
+                                      const v1::InspectExecRequest* request,
+                                      v1::InspectExecResponse* response);
+grpc::ServerBidiReactor<v1::AttachExecRequest, v1::AttachExecResponse>* AttachExec(
+    const RpcEnv& env, grpc::CallbackServerContext* ctx);
+
+}  // namespace rpc
 
 // ---------------------------------------------------------------------------------------------
 // The pieces the reactors share, exposed for unit tests.

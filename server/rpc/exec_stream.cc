@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "server/reactor/legacy_call_reactor.h"
-#include "server/rpc/exec.h"
 #include "server/reactor/output_queue.h"
+#include "server/rpc/exec.h"
 
 namespace dockline::server {
 namespace {
@@ -423,9 +423,10 @@ class AttachExecReactor
 
 }  // namespace
 
-grpc::ServerWriteReactor<v1::StreamExecResponse>* StreamExecRpc(
-    std::shared_ptr<engine::Engine> engine, const ExecServiceOptions& options,
-    const v1::StreamExecRequest* request) {
+grpc::ServerWriteReactor<v1::StreamExecResponse>* rpc::StreamExec(
+    const RpcEnv& env, grpc::CallbackServerContext*, const v1::StreamExecRequest* request) {
+  auto engine = env.api.engine_ptr();
+  ExecServiceOptions options{env.options.exec_output_cap, env.options.unary_timeout};
   ExecPlan plan;
   if (grpc::Status st = PlanExec(request->config(), ExecMode::kStreamed, &plan); !st.ok()) {
     return new RejectedStream<v1::StreamExecResponse>(st);
@@ -436,8 +437,10 @@ grpc::ServerWriteReactor<v1::StreamExecResponse>* StreamExecRpc(
   return reactor;
 }
 
-grpc::ServerBidiReactor<v1::AttachExecRequest, v1::AttachExecResponse>* AttachExecRpc(
-    std::shared_ptr<engine::Engine> engine, const ExecServiceOptions& options) {
+grpc::ServerBidiReactor<v1::AttachExecRequest, v1::AttachExecResponse>* rpc::AttachExec(
+    const RpcEnv& env, grpc::CallbackServerContext*) {
+  auto engine = env.api.engine_ptr();
+  ExecServiceOptions options{env.options.exec_output_cap, env.options.unary_timeout};
   auto core = std::make_shared<AttachCore>(std::move(engine), options);
   auto* reactor = new AttachExecReactor(core);
   core->BeginReading();

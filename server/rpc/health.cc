@@ -9,11 +9,11 @@
 #include <utility>
 #include <vector>
 
-#include "server/reactor/legacy_call_reactor.h"
 #include "server/codec/inspect_codec.h"
 #include "server/codec/json_util.h"
 #include "server/codec/spec_codec.h"
 #include "server/codec/status_map.h"
+#include "server/reactor/legacy_call_reactor.h"
 
 namespace dockline::server {
 namespace {
@@ -847,10 +847,11 @@ std::string DescribeLastProbe(const v1::Health& health) {
   return text;
 }
 
-grpc::ServerUnaryReactor* StartGetHealth(std::shared_ptr<engine::Engine> engine,
+grpc::ServerUnaryReactor* rpc::GetHealth(const RpcEnv& env, grpc::CallbackServerContext*,
                                          const v1::GetHealthRequest* request,
-                                         v1::GetHealthResponse* response,
-                                         std::chrono::milliseconds unary_timeout) {
+                                         v1::GetHealthResponse* response) {
+  auto engine = env.api.engine_ptr();
+  auto unary_timeout = env.options.unary_timeout;
   auto* reactor = new CallReactor();
   if (grpc::Status st = ValidateContainerRef("container", request->container()); !st.ok()) {
     reactor->Complete(std::move(st));
@@ -877,11 +878,11 @@ grpc::ServerUnaryReactor* StartGetHealth(std::shared_ptr<engine::Engine> engine,
   return reactor;
 }
 
-grpc::ServerUnaryReactor* StartWaitHealthy(std::shared_ptr<engine::Engine> engine,
-                                           grpc::CallbackServerContext* ctx,
+grpc::ServerUnaryReactor* rpc::WaitHealthy(const RpcEnv& env, grpc::CallbackServerContext* ctx,
                                            const v1::WaitHealthyRequest* request,
-                                           v1::WaitHealthyResponse* response,
-                                           std::chrono::milliseconds unary_timeout) {
+                                           v1::WaitHealthyResponse* response) {
+  auto engine = env.api.engine_ptr();
+  auto unary_timeout = env.options.unary_timeout;
   auto* reactor = new CallReactor();
   WaitBound bound;
   grpc::Status st = ValidateContainerRef("container", request->container());
@@ -899,9 +900,10 @@ grpc::ServerUnaryReactor* StartWaitHealthy(std::shared_ptr<engine::Engine> engin
   return reactor;
 }
 
-grpc::ServerWriteReactor<v1::WatchHealthResponse>* StartWatchHealth(
-    std::shared_ptr<engine::Engine> engine, grpc::CallbackServerContext*,
-    const v1::WatchHealthRequest* request, std::chrono::milliseconds unary_timeout) {
+grpc::ServerWriteReactor<v1::WatchHealthResponse>* rpc::WatchHealth(
+    const RpcEnv& env, grpc::CallbackServerContext*, const v1::WatchHealthRequest* request) {
+  auto engine = env.api.engine_ptr();
+  auto unary_timeout = env.options.unary_timeout;
   if (grpc::Status st = ValidateContainerRef("container", request->container()); !st.ok()) {
     return new RejectedStream<v1::WatchHealthResponse>(std::move(st));
   }

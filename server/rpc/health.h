@@ -14,6 +14,7 @@
 #include "dockline/v1/dockline.grpc.pb.h"
 #include "engine/engine.h"
 #include "server/events/event_follower.h"
+#include "server/rpc/rpc_env.h"
 
 // GetHealth, WaitHealthy and WatchHealth. The daemon has no "wait until healthy" endpoint and
 // emits health_status events only on a change (never for "starting"), so waiting and watching
@@ -23,25 +24,25 @@
 namespace dockline::server {
 
 // GET /containers/{id}/json -> GetHealthResponse.
-grpc::ServerUnaryReactor* StartGetHealth(std::shared_ptr<engine::Engine> engine,
-                                         const v1::GetHealthRequest* request,
-                                         v1::GetHealthResponse* response,
-                                         std::chrono::milliseconds unary_timeout);
+namespace rpc {
+
+grpc::ServerUnaryReactor* GetHealth(const RpcEnv& env, grpc::CallbackServerContext* ctx,
+                                    const v1::GetHealthRequest* request,
+                                    v1::GetHealthResponse* response);
 
 // Ends with the health once the container is healthy; FAILED_PRECONDITION when it turns
 // unhealthy, has no healthcheck, or is not running / exits / is removed; DEADLINE_EXCEEDED when
 // request.timeout or the RPC deadline passes first.
-grpc::ServerUnaryReactor* StartWaitHealthy(std::shared_ptr<engine::Engine> engine,
-                                           grpc::CallbackServerContext* ctx,
-                                           const v1::WaitHealthyRequest* request,
-                                           v1::WaitHealthyResponse* response,
-                                           std::chrono::milliseconds unary_timeout);
+grpc::ServerUnaryReactor* WaitHealthy(const RpcEnv& env, grpc::CallbackServerContext* ctx,
+                                      const v1::WaitHealthyRequest* request,
+                                      v1::WaitHealthyResponse* response);
 
 // The current health first, then one message per health_status transition; OK once the
 // container stops or is removed.
-grpc::ServerWriteReactor<v1::WatchHealthResponse>* StartWatchHealth(
-    std::shared_ptr<engine::Engine> engine, grpc::CallbackServerContext* ctx,
-    const v1::WatchHealthRequest* request, std::chrono::milliseconds unary_timeout);
+grpc::ServerWriteReactor<v1::WatchHealthResponse>* WatchHealth(
+    const RpcEnv& env, grpc::CallbackServerContext* ctx, const v1::WatchHealthRequest* request);
+
+}  // namespace rpc
 
 // ---------------------------------------------------------------------------------------------
 // Pieces of the above, exposed for unit tests.

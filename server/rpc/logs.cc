@@ -9,12 +9,12 @@
 #include <vector>
 
 #include "engine/demux.h"
-#include "server/reactor/legacy_call_reactor.h"
 #include "server/codec/inspect_codec.h"
 #include "server/codec/json_util.h"
-#include "server/reactor/output_queue.h"
 #include "server/codec/spec_codec.h"
 #include "server/codec/status_map.h"
+#include "server/reactor/legacy_call_reactor.h"
+#include "server/reactor/output_queue.h"
 
 namespace dockline::server {
 namespace {
@@ -465,9 +465,9 @@ void LogsCore::OnDone() {
 
 }  // namespace
 
-grpc::ServerWriteReactor<v1::StreamLogsResponse>* StartStreamLogs(
-    std::shared_ptr<engine::Engine> engine, const v1::StreamLogsRequest* request) {
-  auto core = std::make_shared<LogsCore>(std::move(engine), *request);
+grpc::ServerWriteReactor<v1::StreamLogsResponse>* rpc::StreamLogs(
+    const RpcEnv& env, grpc::CallbackServerContext*, const v1::StreamLogsRequest* request) {
+  auto core = std::make_shared<LogsCore>(env.api.engine_ptr(), *request);
   auto* reactor = new CoreWriteReactor<v1::StreamLogsResponse, LogsCore>(core);
   core->Begin();
   return reactor;

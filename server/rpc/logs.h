@@ -5,12 +5,17 @@
 #include <memory>
 
 #include "dockline/v1/dockline.grpc.pb.h"
-#include "engine/engine.h"
+#include "server/rpc/rpc_env.h"
 
 namespace dockline::server {
 
 // StreamLogs: container.logs(stdout, stderr, stream, timestamps, tail, since, follow, until).
-grpc::ServerWriteReactor<v1::StreamLogsResponse>* StartStreamLogs(
-    std::shared_ptr<engine::Engine> engine, const v1::StreamLogsRequest* request);
+namespace rpc {
+
+grpc::ServerWriteReactor<v1::StreamLogsResponse>* StreamLogs(const RpcEnv& env,
+                                                             grpc::CallbackServerContext* ctx,
+                                                             const v1::StreamLogsRequest* request);
+
+}  // namespace rpc
 
 }  // namespace dockline::server

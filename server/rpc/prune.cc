@@ -10,11 +10,11 @@
 #include <vector>
 
 #include "engine/api_version.h"
-#include "server/reactor/legacy_call_reactor.h"
 #include "server/codec/inspect_codec.h"
 #include "server/codec/json_util.h"
 #include "server/codec/spec_codec.h"
 #include "server/codec/status_map.h"
+#include "server/reactor/legacy_call_reactor.h"
 
 namespace dockline::server {
 namespace {
@@ -577,10 +577,11 @@ void NetworksPruneFromJson(const json& reply, v1::PruneNetworksResponse* out) {
   AddStrings(ArrayMember(reply, "NetworksDeleted"), out->mutable_networks_deleted());
 }
 
-grpc::ServerUnaryReactor* StartPruneContainers(std::shared_ptr<engine::Engine> engine,
+grpc::ServerUnaryReactor* rpc::PruneContainers(const RpcEnv& env, grpc::CallbackServerContext*,
                                                const v1::PruneContainersRequest* request,
-                                               v1::PruneContainersResponse* response,
-                                               std::chrono::milliseconds unary_timeout) {
+                                               v1::PruneContainersResponse* response) {
+  auto engine = env.api.engine_ptr();
+  auto unary_timeout = env.options.unary_timeout;
   json filters;
   if (grpc::Status st = PruneFiltersToJson(PruneKind::kContainers, request->filters(), &filters);
       !st.ok()) {
@@ -604,10 +605,11 @@ grpc::ServerUnaryReactor* StartPruneContainers(std::shared_ptr<engine::Engine> e
   return reactor;
 }
 
-grpc::ServerUnaryReactor* StartPruneImages(std::shared_ptr<engine::Engine> engine,
+grpc::ServerUnaryReactor* rpc::PruneImages(const RpcEnv& env, grpc::CallbackServerContext*,
                                            const v1::PruneImagesRequest* request,
-                                           v1::PruneImagesResponse* response,
-                                           std::chrono::milliseconds unary_timeout) {
+                                           v1::PruneImagesResponse* response) {
+  auto engine = env.api.engine_ptr();
+  auto unary_timeout = env.options.unary_timeout;
   json filters;
   if (grpc::Status st = PruneFiltersToJson(PruneKind::kImages, request->filters(), &filters);
       !st.ok()) {
@@ -634,10 +636,11 @@ grpc::ServerUnaryReactor* StartPruneImages(std::shared_ptr<engine::Engine> engin
   return reactor;
 }
 
-grpc::ServerUnaryReactor* StartPruneVolumes(std::shared_ptr<engine::Engine> engine,
+grpc::ServerUnaryReactor* rpc::PruneVolumes(const RpcEnv& env, grpc::CallbackServerContext*,
                                             const v1::PruneVolumesRequest* request,
-                                            v1::PruneVolumesResponse* response,
-                                            std::chrono::milliseconds unary_timeout) {
+                                            v1::PruneVolumesResponse* response) {
+  auto engine = env.api.engine_ptr();
+  auto unary_timeout = env.options.unary_timeout;
   json filters;
   if (grpc::Status st = PruneFiltersToJson(PruneKind::kVolumes, request->filters(), &filters);
       !st.ok()) {
@@ -659,10 +662,11 @@ grpc::ServerUnaryReactor* StartPruneVolumes(std::shared_ptr<engine::Engine> engi
   return reactor;
 }
 
-grpc::ServerUnaryReactor* StartPruneNetworks(std::shared_ptr<engine::Engine> engine,
+grpc::ServerUnaryReactor* rpc::PruneNetworks(const RpcEnv& env, grpc::CallbackServerContext*,
                                              const v1::PruneNetworksRequest* request,
-                                             v1::PruneNetworksResponse* response,
-                                             std::chrono::milliseconds unary_timeout) {
+                                             v1::PruneNetworksResponse* response) {
+  auto engine = env.api.engine_ptr();
+  auto unary_timeout = env.options.unary_timeout;
   json filters;
   if (grpc::Status st = PruneFiltersToJson(PruneKind::kNetworks, request->filters(), &filters);
       !st.ok()) {

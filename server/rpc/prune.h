@@ -11,6 +11,7 @@
 
 #include "dockline/v1/dockline.grpc.pb.h"
 #include "engine/engine.h"
+#include "server/rpc/rpc_env.h"
 
 // PruneContainers, PruneImages, PruneVolumes and PruneNetworks: POST /<kind>/prune with typed
 // filters, or, for a dry run, the list of what that prune would remove (nothing is deleted).
@@ -19,22 +20,22 @@
 
 namespace dockline::server {
 
-grpc::ServerUnaryReactor* StartPruneContainers(std::shared_ptr<engine::Engine> engine,
-                                               const v1::PruneContainersRequest* request,
-                                               v1::PruneContainersResponse* response,
-                                               std::chrono::milliseconds unary_timeout);
-grpc::ServerUnaryReactor* StartPruneImages(std::shared_ptr<engine::Engine> engine,
-                                           const v1::PruneImagesRequest* request,
-                                           v1::PruneImagesResponse* response,
-                                           std::chrono::milliseconds unary_timeout);
-grpc::ServerUnaryReactor* StartPruneVolumes(std::shared_ptr<engine::Engine> engine,
-                                            const v1::PruneVolumesRequest* request,
-                                            v1::PruneVolumesResponse* response,
-                                            std::chrono::milliseconds unary_timeout);
-grpc::ServerUnaryReactor* StartPruneNetworks(std::shared_ptr<engine::Engine> engine,
-                                             const v1::PruneNetworksRequest* request,
-                                             v1::PruneNetworksResponse* response,
-                                             std::chrono::milliseconds unary_timeout);
+namespace rpc {
+
+grpc::ServerUnaryReactor* PruneContainers(const RpcEnv& env, grpc::CallbackServerContext* ctx,
+                                          const v1::PruneContainersRequest* request,
+                                          v1::PruneContainersResponse* response);
+grpc::ServerUnaryReactor* PruneImages(const RpcEnv& env, grpc::CallbackServerContext* ctx,
+                                      const v1::PruneImagesRequest* request,
+                                      v1::PruneImagesResponse* response);
+grpc::ServerUnaryReactor* PruneVolumes(const RpcEnv& env, grpc::CallbackServerContext* ctx,
+                                       const v1::PruneVolumesRequest* request,
+                                       v1::PruneVolumesResponse* response);
+grpc::ServerUnaryReactor* PruneNetworks(const RpcEnv& env, grpc::CallbackServerContext* ctx,
+                                        const v1::PruneNetworksRequest* request,
+                                        v1::PruneNetworksResponse* response);
+
+}  // namespace rpc
 
 // ---------------------------------------------------------------------------------------------
 // Pieces of the above, exposed for unit tests.

@@ -11,12 +11,12 @@
 
 #include "engine/demux.h"
 #include "engine/read_all.h"
-#include "server/reactor/legacy_call_reactor.h"
 #include "server/codec/inspect_codec.h"
 #include "server/codec/json_util.h"
-#include "server/reactor/output_queue.h"
 #include "server/codec/spec_codec.h"
 #include "server/codec/status_map.h"
+#include "server/reactor/legacy_call_reactor.h"
+#include "server/reactor/output_queue.h"
 
 namespace dockline::server {
 namespace {
@@ -689,10 +689,9 @@ void RunCore::CleanupInBackground(std::shared_ptr<engine::Engine> engine, std::s
 
 }  // namespace
 
-grpc::ServerWriteReactor<v1::RunContainerResponse>* StartRunContainer(
-    std::shared_ptr<engine::Engine> engine, grpc::CallbackServerContext*,
-    const v1::RunContainerRequest* request) {
-  auto core = std::make_shared<RunCore>(std::move(engine), *request);
+grpc::ServerWriteReactor<v1::RunContainerResponse>* rpc::RunContainer(
+    const RpcEnv& env, grpc::CallbackServerContext*, const v1::RunContainerRequest* request) {
+  auto core = std::make_shared<RunCore>(env.api.engine_ptr(), *request);
   auto* reactor = new CoreWriteReactor<v1::RunContainerResponse, RunCore>(core);
   core->Begin();
   return reactor;

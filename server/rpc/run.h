@@ -5,13 +5,16 @@
 #include <memory>
 
 #include "dockline/v1/dockline.grpc.pb.h"
-#include "engine/engine.h"
+#include "server/rpc/rpc_env.h"
 
 namespace dockline::server {
 
 // RunContainer: create, register the wait, start, relay the output, report the exit.
-grpc::ServerWriteReactor<v1::RunContainerResponse>* StartRunContainer(
-    std::shared_ptr<engine::Engine> engine, grpc::CallbackServerContext* ctx,
-    const v1::RunContainerRequest* request);
+namespace rpc {
+
+grpc::ServerWriteReactor<v1::RunContainerResponse>* RunContainer(
+    const RpcEnv& env, grpc::CallbackServerContext* ctx, const v1::RunContainerRequest* request);
+
+}  // namespace rpc
 
 }  // namespace dockline::server

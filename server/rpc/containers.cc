@@ -1,4 +1,4 @@
-#include "server/service.h"
+#include "server/rpc/containers.h"
 
 #include <google/protobuf/util/time_util.h>
 
@@ -7,16 +7,11 @@
 #include <utility>
 
 #include "engine/read_all.h"
-#include "server/reactor/legacy_call_reactor.h"
-#include "server/rpc/exec.h"
-#include "server/rpc/health.h"
 #include "server/codec/inspect_codec.h"
 #include "server/codec/json_util.h"
-#include "server/rpc/logs.h"
-#include "server/rpc/prune.h"
-#include "server/rpc/run.h"
 #include "server/codec/spec_codec.h"
 #include "server/codec/status_map.h"
+#include "server/reactor/legacy_call_reactor.h"
 
 namespace dockline::server {
 namespace {
@@ -43,23 +38,13 @@ grpc::Status GraceSeconds(const google::protobuf::Duration& d, const char* field
   return grpc::Status::OK;
 }
 
-template <typename Response>
-class RejectWriter : public grpc::ServerWriteReactor<Response> {
- public:
-  explicit RejectWriter(grpc::Status status) { this->Finish(std::move(status)); }
-  void OnDone() override { delete this; }
-};
-
 }  // namespace
 
-DocklineService::DocklineService(std::shared_ptr<engine::Engine> engine, ServiceOptions options)
-    : engine_(std::move(engine)), options_(options) {}
-
-grpc::ServerUnaryReactor* DocklineService::CreateContainer(grpc::CallbackServerContext*,
-                                                           const v1::CreateContainerRequest* req,
-                                                           v1::CreateContainerResponse* resp) {
+grpc::ServerUnaryReactor* rpc::CreateContainer(const RpcEnv& env, grpc::CallbackServerContext*,
+                                               const v1::CreateContainerRequest* req,
+                                               v1::CreateContainerResponse* resp) {
   CreateOptions create;
-  create.api_version = engine_->ApiVersion();
+  create.api_version = env.api.ApiVersion();
   nlohmann::json body;
   if (grpc::Status st = BuildCreateBody(req->spec(), create, &body); !st.ok()) {
     return Reject(st);
@@ -69,8 +54,8 @@ grpc::ServerUnaryReactor* DocklineService::CreateContainer(grpc::CallbackServerC
     request.Query("name", req->spec().name());
   }
   request.body = body.dump();
-  request.timeout = options_.unary_timeout;
-  return EngineCall(*engine_, std::move(request), [resp](Result<ApiResponse>& res) {
+  request.timeout = env.options.unary_timeout;
+  return EngineCall(env.api.engine(), std::move(request), [resp](Result<ApiResponse>& res) {
     auto j = nlohmann::json::parse(res->body, nullptr, false);
     resp->set_id(GetString(j, "Id"));
     if (const auto* warnings = Member(j, "Warnings"); warnings && warnings->is_array()) {
@@ -87,23 +72,23 @@ grpc::ServerUnaryReactor* DocklineService::CreateContainer(grpc::CallbackServerC
   });
 }
 
-grpc::ServerUnaryReactor* DocklineService::StartContainer(grpc::CallbackServerContext*,
-                                                          const v1::StartContainerRequest* req,
-                                                          v1::StartContainerResponse* resp) {
+grpc::ServerUnaryReactor* rpc::StartContainer(const RpcEnv& env, grpc::CallbackServerContext*,
+                                              const v1::StartContainerRequest* req,
+                                              v1::StartContainerResponse* resp) {
   if (grpc::Status st = ValidateContainerRef("container", req->container()); !st.ok()) {
     return Reject(st);
   }
   ApiRequest request("POST", ContainerPath(req->container(), "/start"));
-  request.timeout = options_.unary_timeout;
-  return EngineCall(*engine_, std::move(request), [resp](Result<ApiResponse>& res) {
+  request.timeout = env.options.unary_timeout;
+  return EngineCall(env.api.engine(), std::move(request), [resp](Result<ApiResponse>& res) {
     resp->set_already_running(res->status == 304);
     return grpc::Status::OK;
   });
 }
 
-grpc::ServerUnaryReactor* DocklineService::StopContainer(grpc::CallbackServerContext*,
-                                                         const v1::StopContainerRequest* req,
-                                                         v1::StopContainerResponse* resp) {
+grpc::ServerUnaryReactor* rpc::StopContainer(const RpcEnv& env, grpc::CallbackServerContext*,
+                                             const v1::StopContainerRequest* req,
+                                             v1::StopContainerResponse* resp) {
   if (grpc::Status st = ValidateContainerRef("container", req->container()); !st.ok()) {
     return Reject(st);
   }
@@ -115,15 +100,15 @@ grpc::ServerUnaryReactor* DocklineService::StopContainer(grpc::CallbackServerCon
     }
     request.Query("t", t);
   }
-  return EngineCall(*engine_, std::move(request), [resp](Result<ApiResponse>& res) {
+  return EngineCall(env.api.engine(), std::move(request), [resp](Result<ApiResponse>& res) {
     resp->set_already_stopped(res->status == 304);
     return grpc::Status::OK;
   });
 }
 
-grpc::ServerUnaryReactor* DocklineService::RestartContainer(grpc::CallbackServerContext*,
-                                                            const v1::RestartContainerRequest* req,
-                                                            v1::RestartContainerResponse*) {
+grpc::ServerUnaryReactor* rpc::RestartContainer(const RpcEnv& env, grpc::CallbackServerContext*,
+                                                const v1::RestartContainerRequest* req,
+                                                v1::RestartContainerResponse*) {
   if (grpc::Status st = ValidateContainerRef("container", req->container()); !st.ok()) {
     return Reject(st);
   }
@@ -135,13 +120,13 @@ grpc::ServerUnaryReactor* DocklineService::RestartContainer(grpc::CallbackServer
     }
     request.Query("t", t);
   }
-  return EngineCall(*engine_, std::move(request),
+  return EngineCall(env.api.engine(), std::move(request),
                     [](Result<ApiResponse>&) { return grpc::Status::OK; });
 }
 
-grpc::ServerUnaryReactor* DocklineService::KillContainer(grpc::CallbackServerContext*,
-                                                         const v1::KillContainerRequest* req,
-                                                         v1::KillContainerResponse*) {
+grpc::ServerUnaryReactor* rpc::KillContainer(const RpcEnv& env, grpc::CallbackServerContext*,
+                                             const v1::KillContainerRequest* req,
+                                             v1::KillContainerResponse*) {
   if (grpc::Status st = ValidateContainerRef("container", req->container()); !st.ok()) {
     return Reject(st);
   }
@@ -152,34 +137,34 @@ grpc::ServerUnaryReactor* DocklineService::KillContainer(grpc::CallbackServerCon
     }
     request.Query("signal", req->signal());
   }
-  request.timeout = options_.unary_timeout;
-  return EngineCall(*engine_, std::move(request),
+  request.timeout = env.options.unary_timeout;
+  return EngineCall(env.api.engine(), std::move(request),
                     [](Result<ApiResponse>&) { return grpc::Status::OK; });
 }
 
-grpc::ServerUnaryReactor* DocklineService::RemoveContainer(grpc::CallbackServerContext*,
-                                                           const v1::RemoveContainerRequest* req,
-                                                           v1::RemoveContainerResponse*) {
+grpc::ServerUnaryReactor* rpc::RemoveContainer(const RpcEnv& env, grpc::CallbackServerContext*,
+                                               const v1::RemoveContainerRequest* req,
+                                               v1::RemoveContainerResponse*) {
   if (grpc::Status st = ValidateContainerRef("container", req->container()); !st.ok()) {
     return Reject(st);
   }
   ApiRequest request("DELETE", ContainerPath(req->container()));
   request.Query("force", req->force() ? "1" : "0");
   request.Query("v", req->remove_volumes() ? "1" : "0");
-  request.timeout = options_.unary_timeout;
-  return EngineCall(*engine_, std::move(request),
+  request.timeout = env.options.unary_timeout;
+  return EngineCall(env.api.engine(), std::move(request),
                     [](Result<ApiResponse>&) { return grpc::Status::OK; });
 }
 
-grpc::ServerUnaryReactor* DocklineService::InspectContainer(grpc::CallbackServerContext*,
-                                                            const v1::InspectContainerRequest* req,
-                                                            v1::InspectContainerResponse* resp) {
+grpc::ServerUnaryReactor* rpc::InspectContainer(const RpcEnv& env, grpc::CallbackServerContext*,
+                                                const v1::InspectContainerRequest* req,
+                                                v1::InspectContainerResponse* resp) {
   if (grpc::Status st = ValidateContainerRef("container", req->container()); !st.ok()) {
     return Reject(st);
   }
   ApiRequest request("GET", ContainerPath(req->container(), "/json"));
-  request.timeout = options_.unary_timeout;
-  return EngineCall(*engine_, std::move(request), [resp](Result<ApiResponse>& res) {
+  request.timeout = env.options.unary_timeout;
+  return EngineCall(env.api.engine(), std::move(request), [resp](Result<ApiResponse>& res) {
     auto j = nlohmann::json::parse(res->body, nullptr, false);
     if (!j.is_object()) {
       return grpc::Status(grpc::StatusCode::INTERNAL, "the daemon's inspect reply is not JSON");
@@ -190,9 +175,9 @@ grpc::ServerUnaryReactor* DocklineService::InspectContainer(grpc::CallbackServer
   });
 }
 
-grpc::ServerUnaryReactor* DocklineService::ListContainers(grpc::CallbackServerContext*,
-                                                          const v1::ListContainersRequest* req,
-                                                          v1::ListContainersResponse* resp) {
+grpc::ServerUnaryReactor* rpc::ListContainers(const RpcEnv& env, grpc::CallbackServerContext*,
+                                              const v1::ListContainersRequest* req,
+                                              v1::ListContainersResponse* resp) {
   ApiRequest request("GET", "/containers/json");
   if (req->all()) {
     request.Query("all", "1");
@@ -210,8 +195,8 @@ grpc::ServerUnaryReactor* DocklineService::ListContainers(grpc::CallbackServerCo
     }
     request.Query("filters", filters.dump());
   }
-  request.timeout = options_.unary_timeout;
-  return EngineCall(*engine_, std::move(request), [resp](Result<ApiResponse>& res) {
+  request.timeout = env.options.unary_timeout;
+  return EngineCall(env.api.engine(), std::move(request), [resp](Result<ApiResponse>& res) {
     auto j = nlohmann::json::parse(res->body, nullptr, false);
     if (!j.is_array()) {
       return grpc::Status(grpc::StatusCode::INTERNAL, "the daemon's list reply is not an array");
@@ -223,9 +208,9 @@ grpc::ServerUnaryReactor* DocklineService::ListContainers(grpc::CallbackServerCo
   });
 }
 
-grpc::ServerUnaryReactor* DocklineService::WaitContainer(grpc::CallbackServerContext*,
-                                                         const v1::WaitContainerRequest* req,
-                                                         v1::WaitContainerResponse* resp) {
+grpc::ServerUnaryReactor* rpc::WaitContainer(const RpcEnv& env, grpc::CallbackServerContext*,
+                                             const v1::WaitContainerRequest* req,
+                                             v1::WaitContainerResponse* resp) {
   if (grpc::Status st = ValidateContainerRef("container", req->container()); !st.ok()) {
     return Reject(st);
   }
@@ -264,7 +249,7 @@ grpc::ServerUnaryReactor* DocklineService::WaitContainer(grpc::CallbackServerCon
   auto state = reactor->state();
   std::string container = req->container();
   std::string cond = condition;
-  reactor->Track(engine_->Stream(
+  reactor->Track(env.api.engine().Stream(
       std::move(request), [state, resp, container, cond, waited_for](
                               Result<ApiResponse> res, std::shared_ptr<engine::BodyStream> body) {
         if (!res.status().ok()) {
@@ -305,103 +290,19 @@ grpc::ServerUnaryReactor* DocklineService::WaitContainer(grpc::CallbackServerCon
   return reactor;
 }
 
-grpc::ServerWriteReactor<v1::RunContainerResponse>* DocklineService::RunContainer(
-    grpc::CallbackServerContext* ctx, const v1::RunContainerRequest* req) {
-  return StartRunContainer(engine_, ctx, req);
-}
-
-grpc::ServerUnaryReactor* DocklineService::GetEngineInfo(grpc::CallbackServerContext*,
-                                                         const v1::GetEngineInfoRequest*,
-                                                         v1::GetEngineInfoResponse* resp) {
+grpc::ServerUnaryReactor* rpc::GetEngineInfo(const RpcEnv& env, grpc::CallbackServerContext*,
+                                             const v1::GetEngineInfoRequest*,
+                                             v1::GetEngineInfoResponse* resp) {
   ApiRequest request("GET", "/version");
-  request.timeout = options_.unary_timeout;
-  auto engine = engine_;
-  return EngineCall(*engine_, std::move(request), [resp, engine](Result<ApiResponse>& res) {
+  request.timeout = env.options.unary_timeout;
+  auto engine = env.api.engine_ptr();
+  return EngineCall(env.api.engine(), std::move(request), [resp, engine](Result<ApiResponse>& res) {
     auto j = nlohmann::json::parse(res->body, nullptr, false);
     EngineInfoFromVersionJson(j, resp);
     resp->set_api_version(engine->ApiVersion());
     resp->set_dockline_version(DOCKLINE_VERSION);
     return grpc::Status::OK;
   });
-}
-
-grpc::ServerUnaryReactor* DocklineService::ExecContainer(grpc::CallbackServerContext*,
-                                                         const v1::ExecContainerRequest* req,
-                                                         v1::ExecContainerResponse* resp) {
-  return ExecContainerRpc(
-      engine_, ExecServiceOptions{options_.exec_output_cap, options_.unary_timeout}, req, resp);
-}
-
-grpc::ServerWriteReactor<v1::StreamExecResponse>* DocklineService::StreamExec(
-    grpc::CallbackServerContext*, const v1::StreamExecRequest* req) {
-  return StreamExecRpc(engine_,
-                       ExecServiceOptions{options_.exec_output_cap, options_.unary_timeout}, req);
-}
-
-grpc::ServerUnaryReactor* DocklineService::StartExec(grpc::CallbackServerContext*,
-                                                     const v1::StartExecRequest* req,
-                                                     v1::StartExecResponse* resp) {
-  return StartExecRpc(engine_, ExecServiceOptions{options_.exec_output_cap, options_.unary_timeout},
-                      req, resp);
-}
-
-grpc::ServerUnaryReactor* DocklineService::InspectExec(grpc::CallbackServerContext*,
-                                                       const v1::InspectExecRequest* req,
-                                                       v1::InspectExecResponse* resp) {
-  return InspectExecRpc(
-      engine_, ExecServiceOptions{options_.exec_output_cap, options_.unary_timeout}, req, resp);
-}
-
-grpc::ServerBidiReactor<v1::AttachExecRequest, v1::AttachExecResponse>* DocklineService::AttachExec(
-    grpc::CallbackServerContext*) {
-  return AttachExecRpc(engine_,
-                       ExecServiceOptions{options_.exec_output_cap, options_.unary_timeout});
-}
-
-grpc::ServerWriteReactor<v1::StreamLogsResponse>* DocklineService::StreamLogs(
-    grpc::CallbackServerContext*, const v1::StreamLogsRequest* req) {
-  return StartStreamLogs(engine_, req);
-}
-
-grpc::ServerUnaryReactor* DocklineService::GetHealth(grpc::CallbackServerContext*,
-                                                     const v1::GetHealthRequest* req,
-                                                     v1::GetHealthResponse* resp) {
-  return StartGetHealth(engine_, req, resp, options_.unary_timeout);
-}
-
-grpc::ServerUnaryReactor* DocklineService::WaitHealthy(grpc::CallbackServerContext* ctx,
-                                                       const v1::WaitHealthyRequest* req,
-                                                       v1::WaitHealthyResponse* resp) {
-  return StartWaitHealthy(engine_, ctx, req, resp, options_.unary_timeout);
-}
-
-grpc::ServerWriteReactor<v1::WatchHealthResponse>* DocklineService::WatchHealth(
-    grpc::CallbackServerContext* ctx, const v1::WatchHealthRequest* req) {
-  return StartWatchHealth(engine_, ctx, req, options_.unary_timeout);
-}
-
-grpc::ServerUnaryReactor* DocklineService::PruneContainers(grpc::CallbackServerContext*,
-                                                           const v1::PruneContainersRequest* req,
-                                                           v1::PruneContainersResponse* resp) {
-  return StartPruneContainers(engine_, req, resp, options_.unary_timeout);
-}
-
-grpc::ServerUnaryReactor* DocklineService::PruneImages(grpc::CallbackServerContext*,
-                                                       const v1::PruneImagesRequest* req,
-                                                       v1::PruneImagesResponse* resp) {
-  return StartPruneImages(engine_, req, resp, options_.unary_timeout);
-}
-
-grpc::ServerUnaryReactor* DocklineService::PruneVolumes(grpc::CallbackServerContext*,
-                                                        const v1::PruneVolumesRequest* req,
-                                                        v1::PruneVolumesResponse* resp) {
-  return StartPruneVolumes(engine_, req, resp, options_.unary_timeout);
-}
-
-grpc::ServerUnaryReactor* DocklineService::PruneNetworks(grpc::CallbackServerContext*,
-                                                         const v1::PruneNetworksRequest* req,
-                                                         v1::PruneNetworksResponse* resp) {
-  return StartPruneNetworks(engine_, req, resp, options_.unary_timeout);
 }
 
 }  // namespace dockline::server
