@@ -9,6 +9,7 @@
 
 #include "client/cli/exec.h"
 #include "client/cli/health.h"
+#include "client/cli/prune.h"
 #include "client/cli/values.h"
 #include "client/client.h"
 #include "client/result.h"

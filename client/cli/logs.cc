@@ -11,51 +11,6 @@
 
 namespace dockline::cli {
 
-client::Result<std::chrono::system_clock::time_point> ParseTimeArg(
-    std::string_view text, std::chrono::system_clock::time_point now) {
-  using client::Error;
-  using client::InvalidArgument;
-  using client::Ok;
-  using TimePoint = std::chrono::system_clock::time_point;
-  if (text.empty()) {
-    return Error<TimePoint>(InvalidArgument("empty time"));
-  }
-  // Unix seconds, optionally with a fraction.
-  if (text.find_first_not_of("0123456789.") == std::string_view::npos &&
-      std::count(text.begin(), text.end(), '.') <= 1) {
-    size_t dot = text.find('.');
-    int64_t seconds = 0;
-    std::from_chars(text.data(), text.data() + (dot == std::string_view::npos ? text.size() : dot),
-                    seconds);
-    int64_t nanos = 0;
-    if (dot != std::string_view::npos) {
-      std::string frac(text.substr(dot + 1, 9));
-      frac.resize(9, '0');
-      std::from_chars(frac.data(), frac.data() + frac.size(), nanos);
-    }
-    return Ok(TimePoint(std::chrono::duration_cast<TimePoint::duration>(
-        std::chrono::seconds(seconds) + std::chrono::nanoseconds(nanos))));
-  }
-  // A duration back from now.
-  if (auto duration = ParseGoDuration(text); duration.ok()) {
-    return Ok(now - std::chrono::duration_cast<TimePoint::duration>(duration.value));
-  }
-  // RFC 3339; a bare date means its midnight UTC, as docker reads it.
-  std::string rfc(text);
-  if (rfc.size() == 10) {
-    rfc += "T00:00:00Z";
-  }
-  google::protobuf::Timestamp ts;
-  if (google::protobuf::util::TimeUtil::FromString(rfc, &ts)) {
-    return Ok(TimePoint(std::chrono::duration_cast<TimePoint::duration>(
-        std::chrono::seconds(ts.seconds()) + std::chrono::nanoseconds(ts.nanos()))));
-  }
-  return Error<TimePoint>(InvalidArgument(fmt::format(
-      "invalid time {:?}: want RFC 3339 (2026-11-28T06:00:00Z), Unix seconds or a duration "
-      "such as 10m",
-      std::string(text))));
-}
-
 CLI::App* AddLogsCommand(CLI::App& app, LogsFlags& flags, std::vector<std::string>& containers) {
   CLI::App* logs = app.add_subcommand("logs", "Fetch the logs of a container");
   logs->fallthrough();

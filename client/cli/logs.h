@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "client/cli/values.h"  // ParseTimeArg, for --since and --until
 #include "client/client.h"
 #include "client/result.h"
 
@@ -15,12 +16,6 @@ class App;
 namespace dockline::cli {
 
 struct Invocation;
-
-// docker's --since/--until forms: RFC 3339 ("2026-11-28T06:00:00Z", fractions and offsets
-// allowed), Unix seconds with an optional fraction ("1700000000.5"), or a Go duration that counts
-// back from `now` ("10m", "1h30m").
-client::Result<std::chrono::system_clock::time_point> ParseTimeArg(
-    std::string_view text, std::chrono::system_clock::time_point now);
 
 // The raw flag values of `dockline logs`, turned into LogsOptions by FinishLogsArgs.
 struct LogsFlags {

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fmt/format.h>
+#include <google/protobuf/util/time_util.h>
 
 #include <algorithm>
 #include <cctype>
@@ -237,6 +238,48 @@ Result<std::chrono::nanoseconds> ParseGoDuration(std::string_view text) {
   }
   const auto signed_total = static_cast<int64_t>(total);
   return Ok(Nanos(negative ? -signed_total : signed_total));
+}
+
+client::Result<std::chrono::system_clock::time_point> ParseTimeArg(
+    std::string_view text, std::chrono::system_clock::time_point now) {
+  using TimePoint = std::chrono::system_clock::time_point;
+  if (text.empty()) {
+    return Error<TimePoint>(InvalidArgument("empty time"));
+  }
+  // Unix seconds, optionally with a fraction.
+  if (text.find_first_not_of("0123456789.") == std::string_view::npos &&
+      std::count(text.begin(), text.end(), '.') <= 1) {
+    size_t dot = text.find('.');
+    int64_t seconds = 0;
+    std::from_chars(text.data(), text.data() + (dot == std::string_view::npos ? text.size() : dot),
+                    seconds);
+    int64_t nanos = 0;
+    if (dot != std::string_view::npos) {
+      std::string frac(text.substr(dot + 1, 9));
+      frac.resize(9, '0');
+      std::from_chars(frac.data(), frac.data() + frac.size(), nanos);
+    }
+    return Ok(TimePoint(std::chrono::duration_cast<TimePoint::duration>(
+        std::chrono::seconds(seconds) + std::chrono::nanoseconds(nanos))));
+  }
+  // A duration back from now.
+  if (auto duration = ParseGoDuration(text); duration.ok()) {
+    return Ok(now - std::chrono::duration_cast<TimePoint::duration>(duration.value));
+  }
+  // RFC 3339; a bare date means its midnight UTC, as docker reads it.
+  std::string rfc(text);
+  if (rfc.size() == 10) {
+    rfc += "T00:00:00Z";
+  }
+  google::protobuf::Timestamp ts;
+  if (google::protobuf::util::TimeUtil::FromString(rfc, &ts)) {
+    return Ok(TimePoint(std::chrono::duration_cast<TimePoint::duration>(
+        std::chrono::seconds(ts.seconds()) + std::chrono::nanoseconds(ts.nanos()))));
+  }
+  return Error<TimePoint>(InvalidArgument(fmt::format(
+      "invalid time {:?}: want RFC 3339 (2026-11-28T06:00:00Z), Unix seconds or a duration "
+      "such as 10m",
+      std::string(text))));
 }
 
 Result<std::chrono::nanoseconds> ParseSeconds(std::string_view text) {

@@ -25,6 +25,12 @@ std::optional<std::string> ProcessEnv(const std::string& name);
 // Go's time.ParseDuration, which docker uses: "1m30s", "500ms", "1.5h", "-2s", "0".
 Result<std::chrono::nanoseconds> ParseGoDuration(std::string_view text);
 
+// docker's --since/--until forms: RFC 3339 ("2026-11-28T06:00:00Z", fractions and offsets
+// allowed), Unix seconds with an optional fraction ("1700000000.5"), or a Go duration that counts
+// back from `now` ("10m", "1h30m").
+Result<std::chrono::system_clock::time_point> ParseTimeArg(
+    std::string_view text, std::chrono::system_clock::time_point now);
+
 // Whole seconds, as docker's `stop -t` and `--stop-timeout` take them; not negative.
 Result<std::chrono::nanoseconds> ParseSeconds(std::string_view text);
 

@@ -1,8 +1,9 @@
 #include "server/codec/inspect_codec.h"
 
+#include <google/protobuf/util/time_util.h>
+
 #include <charconv>
 #include <cstdio>
-#include <ctime>
 #include <limits>
 #include <string>
 #include <system_error>
@@ -142,26 +143,21 @@ v1::Protocol ProtocolFromString(std::string_view type) {
   return v1::PROTOCOL_UNSPECIFIED;
 }
 
-bool ParseDigits(std::string_view s, size_t pos, size_t count, int* out) {
-  if (pos + count > s.size()) {
-    return false;
-  }
-  int value = 0;
-  for (size_t i = pos; i < pos + count; ++i) {
-    if (s[i] < '0' || s[i] > '9') {
+// TimeUtil::FromString reads RFC 3339 with nanoseconds and offsets, but is laxer than Go's
+// RFC3339Nano in two ways the daemon never produces and that must not turn garbage into a time:
+// more than nine fraction digits, and an offset hour of one digit.
+bool HasGoTimeShape(std::string_view s) {
+  if (size_t dot = s.find('.'); dot != std::string_view::npos) {
+    size_t end = s.find_first_not_of("0123456789", dot + 1);
+    if (end == std::string_view::npos || end - dot - 1 > 9) {
       return false;
     }
-    value = value * 10 + (s[i] - '0');
   }
-  *out = value;
-  return true;
-}
-
-bool IsLeapYear(int year) { return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0; }
-
-int DaysInMonth(int year, int month) {
-  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  return month == 2 && IsLeapYear(year) ? 29 : kDays[month - 1];
+  if (s.ends_with('Z')) {
+    return true;
+  }
+  return s.size() >= 6 && (s[s.size() - 6] == '+' || s[s.size() - 6] == '-') &&
+         s[s.size() - 3] == ':';
 }
 
 }  // namespace
@@ -173,72 +169,14 @@ std::string DockerTimeParam(const google::protobuf::Timestamp& t) {
 }
 
 bool ParseDockerTime(std::string_view s, google::protobuf::Timestamp* out) {
-  // YYYY-MM-DDTHH:MM:SS[.f{1,9}](Z|+HH:MM|-HH:MM)
-  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-  if (!ParseDigits(s, 0, 4, &year) || s.size() < 19 || s[4] != '-' ||
-      !ParseDigits(s, 5, 2, &month) || s[7] != '-' || !ParseDigits(s, 8, 2, &day) ||
-      (s[10] != 'T' && s[10] != 't') || !ParseDigits(s, 11, 2, &hour) || s[13] != ':' ||
-      !ParseDigits(s, 14, 2, &minute) || s[16] != ':' || !ParseDigits(s, 17, 2, &second)) {
+  google::protobuf::Timestamp t;
+  if (!HasGoTimeShape(s) || !google::protobuf::util::TimeUtil::FromString(std::string(s), &t)) {
     return false;
   }
-  if (year < 1 || month < 1 || month > 12 || day < 1 || day > DaysInMonth(year, month) ||
-      hour > 23 || minute > 59 || second > 59) {
-    return false;
+  if (t.seconds() == kGoZeroTimeSeconds && t.nanos() == 0) {
+    return false;  // Go's zero time: the daemon's "never"
   }
-  size_t pos = 19;
-  int32_t nanos = 0;
-  if (pos < s.size() && s[pos] == '.') {
-    ++pos;
-    size_t digits = 0;
-    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
-      if (digits == 9) {
-        return false;
-      }
-      nanos = nanos * 10 + (s[pos] - '0');
-      ++digits;
-      ++pos;
-    }
-    if (digits == 0) {
-      return false;
-    }
-    for (size_t i = digits; i < 9; ++i) {
-      nanos *= 10;
-    }
-  }
-  int offset_seconds = 0;
-  if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
-    ++pos;
-  } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
-    int offset_hours = 0;
-    int offset_minutes = 0;
-    if (!ParseDigits(s, pos + 1, 2, &offset_hours) || pos + 3 >= s.size() || s[pos + 3] != ':' ||
-        !ParseDigits(s, pos + 4, 2, &offset_minutes) || offset_hours > 23 || offset_minutes > 59) {
-      return false;
-    }
-    offset_seconds = (offset_hours * 60 + offset_minutes) * 60;
-    if (s[pos] == '-') {
-      offset_seconds = -offset_seconds;
-    }
-    pos += 6;
-  } else {
-    return false;
-  }
-  if (pos != s.size()) {
-    return false;
-  }
-  std::tm tm{};
-  tm.tm_year = year - 1900;
-  tm.tm_mon = month - 1;
-  tm.tm_mday = day;
-  tm.tm_hour = hour;
-  tm.tm_min = minute;
-  tm.tm_sec = second;
-  int64_t seconds = static_cast<int64_t>(timegm(&tm)) - offset_seconds;
-  if (seconds == kGoZeroTimeSeconds && nanos == 0) {
-    return false;
-  }
-  out->set_seconds(seconds);
-  out->set_nanos(nanos);
+  *out = t;
   return true;
 }
 

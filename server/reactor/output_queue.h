@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "engine/demux.h"
+#include "server/reactor/coalescer.h"
 #include "engine/engine.h"
 
 namespace dockline::server {
@@ -42,7 +43,7 @@ class OutputQueue {
   static constexpr std::chrono::milliseconds kFlushDelay{2};
 
   explicit OutputQueue(MakeChunk make_chunk, size_t max_messages = kDefaultMaxMessages,
-                       size_t max_chunk = engine::Coalescer::kDefaultMaxChunk,
+                       size_t max_chunk = Coalescer::kDefaultMaxChunk,
                        std::function<Clock::time_point()> clock = Clock::now)
       : make_chunk_(std::move(make_chunk)),
         max_messages_(max_messages),
@@ -123,7 +124,7 @@ class OutputQueue {
  private:
   MakeChunk make_chunk_;
   size_t max_messages_;
-  engine::Coalescer coalescer_;
+  Coalescer coalescer_;
   std::function<Clock::time_point()> clock_;
   Clock::time_point pending_since_;
   std::deque<Response> queue_;

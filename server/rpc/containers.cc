@@ -2,41 +2,54 @@
 
 #include <google/protobuf/util/time_util.h>
 
+#include <chrono>
+#include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <utility>
 
-#include "engine/read_all.h"
+#include "server/codec/field_error.h"
 #include "server/codec/inspect_codec.h"
-#include "server/codec/json_util.h"
 #include "server/codec/spec_codec.h"
-#include "server/codec/status_map.h"
-#include "server/reactor/legacy_call_reactor.h"
+#include "server/codec/validate.h"
+#include "server/reactor/unary_call.h"
 
 namespace dockline::server {
 namespace {
 
-using engine::ApiRequest;
-using engine::ApiResponse;
-using engine::Result;
 using google::protobuf::util::TimeUtil;
 
-std::string ContainerPath(const std::string& container, std::string_view suffix = "") {
-  return "/containers/" + EscapePathSegment(container) + std::string(suffix);
-}
-
 // Docker takes whole seconds for stop/restart grace periods; a fraction rounds up so a short
-// grace period never becomes an immediate SIGKILL.
-grpc::Status GraceSeconds(const google::protobuf::Duration& d, const char* field,
-                          std::string* out) {
-  if (d.seconds() < 0 || d.nanos() < 0) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        std::string(field) + ": must not be negative");
+// grace period never becomes an immediate SIGKILL. Unset: the container's own stop timeout.
+grpc::Status GraceSeconds(bool has_timeout, const google::protobuf::Duration& d,
+                          std::optional<int64_t>* out) {
+  if (!has_timeout) {
+    return grpc::Status::OK;
   }
-  int64_t secs = d.seconds() + (d.nanos() > 0 ? 1 : 0);
-  *out = std::to_string(secs);
+  if (d.seconds() < 0 || d.nanos() < 0) {
+    return InvalidField("timeout", "must not be negative");
+  }
+  *out = d.seconds() + (d.nanos() > 0 ? 1 : 0);
   return grpc::Status::OK;
 }
+
+// The Engine API's wait condition, or nullptr for a value this build does not know.
+const char* WaitConditionName(v1::WaitCondition condition) {
+  switch (condition) {
+    case v1::WAIT_CONDITION_UNSPECIFIED:
+    case v1::WAIT_CONDITION_NOT_RUNNING:
+      return "not-running";
+    case v1::WAIT_CONDITION_NEXT_EXIT:
+      return "next-exit";
+    case v1::WAIT_CONDITION_REMOVED:
+      return "removed";
+    default:
+      return nullptr;
+  }
+}
+
+grpc::Status Ok(const engine::Status&) { return grpc::Status::OK; }
 
 }  // namespace
 
@@ -49,27 +62,15 @@ grpc::ServerUnaryReactor* rpc::CreateContainer(const RpcEnv& env, grpc::Callback
   if (grpc::Status st = BuildCreateBody(req->spec(), create, &body); !st.ok()) {
     return Reject(st);
   }
-  ApiRequest request("POST", "/containers/create");
-  if (!req->spec().name().empty()) {
-    request.Query("name", req->spec().name());
-  }
-  request.body = body.dump();
-  request.timeout = env.options.unary_timeout;
-  return EngineCall(env.api.engine(), std::move(request), [resp](Result<ApiResponse>& res) {
-    auto j = nlohmann::json::parse(res->body, nullptr, false);
-    resp->set_id(GetString(j, "Id"));
-    if (const auto* warnings = Member(j, "Warnings"); warnings && warnings->is_array()) {
-      for (const auto& w : *warnings) {
-        if (w.is_string()) {
-          resp->add_warnings(w.get<std::string>());
+  return UnaryEngineCall<engine::CreatedContainer>(
+      [&](auto done) { return env.api.CreateContainer(req->spec().name(), body, done); },
+      [resp](engine::CreatedContainer& created) {
+        resp->set_id(std::move(created.id));
+        for (std::string& warning : created.warnings) {
+          resp->add_warnings(std::move(warning));
         }
-      }
-    }
-    if (resp->id().empty()) {
-      return grpc::Status(grpc::StatusCode::INTERNAL, "the daemon's create reply has no Id");
-    }
-    return grpc::Status::OK;
-  });
+        return grpc::Status::OK;
+      });
 }
 
 grpc::ServerUnaryReactor* rpc::StartContainer(const RpcEnv& env, grpc::CallbackServerContext*,
@@ -78,12 +79,12 @@ grpc::ServerUnaryReactor* rpc::StartContainer(const RpcEnv& env, grpc::CallbackS
   if (grpc::Status st = ValidateContainerRef("container", req->container()); !st.ok()) {
     return Reject(st);
   }
-  ApiRequest request("POST", ContainerPath(req->container(), "/start"));
-  request.timeout = env.options.unary_timeout;
-  return EngineCall(env.api.engine(), std::move(request), [resp](Result<ApiResponse>& res) {
-    resp->set_already_running(res->status == 304);
-    return grpc::Status::OK;
-  });
+  return UnaryEngineCall<engine::Status>(
+      [&](auto done) { return env.api.StartContainer(req->container(), done); },
+      [resp](const engine::Status& st) {
+        resp->set_already_running(st.code() == engine::Code::kNotModified);
+        return grpc::Status::OK;
+      });
 }
 
 grpc::ServerUnaryReactor* rpc::StopContainer(const RpcEnv& env, grpc::CallbackServerContext*,
@@ -92,18 +93,16 @@ grpc::ServerUnaryReactor* rpc::StopContainer(const RpcEnv& env, grpc::CallbackSe
   if (grpc::Status st = ValidateContainerRef("container", req->container()); !st.ok()) {
     return Reject(st);
   }
-  ApiRequest request("POST", ContainerPath(req->container(), "/stop"));
-  if (req->has_timeout()) {
-    std::string t;
-    if (grpc::Status st = GraceSeconds(req->timeout(), "timeout", &t); !st.ok()) {
-      return Reject(st);
-    }
-    request.Query("t", t);
+  std::optional<int64_t> grace;
+  if (grpc::Status st = GraceSeconds(req->has_timeout(), req->timeout(), &grace); !st.ok()) {
+    return Reject(st);
   }
-  return EngineCall(env.api.engine(), std::move(request), [resp](Result<ApiResponse>& res) {
-    resp->set_already_stopped(res->status == 304);
-    return grpc::Status::OK;
-  });
+  return UnaryEngineCall<engine::Status>(
+      [&](auto done) { return env.api.StopContainer(req->container(), grace, done); },
+      [resp](const engine::Status& st) {
+        resp->set_already_stopped(st.code() == engine::Code::kNotModified);
+        return grpc::Status::OK;
+      });
 }
 
 grpc::ServerUnaryReactor* rpc::RestartContainer(const RpcEnv& env, grpc::CallbackServerContext*,
@@ -112,16 +111,12 @@ grpc::ServerUnaryReactor* rpc::RestartContainer(const RpcEnv& env, grpc::Callbac
   if (grpc::Status st = ValidateContainerRef("container", req->container()); !st.ok()) {
     return Reject(st);
   }
-  ApiRequest request("POST", ContainerPath(req->container(), "/restart"));
-  if (req->has_timeout()) {
-    std::string t;
-    if (grpc::Status st = GraceSeconds(req->timeout(), "timeout", &t); !st.ok()) {
-      return Reject(st);
-    }
-    request.Query("t", t);
+  std::optional<int64_t> grace;
+  if (grpc::Status st = GraceSeconds(req->has_timeout(), req->timeout(), &grace); !st.ok()) {
+    return Reject(st);
   }
-  return EngineCall(env.api.engine(), std::move(request),
-                    [](Result<ApiResponse>&) { return grpc::Status::OK; });
+  return UnaryEngineCall<engine::Status>(
+      [&](auto done) { return env.api.RestartContainer(req->container(), grace, done); }, Ok);
 }
 
 grpc::ServerUnaryReactor* rpc::KillContainer(const RpcEnv& env, grpc::CallbackServerContext*,
@@ -130,16 +125,13 @@ grpc::ServerUnaryReactor* rpc::KillContainer(const RpcEnv& env, grpc::CallbackSe
   if (grpc::Status st = ValidateContainerRef("container", req->container()); !st.ok()) {
     return Reject(st);
   }
-  ApiRequest request("POST", ContainerPath(req->container(), "/kill"));
   if (!req->signal().empty()) {
     if (grpc::Status st = ValidateSignal("signal", req->signal()); !st.ok()) {
       return Reject(st);
     }
-    request.Query("signal", req->signal());
   }
-  request.timeout = env.options.unary_timeout;
-  return EngineCall(env.api.engine(), std::move(request),
-                    [](Result<ApiResponse>&) { return grpc::Status::OK; });
+  return UnaryEngineCall<engine::Status>(
+      [&](auto done) { return env.api.KillContainer(req->container(), req->signal(), done); }, Ok);
 }
 
 grpc::ServerUnaryReactor* rpc::RemoveContainer(const RpcEnv& env, grpc::CallbackServerContext*,
@@ -148,12 +140,11 @@ grpc::ServerUnaryReactor* rpc::RemoveContainer(const RpcEnv& env, grpc::Callback
   if (grpc::Status st = ValidateContainerRef("container", req->container()); !st.ok()) {
     return Reject(st);
   }
-  ApiRequest request("DELETE", ContainerPath(req->container()));
-  request.Query("force", req->force() ? "1" : "0");
-  request.Query("v", req->remove_volumes() ? "1" : "0");
-  request.timeout = env.options.unary_timeout;
-  return EngineCall(env.api.engine(), std::move(request),
-                    [](Result<ApiResponse>&) { return grpc::Status::OK; });
+  return UnaryEngineCall<engine::Status>(
+      [&](auto done) {
+        return env.api.RemoveContainer(req->container(), req->force(), req->remove_volumes(), done);
+      },
+      Ok);
 }
 
 grpc::ServerUnaryReactor* rpc::InspectContainer(const RpcEnv& env, grpc::CallbackServerContext*,
@@ -162,50 +153,37 @@ grpc::ServerUnaryReactor* rpc::InspectContainer(const RpcEnv& env, grpc::Callbac
   if (grpc::Status st = ValidateContainerRef("container", req->container()); !st.ok()) {
     return Reject(st);
   }
-  ApiRequest request("GET", ContainerPath(req->container(), "/json"));
-  request.timeout = env.options.unary_timeout;
-  return EngineCall(env.api.engine(), std::move(request), [resp](Result<ApiResponse>& res) {
-    auto j = nlohmann::json::parse(res->body, nullptr, false);
-    if (!j.is_object()) {
-      return grpc::Status(grpc::StatusCode::INTERNAL, "the daemon's inspect reply is not JSON");
-    }
-    ContainerInfoFromJson(j, resp->mutable_container());
-    resp->set_raw_json(std::move(res->body));
-    return grpc::Status::OK;
-  });
+  return UnaryEngineCall<engine::ContainerDocument>(
+      [&](auto done) { return env.api.InspectContainer(req->container(), done); },
+      [resp](engine::ContainerDocument& doc) {
+        ContainerInfoFromJson(doc.json, resp->mutable_container());
+        resp->set_raw_json(std::move(doc.raw));
+        return grpc::Status::OK;
+      });
 }
 
 grpc::ServerUnaryReactor* rpc::ListContainers(const RpcEnv& env, grpc::CallbackServerContext*,
                                               const v1::ListContainersRequest* req,
                                               v1::ListContainersResponse* resp) {
-  ApiRequest request("GET", "/containers/json");
-  if (req->all()) {
-    request.Query("all", "1");
-  }
+  engine::ListContainersQuery query;
+  query.all = req->all();
   if (req->limit() < 0) {
-    return Reject(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "limit: must not be negative"));
+    return Reject(InvalidField("limit", "must not be negative"));
   }
-  if (req->limit() > 0) {
-    request.Query("limit", std::to_string(req->limit()));
-  }
+  query.limit = req->limit();
   if (req->filters_size() > 0) {
-    nlohmann::json filters;
-    if (grpc::Status st = FiltersToJson("filters", req->filters(), &filters); !st.ok()) {
+    if (grpc::Status st = FiltersToJson("filters", req->filters(), &query.filters); !st.ok()) {
       return Reject(st);
     }
-    request.Query("filters", filters.dump());
   }
-  request.timeout = env.options.unary_timeout;
-  return EngineCall(env.api.engine(), std::move(request), [resp](Result<ApiResponse>& res) {
-    auto j = nlohmann::json::parse(res->body, nullptr, false);
-    if (!j.is_array()) {
-      return grpc::Status(grpc::StatusCode::INTERNAL, "the daemon's list reply is not an array");
-    }
-    for (const auto& item : j) {
-      ContainerSummaryFromJson(item, resp->add_containers());
-    }
-    return grpc::Status::OK;
-  });
+  return UnaryEngineCall<nlohmann::json>(
+      [&](auto done) { return env.api.ListContainers(query, done); },
+      [resp](const nlohmann::json& list) {
+        for (const auto& item : list) {
+          ContainerSummaryFromJson(item, resp->add_containers());
+        }
+        return grpc::Status::OK;
+      });
 }
 
 grpc::ServerUnaryReactor* rpc::WaitContainer(const RpcEnv& env, grpc::CallbackServerContext*,
@@ -214,77 +192,41 @@ grpc::ServerUnaryReactor* rpc::WaitContainer(const RpcEnv& env, grpc::CallbackSe
   if (grpc::Status st = ValidateContainerRef("container", req->container()); !st.ok()) {
     return Reject(st);
   }
-  const char* condition = nullptr;
-  switch (req->condition()) {
-    case v1::WAIT_CONDITION_UNSPECIFIED:
-    case v1::WAIT_CONDITION_NOT_RUNNING:
-      condition = "not-running";
-      break;
-    case v1::WAIT_CONDITION_NEXT_EXIT:
-      condition = "next-exit";
-      break;
-    case v1::WAIT_CONDITION_REMOVED:
-      condition = "removed";
-      break;
-    default:
-      // API 1.41 would silently read an unknown condition as not-running.
-      return Reject(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                 "condition: unknown wait condition " +
-                                     std::to_string(req->condition()) +
-                                     "; use NOT_RUNNING, NEXT_EXIT or REMOVED"));
+  const char* condition = WaitConditionName(req->condition());
+  if (condition == nullptr) {
+    // API 1.41 would silently read an unknown condition as not-running.
+    return Reject(InvalidField("condition", "unknown wait condition " +
+                                                std::to_string(req->condition()) +
+                                                "; use NOT_RUNNING, NEXT_EXIT or REMOVED"));
   }
-  ApiRequest request("POST", ContainerPath(req->container(), "/wait"));
-  request.Query("condition", condition);
+  std::chrono::milliseconds timeout{0};  // none
   std::string waited_for;
   if (req->has_timeout()) {
     if (req->timeout().seconds() < 0 || req->timeout().nanos() < 0 ||
         TimeUtil::DurationToMilliseconds(req->timeout()) == 0) {
-      return Reject(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                 "timeout: must be at least 1ms when set"));
+      return Reject(InvalidField("timeout", "must be at least 1ms when set"));
     }
-    request.timeout = std::chrono::milliseconds(TimeUtil::DurationToMilliseconds(req->timeout()));
+    timeout = std::chrono::milliseconds(TimeUtil::DurationToMilliseconds(req->timeout()));
     waited_for = TimeUtil::ToString(req->timeout());
   }
-  auto* reactor = new CallReactor();
-  auto state = reactor->state();
-  std::string container = req->container();
-  std::string cond = condition;
-  reactor->Track(env.api.engine().Stream(
-      std::move(request), [state, resp, container, cond, waited_for](
-                              Result<ApiResponse> res, std::shared_ptr<engine::BodyStream> body) {
-        if (!res.status().ok()) {
-          return CallReactor::Complete(state, ToGrpcStatus(res.status()));
+  // Not UnaryEngineCall: our own deadline passing is an answer of its own, not the status
+  // table's DEADLINE_EXCEEDED.
+  auto [reactor, handle] = UnaryCall::Start();
+  handle.Track(env.api.WaitContainer(
+      req->container(), condition, timeout, nullptr,
+      [handle = handle, resp, container = req->container(), condition = std::string(condition),
+       waited_for](engine::Result<engine::ExitStatus> res) {
+        if (res.status().code() == engine::Code::kTimeout) {
+          return handle.Finish(grpc::Status(
+              grpc::StatusCode::DEADLINE_EXCEEDED,
+              "container " + container + " did not reach " + condition + " within " + waited_for));
         }
-        {
-          // The body arrives only at the exit: the body stream is now what a cancel must close.
-          std::lock_guard<std::mutex> lock(state->mu);
-          state->call = body;
-          if (state->cancelled) {
-            body->Cancel();
-          }
+        if (!res.ok()) {
+          return handle.Fail(res.status());
         }
-        engine::ReadAll(body, [state, resp, container, cond, waited_for](const engine::Status& st,
-                                                                         std::string data) {
-          if (st.code() == engine::Code::kTimeout) {
-            return CallReactor::Complete(
-                state, grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
-                                    "container " + container + " did not reach " + cond +
-                                        " within " + waited_for));
-          }
-          if (!st.ok()) {
-            return CallReactor::Complete(state, ToGrpcStatus(st));
-          }
-          auto j = nlohmann::json::parse(data, nullptr, false);
-          if (!j.is_object() || !Member(j, "StatusCode")) {
-            return CallReactor::Complete(
-                state, grpc::Status(grpc::StatusCode::INTERNAL,
-                                    "the daemon's wait reply is not understood: " + data));
-          }
-          resp->set_exit_code(GetInt(j, "StatusCode"));
-          if (const auto* err = Member(j, "Error"); err && err->is_object()) {
-            resp->set_error(GetString(*err, "Message"));
-          }
-          CallReactor::Complete(state, grpc::Status::OK);
+        handle.Finish(grpc::Status::OK, [&] {
+          resp->set_exit_code(res->exit_code);
+          resp->set_error(std::move(res->error));
         });
       }));
   return reactor;
@@ -293,16 +235,13 @@ grpc::ServerUnaryReactor* rpc::WaitContainer(const RpcEnv& env, grpc::CallbackSe
 grpc::ServerUnaryReactor* rpc::GetEngineInfo(const RpcEnv& env, grpc::CallbackServerContext*,
                                              const v1::GetEngineInfoRequest*,
                                              v1::GetEngineInfoResponse* resp) {
-  ApiRequest request("GET", "/version");
-  request.timeout = env.options.unary_timeout;
-  auto engine = env.api.engine_ptr();
-  return EngineCall(env.api.engine(), std::move(request), [resp, engine](Result<ApiResponse>& res) {
-    auto j = nlohmann::json::parse(res->body, nullptr, false);
-    EngineInfoFromVersionJson(j, resp);
-    resp->set_api_version(engine->ApiVersion());
-    resp->set_dockline_version(DOCKLINE_VERSION);
-    return grpc::Status::OK;
-  });
+  return UnaryEngineCall<nlohmann::json>([&](auto done) { return env.api.Version(done); },
+                                         [resp, api = env.api](const nlohmann::json& version) {
+                                           EngineInfoFromVersionJson(version, resp);
+                                           resp->set_api_version(api.ApiVersion());
+                                           resp->set_dockline_version(DOCKLINE_VERSION);
+                                           return grpc::Status::OK;
+                                         });
 }
 
 }  // namespace dockline::server

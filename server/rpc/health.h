@@ -2,18 +2,9 @@
 
 #include <grpcpp/grpcpp.h>
 
-#include <chrono>
-#include <cstdint>
-#include <functional>
-#include <memory>
-#include <nlohmann/json.hpp>
-#include <optional>
-#include <string>
-#include <string_view>
-
 #include "dockline/v1/dockline.grpc.pb.h"
-#include "engine/engine.h"
-#include "server/events/event_follower.h"
+#include "server/codec/health_codec.h"     // the pure pieces, which the unit tests call
+#include "server/events/event_follower.h"  // ContainerEvent, likewise
 #include "server/rpc/rpc_env.h"
 
 // GetHealth, WaitHealthy and WatchHealth. The daemon has no "wait until healthy" endpoint and
@@ -23,9 +14,9 @@
 
 namespace dockline::server {
 
-// GET /containers/{id}/json -> GetHealthResponse.
 namespace rpc {
 
+// GET /containers/{id}/json -> GetHealthResponse.
 grpc::ServerUnaryReactor* GetHealth(const RpcEnv& env, grpc::CallbackServerContext* ctx,
                                     const v1::GetHealthRequest* request,
                                     v1::GetHealthResponse* response);
@@ -43,33 +34,4 @@ grpc::ServerWriteReactor<v1::WatchHealthResponse>* WatchHealth(
     const RpcEnv& env, grpc::CallbackServerContext* ctx, const v1::WatchHealthRequest* request);
 
 }  // namespace rpc
-
-// ---------------------------------------------------------------------------------------------
-// Pieces of the above, exposed for unit tests.
-
-// The events filter for one container: health_status (a prefix match on the daemon side), die
-// and destroy.
-std::string HealthEventsFilter(const std::string& container);
-
-// What one inspect document says about waiting for health.
-struct HealthVerdict {
-  enum class Kind {
-    kHealthy,
-    kUnhealthy,
-    kNoHealthcheck,
-    kNotRunning,
-    kStarting,
-  };
-  Kind kind = Kind::kStarting;
-  std::string id;
-  v1::ContainerStatus container_status = v1::CONTAINER_STATUS_UNSPECIFIED;
-  v1::Health health;
-};
-// The daemon reports a stopped container as unhealthy (its last status, no event), so "not
-// running" is decided before the health status is looked at.
-HealthVerdict HealthVerdictFromInspect(const nlohmann::json& inspect);
-
-// "last probe exited with 1: <output>" (output trimmed and shortened), or "" with no probe.
-std::string DescribeLastProbe(const v1::Health& health);
-
 }  // namespace dockline::server

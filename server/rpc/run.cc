@@ -1,88 +1,62 @@
 #include "server/rpc/run.h"
 
-#include <google/protobuf/timestamp.pb.h>
-
-#include <array>
 #include <chrono>
-#include <mutex>
+#include <memory>
 #include <nlohmann/json.hpp>
-#include <optional>
 #include <string>
+#include <utility>
 
 #include "engine/demux.h"
-#include "engine/read_all.h"
-#include "server/codec/inspect_codec.h"
-#include "server/codec/json_util.h"
+#include "server/codec/log_resume.h"
+#include "server/codec/output_chunk.h"
 #include "server/codec/spec_codec.h"
 #include "server/codec/status_map.h"
-#include "server/reactor/legacy_call_reactor.h"
-#include "server/reactor/output_queue.h"
+#include "server/reactor/stream_core.h"
 
 namespace dockline::server {
 namespace {
 
-using engine::ApiRequest;
-using engine::ApiResponse;
-using engine::Result;
 using engine::StreamKind;
+using Response = v1::RunContainerResponse;
 
-// A daemon timestamp as (seconds, nanos): the text form drops trailing zeros, so it does not
-// sort.
-using TimeKey = std::pair<int64_t, int32_t>;
-
-// How far the daemon may write an entry of one stream after a later-stamped entry of the
-// other: the time between a copier goroutine stamping a line and taking the log's lock.
-constexpr std::chrono::seconds kReorderWindow(1);
-
-using RunReactor = grpc::ServerWriteReactor<v1::RunContainerResponse>;
-
-// The run as a state machine. Engine callbacks (on engine strands, possibly two at once: the
-// wait and the logs) and gRPC reactions (OnWriteDone, OnCancel) change state under mu_, then
-// call Drive(), which decides the next steps under the lock and performs them after releasing
-// it (StartWrite/Finish and engine calls are never made with mu_ held).
+// One RunContainer call, on the shared StreamCore. Thread rules are the core's: engine
+// callbacks (on engine threads, possibly two at once: the wait and the logs) and gRPC reactions
+// change the state below under mu_ and then drive; Step decides under mu_ and its actions (engine
+// calls, body reads) run after mu_ is released. The log parser's Sink methods run from ReadLogs'
+// callback with mu_ held, because they write into out_.
 //
-// Order (ENGINE_NOTES.md section 11.3): create; register wait?condition=next-exit and read its
-// header; start; follow the logs with timestamps. dockerd 20.10 can end a follow stream before
-// the end of the log, so a pass that ends before the exit is resumed from what was relayed,
-// skipping what was already sent (see Mark). Once the wait has answered the log is
-// complete (the daemon closes the log driver before it reports the exit), so the follow pass
-// is dropped and one final non-follow pass from the last timestamp relays the rest. With
-// auto-remove the container is removed only after that, so neither output nor the exit code
-// can be lost.
-class RunCore : public std::enable_shared_from_this<RunCore>, private engine::LogEntryParser::Sink {
+// Order (ENGINE_NOTES.md section 11.3): create; register wait?condition=next-exit (the header
+// means no exit can be missed); start; follow the logs with timestamps. dockerd 20.10 can end a
+// follow stream before the end of the log, so a pass that ends before the exit is resumed from
+// what was relayed, skipping what was already sent (LogResume). Once the wait has answered the
+// log is complete (the daemon closes the log driver before it reports the exit), so the follow
+// pass is dropped and one final non-follow pass from the marks relays the rest. With auto-remove
+// the container is removed only after that, so neither output nor the exit code can be lost.
+class RunCore : public StreamCore<RunCore, Response>, private engine::LogEntryParser::Sink {
  public:
-  RunCore(std::shared_ptr<engine::Engine> engine, const v1::RunContainerRequest& request)
-      : engine_(std::move(engine)),
+  RunCore(const engine::DockerApi& api, const v1::RunContainerRequest& request,
+          nlohmann::json create_body)
+      : StreamCore(api.engine_ptr(), "run",
+                   [this](StreamKind kind, std::string&& chunk) {
+                     return MakeChunk(kind, std::move(chunk));
+                   }),
+        api_(api),
         request_(request),
+        create_body_(std::move(create_body)),
         tty_(request.spec().tty()),
         auto_remove_(request.spec().auto_remove()) {}
 
-  void Attach(RunReactor* reactor) { reactor_ = reactor; }
-
-  void Begin() { Drive(); }
-  void OnWriteDone(bool ok);
-  void OnCancel();
-  void OnDone();
-
  private:
-  void OnFlushDue() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      flush_timer_.Fired();
-    }
-    Drive();
-  }
-
   enum class Phase { kCreating, kRegisteringWait, kStarting, kRunning, kRemoving, kDone };
-  using Actions = std::vector<std::function<void()>>;
 
-  void Drive();
-  void DriveLogs(Actions* actions);  // mu_ held
-  void Fail(grpc::Status status);    // mu_ held
-  void SetPhase(Phase phase) {       // mu_ held
+  void Step(Actions* actions) override;                               // mu_ held
+  void OnEnd(const grpc::Status& status, Actions* actions) override;  // mu_ held
+  void SetPhase(Phase phase) {                                        // mu_ held
     phase_ = phase;
     step_started_ = false;
   }
+  void StepOnce(Actions* actions, void (RunCore::*step)());  // mu_ held
+  void DriveLogs(Actions* actions);                          // mu_ held
 
   void DoCreate();
   void DoRegisterWait();
@@ -90,33 +64,38 @@ class RunCore : public std::enable_shared_from_this<RunCore>, private engine::Lo
   void DoRemove();
   void OpenLogPass(uint64_t generation, bool follow, std::string since);
   void ReadLogs(uint64_t generation, std::shared_ptr<engine::BodyStream> body);
-  void TrackStep(std::shared_ptr<engine::Call> call);
 
   // Log parsing (LogEntryParser::Sink), mu_ held.
-  void OnLogData(std::string_view data);
-  void BeginResume();               // mu_ held
-  std::string ResumeSince() const;  // mu_ held
-  void OnEntry(StreamKind kind, std::string_view ts) override;
+  void OnEntry(StreamKind kind, std::string_view timestamp) override;
   void OnData(StreamKind kind, std::string_view data) override;
-  void OnEntryEnd() override;
-  void Emit(StreamKind kind, std::string_view data);
-  v1::RunContainerResponse MakeChunk(StreamKind kind, std::string&& chunk);
+  void OnEntryEnd() override { resume_.OnEntryEnd(); }
+  Response MakeChunk(StreamKind kind, std::string&& chunk) {
+    Response msg;
+    stamps_.Fill(kind, std::move(chunk), request_.timestamps(), msg.mutable_output());
+    return msg;
+  }
 
-  static void CleanupInBackground(std::shared_ptr<engine::Engine> engine, std::string id);
+  // Waits for the container to stop and removes it; nobody waits for the outcome.
+  static void CleanupInBackground(const engine::DockerApi& api, const std::string& id);
 
-  std::shared_ptr<engine::Engine> engine_;
+  const engine::DockerApi api_;
   const v1::RunContainerRequest request_;
+  const nlohmann::json create_body_;
   const bool tty_;
   const bool auto_remove_;
-  RunReactor* reactor_ = nullptr;
 
-  std::mutex mu_;
+  // Guarded by mu_.
   Phase phase_ = Phase::kCreating;
   bool step_started_ = false;
-  std::shared_ptr<engine::Call> step_;  // the unary step in flight, for cancel
+  // The engine calls OnEnd cancels, one slot each (see Hold): a step's slot is never overwritten
+  // by a later step, whatever order Hold and the callbacks run in.
+  std::shared_ptr<engine::Call> create_call_;
+  std::shared_ptr<engine::Call> wait_;
+  std::shared_ptr<engine::Call> start_call_;
+  std::shared_ptr<engine::Call> remove_call_;
+  std::shared_ptr<engine::Call> log_call_;  // the current pass's request
   std::string id_;
-  v1::RunContainerResponse started_;
-  std::shared_ptr<engine::BodyStream> wait_;
+  Response started_;
   bool wait_done_ = false;
   int64_t exit_code_ = 0;
   std::string wait_error_;
@@ -131,164 +110,63 @@ class RunCore : public std::enable_shared_from_this<RunCore>, private engine::Lo
   bool pass_is_final_ = false;
   bool logs_complete_ = false;
   engine::LogEntryParser parser_{false, true};
-
-  // What has been relayed, per stream, so that a resumed pass skips it. The daemon stamps
-  // stdout and stderr entries in separate goroutines and writes them under one lock, so across
-  // the two streams the log can be slightly out of time order, but within one stream it never
-  // is: every entry of a stream older than its mark has been relayed. A single since=<last
-  // timestamp> would lose an entry of the other stream stamped just before it but written
-  // after it.
-  struct Mark {
-    std::optional<TimeKey> ts;  // of the last entry begun
-    int same_ts = 0;            // entries begun with that timestamp
-    bool complete = true;       // the last entry was relayed to its end
-    size_t bytes = 0;           // bytes relayed of the last entry
-  };
-  // Where the current pass starts relaying again, per stream.
-  struct Resume {
-    bool active = false;
-    TimeKey ts;
-    int skip_full = 0;  // entries at `ts` relayed whole
-    bool partial = false;
-    size_t partial_bytes = 0;
-  };
-  std::array<Mark, 2> marks_;
-  std::array<Resume, 2> resume_;
-  // Per-entry state.
-  size_t entry_stream_ = 0;
-  std::string entry_ts_;
-  bool skip_entry_ = false;
-  size_t skip_bytes_ = 0;
-  std::string chunk_ts_;  // timestamp of the first entry in the pending chunk
-
-  // While it is full nothing more is read from the daemon, so a slow client holds at most a
-  // few chunks in memory.
-  OutputQueue<v1::RunContainerResponse> out_{
-      [this](StreamKind kind, std::string&& chunk) { return MakeChunk(kind, std::move(chunk)); }};
-  FlushTimer flush_timer_;
-  std::optional<grpc::Status> failure_;
-  bool finished_ = false;
+  LogResume resume_;
+  ChunkStamps stamps_;
 };
 
-size_t StreamIndex(StreamKind kind) { return kind == StreamKind::kStderr ? 1 : 0; }
-
-std::optional<TimeKey> ParseTimeKey(std::string_view ts) {
-  google::protobuf::Timestamp t;
-  if (ts.empty() || !ParseDockerTime(ts, &t)) {
-    return std::nullopt;
-  }
-  return TimeKey{t.seconds(), t.nanos()};
-}
-
-void RunCore::Fail(grpc::Status status) {
-  if (!failure_) {
-    failure_ = std::move(status);
+void RunCore::StepOnce(Actions* actions, void (RunCore::*step)()) {
+  if (!step_started_) {
+    step_started_ = true;
+    actions->push_back([self = self(), step] { ((*self).*step)(); });
   }
 }
 
-void RunCore::TrackStep(std::shared_ptr<engine::Call> call) {
-  bool cancel = false;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    step_ = call;
-    cancel = failure_.has_value();
+void RunCore::Step(Actions* actions) {
+  if (phase_ == Phase::kRunning) {
+    // Output gathers in the core's coalescer (OutputQueue's policy) while the logs are read.
+    DriveLogs(actions);
+    if (logs_complete_ && wait_done_) {
+      out_.Flush();
+      SetPhase(auto_remove_ ? Phase::kRemoving : Phase::kDone);
+    }
   }
-  if (cancel) {
-    call->Cancel();
-  }
-}
-
-void RunCore::Drive() {
-  Actions actions;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (finished_) {
+  switch (phase_) {
+    case Phase::kCreating:
+      return StepOnce(actions, &RunCore::DoCreate);
+    case Phase::kRegisteringWait:
+      return StepOnce(actions, &RunCore::DoRegisterWait);
+    case Phase::kStarting:
+      return StepOnce(actions, &RunCore::DoStart);
+    case Phase::kRemoving:
+      return StepOnce(actions, &RunCore::DoRemove);
+    case Phase::kRunning:
       return;
-    }
-    if (failure_) {
-      if (step_) {
-        actions.push_back([c = step_] { c->Cancel(); });
+    case Phase::kDone:
+      if (!request_.detach()) {
+        Response msg;
+        auto* exited = msg.mutable_exited();
+        exited->set_exit_code(exit_code_);
+        exited->set_error(wait_error_);
+        exited->set_removed(removed_);
+        out_.Push(std::move(msg));
       }
-      if (logs_) {
-        actions.push_back([c = logs_] { c->Cancel(); });
-      }
-      if (wait_) {
-        actions.push_back([c = wait_] { c->Cancel(); });
-      }
-      if (!out_.writing()) {
-        finished_ = true;
-        if (auto_remove_ && !id_.empty() && !removed_) {
-          // Nobody is left to see the output, but the container was asked to be ephemeral.
-          actions.push_back([engine = engine_, id = id_] { CleanupInBackground(engine, id); });
-        }
-        actions.push_back([r = reactor_, st = *failure_] { r->Finish(st); });
-      }
-    } else {
-      switch (phase_) {
-        case Phase::kCreating:
-          if (!step_started_) {
-            step_started_ = true;
-            actions.push_back([self = shared_from_this()] { self->DoCreate(); });
-          }
-          break;
-        case Phase::kRegisteringWait:
-          if (!step_started_) {
-            step_started_ = true;
-            actions.push_back([self = shared_from_this()] { self->DoRegisterWait(); });
-          }
-          break;
-        case Phase::kStarting:
-          if (!step_started_) {
-            step_started_ = true;
-            actions.push_back([self = shared_from_this()] { self->DoStart(); });
-          }
-          break;
-        case Phase::kRunning:
-          // Output gathers in the coalescer (OutputQueue's policy); a held chunk gets a timer.
-          if (auto arm = flush_timer_.Arm(out_.FlushIfIdle(), engine_,
-                                          [self = shared_from_this()] { self->OnFlushDue(); })) {
-            actions.push_back(std::move(arm));
-          }
-          DriveLogs(&actions);
-          if (logs_complete_ && wait_done_) {
-            out_.Flush();
-            if (auto_remove_) {
-              SetPhase(Phase::kRemoving);
-              step_started_ = true;
-              actions.push_back([self = shared_from_this()] { self->DoRemove(); });
-            } else {
-              SetPhase(Phase::kDone);
-            }
-          }
-          break;
-        case Phase::kRemoving:
-        case Phase::kDone:
-          break;
-      }
-      if (phase_ == Phase::kDone && !step_started_) {
-        step_started_ = true;
-        if (!request_.detach()) {
-          v1::RunContainerResponse msg;
-          auto* exited = msg.mutable_exited();
-          exited->set_exit_code(exit_code_);
-          exited->set_error(wait_error_);
-          exited->set_removed(removed_);
-          out_.Push(std::move(msg));
-        }
-      }
-      if (phase_ == Phase::kDone && out_.drained()) {
-        finished_ = true;
-        actions.push_back([r = reactor_] { r->Finish(grpc::Status::OK); });
-      }
-    }
-    if (!finished_ && !failure_) {
-      if (const v1::RunContainerResponse* m = out_.NextWrite()) {
-        actions.push_back([r = reactor_, m] { r->StartWrite(m); });
-      }
+      return Complete();
+  }
+}
+
+void RunCore::OnEnd(const grpc::Status& status, Actions* actions) {
+  if (status.ok()) {
+    return;  // every call has answered
+  }
+  for (const auto& call : {create_call_, wait_, start_call_, remove_call_, log_call_,
+                           std::shared_ptr<engine::Call>(logs_)}) {
+    if (call) {
+      actions->push_back([call] { call->Cancel(); });
     }
   }
-  for (auto& action : actions) {
-    action();
+  if (auto_remove_ && !id_.empty() && !removed_) {
+    // Nobody is left to see the output, but the container was asked to be ephemeral.
+    actions->push_back([api = api_, id = id_] { CleanupInBackground(api, id); });
   }
 }
 
@@ -306,8 +184,7 @@ void RunCore::DriveLogs(Actions* actions) {
   if (logs_) {
     if (!logs_reading_ && out_.HasRoom()) {
       logs_reading_ = true;
-      actions->push_back(
-          [self = shared_from_this(), g = generation_, b = logs_] { self->ReadLogs(g, b); });
+      actions->push_back([self = self(), g = generation_, b = logs_] { self->ReadLogs(g, b); });
     }
     return;
   }
@@ -318,383 +195,177 @@ void RunCore::DriveLogs(Actions* actions) {
   logs_opening_ = true;
   pass_is_final_ = wait_done_;
   parser_ = engine::LogEntryParser(tty_, !tty_);
-  skip_entry_ = false;
-  skip_bytes_ = 0;
-  BeginResume();
-  std::string since = tty_ ? "" : ResumeSince();
-  actions->push_back([self = shared_from_this(), g = generation_, follow = !wait_done_,
+  resume_.BeginPass();
+  std::string since = tty_ ? "" : resume_.Since();
+  actions->push_back([self = self(), g = generation_, follow = !wait_done_,
                       since = std::move(since)] { self->OpenLogPass(g, follow, since); });
 }
 
 void RunCore::DoCreate() {
-  CreateOptions options;
-  options.api_version = engine_->ApiVersion();
-  options.attach = !request_.detach();
-  // An attached run removes the container itself once the output is drained (the daemon's
-  // AutoRemove could delete the log before the last pass); a detached run leaves it to the
-  // daemon.
-  options.auto_remove = request_.detach() && auto_remove_;
-  nlohmann::json body;
-  grpc::Status st = BuildCreateBody(request_.spec(), options, &body);
-  if (!st.ok()) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      Fail(st);
-    }
-    return Drive();
-  }
-  ApiRequest req("POST", "/containers/create");
-  if (!request_.spec().name().empty()) {
-    req.Query("name", request_.spec().name());
-  }
-  req.body = body.dump();
-  req.timeout = std::chrono::seconds(60);
-  TrackStep(engine_->Unary(std::move(req), [self = shared_from_this()](Result<ApiResponse> res) {
-    {
-      std::lock_guard<std::mutex> lock(self->mu_);
-      auto j = nlohmann::json::parse(res.ok() ? res->body : "", nullptr, false);
-      std::string id = GetString(j, "Id");
-      if (!res.status().ok()) {
-        self->Fail(ToGrpcStatus(res.status()));
-      } else if (id.empty()) {
-        self->Fail(grpc::Status(grpc::StatusCode::INTERNAL, "the daemon's create reply has no Id"));
-      } else {
-        self->id_ = id;
-        auto* started = self->started_.mutable_started();
-        started->set_id(id);
-        if (const auto* w = Member(j, "Warnings"); w && w->is_array()) {
-          for (const auto& item : *w) {
-            if (item.is_string()) {
-              started->add_warnings(item.get<std::string>());
-            }
-          }
-        }
-        self->SetPhase(self->request_.detach() ? Phase::kStarting : Phase::kRegisteringWait);
+  auto created = [self = self()](engine::Result<engine::CreatedContainer> res) {
+    bool orphan = false;
+    self->Update([&] {
+      if (!res.ok()) {
+        return self->Fail(ToGrpcStatus(res.status()));
       }
+      if (self->ended()) {
+        // Created just after the call ended: nobody will start it, and it was to be ephemeral.
+        orphan = self->auto_remove_;
+        return;
+      }
+      self->id_ = res->id;
+      auto* started = self->started_.mutable_started();
+      started->set_id(res->id);
+      for (const std::string& warning : res->warnings) {
+        started->add_warnings(warning);
+      }
+      self->SetPhase(self->request_.detach() ? Phase::kStarting : Phase::kRegisteringWait);
+    });
+    if (orphan) {
+      CleanupInBackground(self->api_, res->id);
     }
-    self->Drive();
-  }));
+  };
+  Hold(&create_call_,
+       api_.CreateContainer(request_.spec().name(), create_body_, std::move(created)));
 }
 
 void RunCore::DoRegisterWait() {
-  ApiRequest req("POST", "/containers/" + EscapePathSegment(id_) + "/wait");
-  req.Query("condition", "next-exit");
-  auto self = shared_from_this();
-  auto call = engine_->Stream(
-      std::move(req), [self](Result<ApiResponse> res, std::shared_ptr<engine::BodyStream> body) {
-        {
-          std::lock_guard<std::mutex> lock(self->mu_);
-          if (!res.status().ok()) {
-            self->Fail(ToGrpcStatus(res.status()));
-          } else {
-            self->wait_ = body;
-            self->SetPhase(Phase::kStarting);
-          }
-        }
-        if (body && res.status().ok()) {
-          engine::ReadAll(body, [self](const engine::Status& st, std::string data) {
-            {
-              std::lock_guard<std::mutex> lock(self->mu_);
-              auto j = nlohmann::json::parse(data, nullptr, false);
-              if (!st.ok()) {
-                self->Fail(ToGrpcStatus(st));
-              } else if (!Member(j, "StatusCode")) {
-                self->Fail(grpc::Status(grpc::StatusCode::INTERNAL,
-                                        "the daemon's wait reply is not understood: " + data));
-              } else {
-                self->wait_done_ = true;
-                self->exit_code_ = GetInt(j, "StatusCode");
-                if (const auto* err = Member(j, "Error"); err && err->is_object()) {
-                  self->wait_error_ = GetString(*err, "Message");
-                }
-              }
-            }
-            self->Drive();
-          });
-        }
-        self->Drive();
-      });
-  TrackStep(call);
+  auto self = this->self();
+  Hold(&wait_, api_.WaitContainer(
+                   id_, "next-exit", std::chrono::milliseconds(0),
+                   [self] { self->Update([&] { self->SetPhase(Phase::kStarting); }); },
+                   [self](engine::Result<engine::ExitStatus> res) {
+                     self->Update([&] {
+                       if (!res.ok()) {
+                         return self->Fail(ToGrpcStatus(res.status()));
+                       }
+                       self->wait_done_ = true;
+                       self->exit_code_ = res->exit_code;
+                       self->wait_error_ = res->error;
+                     });
+                   }));
 }
 
 void RunCore::DoStart() {
-  ApiRequest req("POST", "/containers/" + EscapePathSegment(id_) + "/start");
-  req.timeout = std::chrono::seconds(60);
-  TrackStep(engine_->Unary(std::move(req), [self = shared_from_this()](Result<ApiResponse> res) {
-    {
-      std::lock_guard<std::mutex> lock(self->mu_);
-      if (!res.status().ok()) {
-        self->Fail(ToGrpcStatus(res.status()));
-      } else {
-        self->out_.Push(self->started_);
-        self->SetPhase(self->request_.detach() ? Phase::kDone : Phase::kRunning);
+  Hold(&start_call_, api_.StartContainer(id_, [self = self()](const engine::Status& st) {
+    self->Update([&] {
+      if (!st.ok()) {
+        return self->Fail(ToGrpcStatus(st));
       }
-    }
-    self->Drive();
+      self->out_.Push(self->started_);
+      self->SetPhase(self->request_.detach() ? Phase::kDone : Phase::kRunning);
+    });
   }));
 }
 
 void RunCore::DoRemove() {
-  ApiRequest req("DELETE", "/containers/" + EscapePathSegment(id_));
-  req.Query("force", "1");
-  req.Query("v", "1");  // like `docker run --rm`: anonymous volumes go too
-  req.timeout = std::chrono::seconds(60);
-  TrackStep(engine_->Unary(std::move(req), [self = shared_from_this()](Result<ApiResponse> res) {
-    {
-      std::lock_guard<std::mutex> lock(self->mu_);
-      // The exit code is known by now: a failed removal is reported as removed=false rather
-      // than as an error that would hide it.
-      self->removed_ = res.status().ok() || res.status().code() == engine::Code::kNotFound;
-      self->SetPhase(Phase::kDone);
-    }
-    self->Drive();
-  }));
+  // Like `docker run --rm`: anonymous volumes go too.
+  Hold(&remove_call_,
+       api_.RemoveContainer(id_, true, true, [self = self()](const engine::Status& st) {
+         self->Update([&] {
+           // The exit code is known by now: a failed removal is reported as removed=false rather
+           // than as an error that would hide it.
+           self->removed_ = st.ok() || st.code() == engine::Code::kNotFound;
+           self->SetPhase(Phase::kDone);
+         });
+       }));
 }
 
 void RunCore::OpenLogPass(uint64_t generation, bool follow, std::string since) {
-  ApiRequest req("GET", "/containers/" + EscapePathSegment(id_) + "/logs");
-  req.Query("stdout", "1").Query("stderr", "1").Query("follow", follow ? "1" : "0");
-  if (!tty_) {
-    req.Query("timestamps", "1");
-  }
-  if (!since.empty()) {
-    req.Query("since", since);
-  }
-  auto call = engine_->Stream(
-      std::move(req), [self = shared_from_this(), generation](
-                          Result<ApiResponse> res, std::shared_ptr<engine::BodyStream> body) {
-        {
-          std::lock_guard<std::mutex> lock(self->mu_);
-          if (generation != self->generation_) {
-            if (body) {
-              body->Cancel();
-            }
-            return;
-          }
-          self->logs_opening_ = false;
-          if (!res.status().ok()) {
-            self->Fail(ToGrpcStatus(res.status()));
-          } else {
-            self->logs_ = body;
-          }
-        }
-        self->Drive();
-      });
-  std::lock_guard<std::mutex> lock(mu_);
-  if (generation == generation_ && logs_opening_ && failure_) {
-    call->Cancel();
-  }
+  engine::LogsQuery query;
+  query.follow = follow;
+  query.timestamps = !tty_;
+  query.since = std::move(since);
+  Hold(&log_call_,
+       api_.ContainerLogs(id_, query,
+                          [self = self(), generation](engine::Result<engine::ApiResponse> res,
+                                                      std::shared_ptr<engine::BodyStream> body) {
+                            bool unwanted = false;
+                            self->Update([&] {
+                              unwanted = generation != self->generation_ || self->ended();
+                              if (unwanted) {
+                                return;
+                              }
+                              self->logs_opening_ = false;
+                              if (!res.status().ok()) {
+                                return self->Fail(ToGrpcStatus(res.status()));
+                              }
+                              self->logs_ = body;
+                            });
+                            if (unwanted && body) {
+                              body->Cancel();
+                            }
+                          }));
 }
 
 void RunCore::ReadLogs(uint64_t generation, std::shared_ptr<engine::BodyStream> body) {
-  body->Read([self = shared_from_this(), generation](const engine::Status& st,
-                                                     std::string_view data, bool eof) {
-    {
-      std::lock_guard<std::mutex> lock(self->mu_);
-      if (generation != self->generation_) {
-        return;
-      }
-      self->logs_reading_ = false;
-      if (!st.ok()) {
-        self->Fail(ToGrpcStatus(st));
-      } else {
-        self->OnLogData(data);
-        if (eof) {
-          self->logs_ = nullptr;
-          if (self->pass_is_final_ || self->tty_) {
-            self->logs_complete_ = true;
+  body->Read(
+      [self = self(), generation](const engine::Status& st, std::string_view data, bool eof) {
+        self->Update([&] {
+          if (generation != self->generation_) {
+            return;
           }
-        }
-      }
-    }
-    self->Drive();
-  });
-}
-
-void RunCore::OnLogData(std::string_view data) {
-  engine::Status st = parser_.Feed(data, *this);
-  if (!st.ok()) {
-    Fail(ToGrpcStatus(st));
-  }
-}
-
-void RunCore::BeginResume() {
-  for (size_t i = 0; i < marks_.size(); ++i) {
-    const Mark& m = marks_[i];
-    Resume& r = resume_[i];
-    r = Resume();
-    if (m.ts) {
-      r.active = true;
-      r.ts = *m.ts;
-      r.partial = !m.complete;
-      r.skip_full = m.complete ? m.same_ts : m.same_ts - 1;
-      r.partial_bytes = m.complete ? 0 : m.bytes;
-    }
-  }
-}
-
-std::string RunCore::ResumeSince() const {
-  std::optional<TimeKey> since;
-  std::optional<TimeKey> latest;
-  for (const Mark& m : marks_) {
-    if (m.ts) {
-      since = since ? std::min(*since, *m.ts) : *m.ts;
-      latest = latest ? std::max(*latest, *m.ts) : *m.ts;
-    }
-  }
-  if (!latest) {
-    return "";
-  }
-  for (const Mark& m : marks_) {
-    if (!m.ts) {
-      // A stream with nothing relayed yet may have an entry stamped a moment before the other
-      // stream's last one and written after it.
-      TimeKey early{latest->first - kReorderWindow.count(), latest->second};
-      since = std::min(*since, early);
-    }
-  }
-  google::protobuf::Timestamp t;
-  t.set_seconds(std::max<int64_t>(since->first, 0));
-  t.set_nanos(since->second);
-  return DockerTimeParam(t);
+          self->logs_reading_ = false;
+          if (!st.ok()) {
+            return self->Fail(ToGrpcStatus(st));
+          }
+          if (engine::Status ps = self->parser_.Feed(data, *self); !ps.ok()) {
+            return self->Fail(ToGrpcStatus(ps));
+          }
+          if (eof) {
+            self->logs_ = nullptr;
+            if (self->pass_is_final_ || self->tty_) {
+              self->logs_complete_ = true;
+            }
+          }
+        });
+      });
 }
 
 void RunCore::OnEntry(StreamKind kind, std::string_view timestamp) {
-  entry_ts_ = std::string(timestamp);
-  entry_stream_ = StreamIndex(kind);
-  skip_entry_ = false;
-  skip_bytes_ = 0;
-  Mark& mark = marks_[entry_stream_];
-  Resume& resume = resume_[entry_stream_];
-  std::optional<TimeKey> ts = ParseTimeKey(timestamp);
-  if (resume.active && ts) {
-    if (*ts < resume.ts) {
-      skip_entry_ = true;  // older than this stream's mark: relayed by an earlier pass
-      return;
-    }
-    if (*ts == resume.ts) {
-      if (resume.skip_full > 0) {
-        --resume.skip_full;
-        skip_entry_ = true;
-        return;
-      }
-      if (resume.partial) {
-        // The entry an earlier pass stopped inside: already counted, partly relayed.
-        resume.active = false;
-        skip_bytes_ = resume.partial_bytes;
-        mark.bytes = resume.partial_bytes;
-        mark.complete = false;
-        return;
-      }
-    }
-    resume.active = false;
-  }
-  if (request_.timestamps()) {
+  stamps_.BeginEntry(timestamp);
+  if (resume_.OnEntry(kind, timestamp) && request_.timestamps()) {
     // A chunk carries one timestamp, so with timestamps each entry is a chunk of its own.
     out_.Flush();
   }
-  if (ts && mark.ts == ts) {
-    ++mark.same_ts;
-  } else {
-    mark.ts = ts;
-    mark.same_ts = 1;
-  }
-  mark.complete = false;
-  mark.bytes = 0;
 }
 
 void RunCore::OnData(StreamKind kind, std::string_view data) {
-  if (skip_entry_ || kind == StreamKind::kStdin) {
+  if (kind == StreamKind::kStdin) {
     return;
   }
-  if (skip_bytes_ > 0) {
-    size_t n = std::min(skip_bytes_, data.size());
-    data.remove_prefix(n);
-    skip_bytes_ -= n;
+  data = resume_.OnData(data);
+  if (data.empty()) {
+    return;
   }
-  if (!data.empty()) {
-    marks_[entry_stream_].bytes += data.size();
-    Emit(kind, data);
-  }
-}
-
-void RunCore::OnEntryEnd() {
-  if (!skip_entry_) {
-    marks_[entry_stream_].complete = true;
-  }
-}
-
-void RunCore::Emit(StreamKind kind, std::string_view data) {
-  if (!out_.coalescing()) {
-    chunk_ts_ = entry_ts_;
-  }
+  stamps_.BeforeAdd(out_.coalescing());
   out_.Add(kind, data);
 }
 
-// A chunk carries the timestamp of its first entry; what stays pending after it belongs to the
-// current entry.
-v1::RunContainerResponse RunCore::MakeChunk(StreamKind kind, std::string&& chunk) {
-  v1::RunContainerResponse msg;
-  auto* out = msg.mutable_output();
-  out->set_stream(kind == StreamKind::kStderr ? v1::STREAM_STDERR : v1::STREAM_STDOUT);
-  out->set_data(std::move(chunk));
-  if (request_.timestamps() && !chunk_ts_.empty()) {
-    ParseDockerTime(chunk_ts_, out->mutable_timestamp());
-  }
-  chunk_ts_ = entry_ts_;
-  return msg;
-}
-
-void RunCore::OnWriteDone(bool ok) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    out_.WriteDone();
-    if (!ok) {
-      Fail(grpc::Status(grpc::StatusCode::CANCELLED, "the client went away"));
-    }
-  }
-  Drive();
-}
-
-void RunCore::OnCancel() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    Fail(grpc::Status(grpc::StatusCode::CANCELLED, "the client cancelled the run"));
-  }
-  Drive();
-}
-
-void RunCore::OnDone() {
-  std::lock_guard<std::mutex> lock(mu_);
-  reactor_ = nullptr;
-  finished_ = true;
-}
-
-void RunCore::CleanupInBackground(std::shared_ptr<engine::Engine> engine, std::string id) {
-  ApiRequest wait("POST", "/containers/" + EscapePathSegment(id) + "/wait");
-  wait.Query("condition", "not-running");
-  auto remove = [engine, id] {
-    ApiRequest del("DELETE", "/containers/" + EscapePathSegment(id));
-    del.Query("force", "1").Query("v", "1");
-    engine->Unary(std::move(del), [](Result<ApiResponse>) {});
-  };
-  engine->Stream(
-      std::move(wait), [remove](Result<ApiResponse> res, std::shared_ptr<engine::BodyStream> body) {
-        if (!res.status().ok() || !body) {
-          return remove();
-        }
-        engine::ReadAll(body, [remove](const engine::Status&, std::string) { remove(); });
-      });
+void RunCore::CleanupInBackground(const engine::DockerApi& api, const std::string& id) {
+  api.WaitContainer(id, "not-running", std::chrono::milliseconds(0), nullptr,
+                    [api, id](engine::Result<engine::ExitStatus>) {
+                      api.RemoveContainer(id, true, true, [](const engine::Status&) {});
+                    });
 }
 
 }  // namespace
 
-grpc::ServerWriteReactor<v1::RunContainerResponse>* rpc::RunContainer(
-    const RpcEnv& env, grpc::CallbackServerContext*, const v1::RunContainerRequest* request) {
-  auto core = std::make_shared<RunCore>(env.api.engine_ptr(), *request);
-  auto* reactor = new CoreWriteReactor<v1::RunContainerResponse, RunCore>(core);
-  core->Begin();
-  return reactor;
+grpc::ServerWriteReactor<Response>* rpc::RunContainer(const RpcEnv& env,
+                                                      grpc::CallbackServerContext*,
+                                                      const v1::RunContainerRequest* request) {
+  CreateOptions options;
+  options.api_version = env.api.ApiVersion();
+  options.attach = !request->detach();
+  // An attached run removes the container itself once the output is drained (the daemon's
+  // AutoRemove could delete the log before the last pass); a detached run leaves it to the
+  // daemon.
+  options.auto_remove = request->detach() && request->spec().auto_remove();
+  nlohmann::json body;
+  if (grpc::Status st = BuildCreateBody(request->spec(), options, &body); !st.ok()) {
+    return new RejectedStream<Response>(std::move(st));
+  }
+  return StartStream<RunCore>(env.api, *request, std::move(body));
 }
 
 }  // namespace dockline::server

@@ -21,7 +21,6 @@
 #include <vector>
 
 #include "engine/read_all.h"
-#include "server/codec/status_map.h"
 
 namespace dockline::engine {
 namespace {
@@ -184,29 +183,6 @@ Result<ApiResponse> Call(Engine& engine, ApiRequest request) {
   return future.get();
 }
 
-TEST(NegotiateApiVersionTest, TakesTheLowerOfTheDaemonsAndOurs) {
-  EXPECT_EQ(NegotiateApiVersion("1.41").value(), "1.41");
-  EXPECT_EQ(NegotiateApiVersion("1.52").value(), kNewestApiVersion);
-  EXPECT_EQ(NegotiateApiVersion("1.47").value(), "1.47");
-  EXPECT_EQ(NegotiateApiVersion("1.40").value(), "1.40");
-}
-
-TEST(NegotiateApiVersionTest, RefusesOldOrMissingVersions) {
-  auto old = NegotiateApiVersion("1.24");
-  ASSERT_FALSE(old.ok());
-  EXPECT_EQ(old.status().code(), Code::kUnsupportedVersion);
-  EXPECT_THAT(old.status().message(), HasSubstr("1.24"));
-  EXPECT_THAT(old.status().message(), HasSubstr(kOldestApiVersion));
-  EXPECT_FALSE(NegotiateApiVersion("").ok());
-  EXPECT_FALSE(NegotiateApiVersion("garbage").ok());
-}
-
-TEST(CompareApiVersionsTest, Numeric) {
-  EXPECT_LT(CompareApiVersions("1.9", "1.41"), 0);
-  EXPECT_GT(CompareApiVersions("1.100", "1.47"), 0);
-  EXPECT_EQ(CompareApiVersions("1.41", "1.41"), 0);
-}
-
 TEST(StatusFromHttpTest, ClassifiesDockerReplies) {
   EXPECT_EQ(StatusFromHttp(404, R"({"message":"No such container: x"})").message(),
             "No such container: x");
@@ -227,25 +203,6 @@ TEST(StatusFromHttpTest, ClassifiesDockerReplies) {
   EXPECT_EQ(StatusFromHttp(304, "").code(), Code::kNotModified);
   // Garbage is kept as text, not thrown on.
   EXPECT_EQ(StatusFromHttp(500, "{not json").message(), "{not json");
-}
-
-TEST(StatusMapTest, TheOneTable) {
-  using grpc::StatusCode;
-  EXPECT_EQ(server::ToGrpcCode(Code::kOk), StatusCode::OK);
-  EXPECT_EQ(server::ToGrpcCode(Code::kNotModified), StatusCode::OK);
-  EXPECT_EQ(server::ToGrpcCode(Code::kBadRequest), StatusCode::INVALID_ARGUMENT);
-  EXPECT_EQ(server::ToGrpcCode(Code::kNotFound), StatusCode::NOT_FOUND);
-  EXPECT_EQ(server::ToGrpcCode(Code::kNameConflict), StatusCode::ALREADY_EXISTS);
-  EXPECT_EQ(server::ToGrpcCode(Code::kConflict), StatusCode::FAILED_PRECONDITION);
-  EXPECT_EQ(server::ToGrpcCode(Code::kUnsupportedVersion), StatusCode::FAILED_PRECONDITION);
-  EXPECT_EQ(server::ToGrpcCode(Code::kDaemonError), StatusCode::INTERNAL);
-  EXPECT_EQ(server::ToGrpcCode(Code::kProtocolError), StatusCode::INTERNAL);
-  EXPECT_EQ(server::ToGrpcCode(Code::kUnreachable), StatusCode::UNAVAILABLE);
-  EXPECT_EQ(server::ToGrpcCode(Code::kTimeout), StatusCode::DEADLINE_EXCEEDED);
-  EXPECT_EQ(server::ToGrpcCode(Code::kCancelled), StatusCode::CANCELLED);
-  EXPECT_EQ(server::ToGrpcCode(Code::kExhausted), StatusCode::RESOURCE_EXHAUSTED);
-  grpc::Status st = server::ToGrpcStatus(Status(Code::kNotFound, "No such container: x", 404));
-  EXPECT_EQ(st.error_message(), "No such container: x");
 }
 
 TEST(DockerEngineTest, NegotiatesThenPrefixesPathsAndSendsHost) {

@@ -1,0 +1,63 @@
+#pragma once
+
+// `dockline prune TYPE`: parsing, the four prunes, and docker's report of what they deleted.
+
+#include <chrono>
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "client/client.h"
+#include "dockline/v1/dockline.pb.h"
+
+namespace CLI {
+class App;
+}
+
+namespace dockline::cli {
+
+struct Invocation;
+
+enum class PruneTarget { kContainers, kImages, kVolumes, kNetworks };
+
+// `dockline prune` after parsing.
+struct PruneInvocation {
+  PruneTarget target = PruneTarget::kContainers;
+  client::PruneOptions options;
+};
+
+// The raw flag values of `dockline prune`, turned into a PruneInvocation by FinishPruneArgs.
+struct PruneFlags {
+  std::string target;
+  std::vector<std::string> filters;
+  bool dry_run = false;
+  bool all = false;
+  bool force = false;  // accepted for docker's habits: dockline never asks
+};
+
+// Adds `prune containers|images|volumes|networks [--filter K=V]... [--dry-run] [--all] [-f]`.
+CLI::App* AddPruneCommand(CLI::App& app, PruneFlags& flags);
+// Filters are docker's: until=<time or age> (RFC 3339, Unix seconds, or a Go duration such as
+// 24h), label=<key>[=<value>], label!=<key>[=<value>], and for images dangling=true|false. --all
+// is for images (every unused image) and volumes (named volumes too).
+grpc::Status FinishPruneArgs(const PruneFlags& flags, std::chrono::system_clock::time_point now,
+                             PruneInvocation* prune);
+
+// Prints what was deleted and the space reclaimed (docker's layout), or the reply as JSON.
+int ExecutePrune(const Invocation& invocation, client::Client& client, std::ostream& out,
+                 std::ostream& err);
+
+// ---------------------------------------------------------------------------------------------
+// Formatting, exposed for tests.
+
+// docker's units.HumanSize: decimal units, 4 significant digits ("1.235MB", "0B", "999B").
+std::string HumanSize(uint64_t bytes);
+
+// The human summaries of the four prunes.
+std::string FormatPrune(const v1::PruneContainersResponse& reply, bool dry_run);
+std::string FormatPrune(const v1::PruneImagesResponse& reply, bool dry_run);
+std::string FormatPrune(const v1::PruneVolumesResponse& reply, bool dry_run);
+std::string FormatPrune(const v1::PruneNetworksResponse& reply, bool dry_run);
+
+}  // namespace dockline::cli
