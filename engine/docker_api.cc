@@ -219,8 +219,8 @@ std::shared_ptr<Call> DockerApi::WaitContainer(const std::string& id, const std:
           }
           Json j = Json::parse(data, nullptr, false);
           if (Member(j, "StatusCode") == nullptr) {
-            return done(Status(Code::kProtocolError,
-                               "the daemon's wait reply is not understood: " + data));
+            return done(
+                Status(Code::kProtocolError, "the daemon's wait reply is not understood: " + data));
           }
           ExitStatus exit;
           exit.exit_code = GetInt(j, "StatusCode");

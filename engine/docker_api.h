@@ -97,8 +97,7 @@ class DockerApi {
                                       StatusDone done) const;
   std::shared_ptr<Call> RemoveContainer(const std::string& id, bool force, bool volumes,
                                         StatusDone done) const;
-  std::shared_ptr<Call> InspectContainer(const std::string& id,
-                                         Done<ContainerDocument> done) const;
+  std::shared_ptr<Call> InspectContainer(const std::string& id, Done<ContainerDocument> done) const;
   // The reply is an array.
   std::shared_ptr<Call> ListContainers(const ListContainersQuery& query, Done<Json> done) const;
 

@@ -6,8 +6,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "server/server.h"
 #include "server/codec/spec_codec.h"
+#include "server/server.h"
 
 int main(int argc, char** argv) {
   dockline::server::ServerOptions options;

@@ -1,8 +1,6 @@
 // ValidateContainerSpec: every field of a ContainerSpec checked before anything is built or
 // sent, so the daemon never sees what it would refuse late or crash on.
 
-#include "server/codec/spec_codec.h"
-
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -14,6 +12,7 @@
 
 #include "engine/api_version.h"
 #include "server/codec/field_error.h"
+#include "server/codec/spec_codec.h"
 #include "server/codec/validate.h"
 
 namespace dockline::server {

@@ -87,12 +87,12 @@ std::shared_ptr<EventFollower> EventFollower::Open(const engine::DockerApi& api,
                                                    std::chrono::milliseconds timeout,
                                                    OpenCallback opened) {
   std::shared_ptr<EventFollower> follower(new EventFollower());
-  auto request = api.Events(
-      filters, timeout,
-      [follower, opened = std::move(opened)](engine::Result<engine::ApiResponse> res,
-                                             std::shared_ptr<engine::BodyStream> body) {
-        follower->OnOpen(std::move(res), std::move(body), opened);
-      });
+  auto request =
+      api.Events(filters, timeout,
+                 [follower, opened = std::move(opened)](engine::Result<engine::ApiResponse> res,
+                                                        std::shared_ptr<engine::BodyStream> body) {
+                   follower->OnOpen(std::move(res), std::move(body), opened);
+                 });
   bool cancel = false;
   {
     std::lock_guard<std::mutex> lock(follower->mu_);
@@ -144,7 +144,7 @@ void EventFollower::Read(ReadCallback cb) {
               false);
   }
   body->Read([self = shared_from_this(), cb = std::move(cb)](const engine::Status& st,
-                                                            std::string_view data, bool eof) {
+                                                             std::string_view data, bool eof) {
     if (!st.ok()) {
       return cb(st, {}, false);
     }

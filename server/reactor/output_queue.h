@@ -12,8 +12,8 @@
 #include <utility>
 
 #include "engine/demux.h"
-#include "server/reactor/coalescer.h"
 #include "engine/engine.h"
+#include "server/reactor/coalescer.h"
 
 namespace dockline::server {
 

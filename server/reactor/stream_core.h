@@ -75,7 +75,9 @@ class StreamCore : public std::enable_shared_from_this<Derived> {
   }
 
   void OnCancel() {
-    Update([&] { Fail(grpc::Status(grpc::StatusCode::CANCELLED, "the client cancelled the " + what_)); });
+    Update([&] {
+      Fail(grpc::Status(grpc::StatusCode::CANCELLED, "the client cancelled the " + what_));
+    });
   }
 
   void OnDone() {
@@ -204,9 +206,7 @@ class StreamCore : public std::enable_shared_from_this<Derived> {
 template <typename Core>
 class CoreReactor : public Core::ReactorType {
  public:
-  explicit CoreReactor(std::shared_ptr<Core> core) : core_(std::move(core)) {
-    core_->Attach(this);
-  }
+  explicit CoreReactor(std::shared_ptr<Core> core) : core_(std::move(core)) { core_->Attach(this); }
   void OnWriteDone(bool ok) override { core_->OnWriteDone(ok); }
   void OnCancel() override { core_->OnCancel(); }
   void OnDone() override {

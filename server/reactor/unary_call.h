@@ -125,21 +125,21 @@ template <typename Value, typename Start, typename OnValue>
 grpc::ServerUnaryReactor* UnaryEngineCall(Start&& start, OnValue&& on_value) {
   auto [reactor, handle] = UnaryCall::Start();
   if constexpr (std::is_same_v<Value, engine::Status>) {
-    handle.Track(start([handle, on_value = std::forward<OnValue>(on_value)](
-                           const engine::Status& st) {
-      if (!st.ok()) {
-        return handle.Fail(st);
-      }
-      handle.Finish(on_value(st));
-    }));
+    handle.Track(
+        start([handle, on_value = std::forward<OnValue>(on_value)](const engine::Status& st) {
+          if (!st.ok()) {
+            return handle.Fail(st);
+          }
+          handle.Finish(on_value(st));
+        }));
   } else {
-    handle.Track(start([handle, on_value = std::forward<OnValue>(on_value)](
-                           engine::Result<Value> res) mutable {
-      if (!res.ok()) {
-        return handle.Fail(res.status());
-      }
-      handle.Finish(on_value(res.value()));
-    }));
+    handle.Track(start(
+        [handle, on_value = std::forward<OnValue>(on_value)](engine::Result<Value> res) mutable {
+          if (!res.ok()) {
+            return handle.Fail(res.status());
+          }
+          handle.Finish(on_value(res.value()));
+        }));
   }
   return reactor;
 }

@@ -2,6 +2,8 @@
 // under load (entries of one stream written after later-stamped entries of the other, follow
 // streams that end mid-entry) are scripted here exactly.
 
+#include "server/rpc/run.h"
+
 #include <google/protobuf/util/time_util.h>
 #include <gtest/gtest.h>
 

@@ -1,41 +1,24 @@
+#include "client/cli/run.h"
+
 #include <gmock/gmock.h>
 #include <google/protobuf/text_format.h>
 #include <google/protobuf/util/message_differencer.h>
-#include <google/protobuf/util/time_util.h>
 #include <gtest/gtest.h>
 
-#include <chrono>
-#include <map>
 #include <string>
 #include <vector>
 
 #include "client/cli/cli.h"
-#include "client/cli/format.h"
-#include "client/cli/values.h"
+#include "unit/client/cli/parse_args.h"
 
 namespace dockline::cli {
 namespace {
 
-using ::google::protobuf::util::TimeUtil;
 using ::testing::ElementsAre;
+using testing::FakeEnv;
 using ::testing::HasSubstr;
-using ::testing::Pair;
+using testing::Parse;
 using ::testing::StartsWith;
-using namespace std::chrono_literals;
-
-EnvLookup FakeEnv(std::map<std::string, std::string> values) {
-  return [values = std::move(values)](const std::string& name) -> std::optional<std::string> {
-    auto it = values.find(name);
-    if (it == values.end()) {
-      return std::nullopt;
-    }
-    return it->second;
-  };
-}
-
-Result<Invocation> Parse(std::vector<std::string> args, const EnvLookup& env = FakeEnv({})) {
-  return ParseArgs(args, env);
-}
 
 // Parses a `run` command line that must succeed and returns its spec.
 v1::ContainerSpec RunSpec(std::vector<std::string> flags_and_image) {
@@ -456,220 +439,6 @@ TEST(CreateArgsTest, RmMeansAutoRemoveAndDetachIsNotAFlag) {
                 auto_remove: true
               )pb")));
   EXPECT_FALSE(Parse({"create", "-d", "alpine"}).ok());
-}
-
-TEST(GlobalArgsTest, AddressDefaultsEnvAndFlag) {
-  EXPECT_EQ(Parse({"ps"}).value.address, "127.0.0.1:50051");
-  EXPECT_EQ(Parse({"ps"}, FakeEnv({{"DOCKLINE_ADDR", "unix:///run/d.sock"}})).value.address,
-            "unix:///run/d.sock");
-  EXPECT_EQ(
-      Parse({"--addr", "10.0.0.1:1", "ps"}, FakeEnv({{"DOCKLINE_ADDR", "x:1"}})).value.address,
-      "10.0.0.1:1");
-  EXPECT_EQ(Parse({"ps"}, FakeEnv({{"DOCKLINE_ADDR", ""}})).value.address, "127.0.0.1:50051");
-}
-
-TEST(GlobalArgsTest, JsonAndTimeout) {
-  Result<Invocation> parsed = Parse({"--json", "--timeout", "1m30s", "ps"});
-  ASSERT_TRUE(parsed.ok()) << parsed.status.error_message();
-  EXPECT_TRUE(parsed.value.json);
-  EXPECT_EQ(parsed.value.timeout, 90s);
-  // Global flags may also follow the command, and run/create take --json themselves.
-  EXPECT_TRUE(Parse({"ps", "--json"}).value.json);
-  EXPECT_TRUE(Parse({"stop", "a", "--json"}).value.json);
-  EXPECT_TRUE(Parse({"run", "--json", "busybox"}).value.json);
-  EXPECT_FALSE(Parse({"ps"}).value.timeout.has_value());
-  EXPECT_THAT(Parse({"--timeout", "30", "ps"}).status.error_message(),
-              StartsWith("invalid --timeout \"30\""));
-  EXPECT_FALSE(Parse({"--timeout", "-1s", "ps"}).ok());
-}
-
-TEST(GlobalArgsTest, NoCommandPrintsHelp) {
-  Result<Invocation> parsed = Parse({});
-  ASSERT_TRUE(parsed.ok());
-  EXPECT_EQ(parsed.value.kind, CommandKind::kHelp);
-  EXPECT_THAT(parsed.value.help, HasSubstr("Subcommands"));
-  EXPECT_FALSE(Parse({"frobnicate"}).ok());
-}
-
-TEST(ContainerCommandsTest, StopRestartKillRm) {
-  Result<Invocation> stop = Parse({"stop", "-t", "5", "a", "b"});
-  ASSERT_TRUE(stop.ok()) << stop.status.error_message();
-  EXPECT_EQ(stop.value.kind, CommandKind::kStop);
-  EXPECT_THAT(stop.value.containers, ElementsAre("a", "b"));
-  EXPECT_EQ(stop.value.stop_timeout, 5s);
-  EXPECT_FALSE(Parse({"stop", "a"}).value.stop_timeout.has_value());
-  EXPECT_EQ(Parse({"restart", "--time=0", "a"}).value.stop_timeout, 0s);
-  EXPECT_THAT(Parse({"stop", "-t", "soon", "a"}).status.error_message(), HasSubstr("--time"));
-  EXPECT_FALSE(Parse({"stop"}).ok());
-
-  Result<Invocation> kill = Parse({"kill", "-s", "SIGINT", "a"});
-  EXPECT_EQ(kill.value.kind, CommandKind::kKill);
-  EXPECT_EQ(kill.value.signal, "SIGINT");
-  EXPECT_EQ(Parse({"kill", "a"}).value.signal, "");
-
-  Result<Invocation> rm = Parse({"rm", "-f", "-v", "a"});
-  EXPECT_EQ(rm.value.kind, CommandKind::kRemove);
-  EXPECT_TRUE(rm.value.force);
-  EXPECT_TRUE(rm.value.remove_volumes);
-  EXPECT_TRUE(Parse({"rm", "-fv", "a"}).value.remove_volumes);
-  EXPECT_EQ(Parse({"start", "a"}).value.kind, CommandKind::kStart);
-  EXPECT_EQ(Parse({"inspect", "a"}).value.kind, CommandKind::kInspect);
-}
-
-TEST(ContainerCommandsTest, Ps) {
-  Result<Invocation> ps =
-      Parse({"ps", "-a", "-f", "label=app=web", "--filter", "status=exited", "-q", "--no-trunc"});
-  ASSERT_TRUE(ps.ok()) << ps.status.error_message();
-  EXPECT_EQ(ps.value.kind, CommandKind::kList);
-  EXPECT_TRUE(ps.value.all);
-  EXPECT_TRUE(ps.value.quiet);
-  EXPECT_TRUE(ps.value.no_trunc);
-  EXPECT_THAT(ps.value.filters, ElementsAre(Pair("label", "app=web"), Pair("status", "exited")));
-  EXPECT_FALSE(Parse({"ps"}).value.all);
-  Result<Invocation> last = Parse({"ps", "-n", "3"});
-  EXPECT_EQ(last.value.limit, 3);
-  EXPECT_TRUE(last.value.all);
-  EXPECT_EQ(Parse({"ps", "-l"}).value.limit, 1);
-  EXPECT_THAT(Parse({"ps", "-f", "exited"}).status.error_message(),
-              StartsWith("invalid filter \"exited\""));
-}
-
-TEST(ContainerCommandsTest, Wait) {
-  Result<Invocation> wait = Parse({"wait", "--timeout", "1m", "--condition", "next-exit", "a"});
-  ASSERT_TRUE(wait.ok()) << wait.status.error_message();
-  EXPECT_EQ(wait.value.kind, CommandKind::kWait);
-  EXPECT_EQ(wait.value.wait_timeout, 60s);
-  EXPECT_FALSE(wait.value.timeout.has_value());
-  EXPECT_EQ(wait.value.condition, v1::WAIT_CONDITION_NEXT_EXIT);
-  EXPECT_EQ(Parse({"wait", "--condition=removed", "a"}).value.condition,
-            v1::WAIT_CONDITION_REMOVED);
-  EXPECT_EQ(Parse({"wait", "--condition", "not-running", "a"}).value.condition,
-            v1::WAIT_CONDITION_NOT_RUNNING);
-  EXPECT_EQ(Parse({"wait", "a"}).value.condition, v1::WAIT_CONDITION_UNSPECIFIED);
-  EXPECT_THAT(Parse({"wait", "--condition", "healthy", "a"}).status.error_message(),
-              StartsWith("invalid wait condition \"healthy\""));
-  EXPECT_THAT(Parse({"wait", "--timeout", "5", "a"}).status.error_message(),
-              StartsWith("invalid --timeout \"5\""));
-  // The global --timeout and wait's own do not mix up.
-  Result<Invocation> both = Parse({"--timeout", "2s", "wait", "--timeout", "9s", "a"});
-  EXPECT_EQ(both.value.timeout, 2s);
-  EXPECT_EQ(both.value.wait_timeout, 9s);
-}
-
-TEST(ValueParsersTest, GoDurations) {
-  const auto parse = [](std::string_view text) {
-    auto result = ParseGoDuration(text);
-    EXPECT_TRUE(result.ok()) << text << ": " << result.status.error_message();
-    return result.value;
-  };
-  EXPECT_EQ(parse("1m30s"), 90s);
-  EXPECT_EQ(parse("500ms"), 500ms);
-  EXPECT_EQ(parse("10s"), 10s);
-  EXPECT_EQ(parse("2h"), 2h);
-  EXPECT_EQ(parse("1.5h"), 90min);
-  EXPECT_EQ(parse("0.3s"), 300ms);
-  EXPECT_EQ(parse(".5s"), 500ms);
-  EXPECT_EQ(parse("1.s"), 1s);
-  EXPECT_EQ(parse("0"), 0s);
-  EXPECT_EQ(parse("-1.5s"), -1500ms);
-  EXPECT_EQ(parse("+3s"), 3s);
-  EXPECT_EQ(parse("1h2m3s4ms5us6ns"), 1h + 2min + 3s + 4ms + 5us + 6ns);
-  EXPECT_EQ(parse("7\u00b5s"), 7us);
-  EXPECT_EQ(parse("7\u03bcs"), 7us);
-  EXPECT_EQ(parse("2562047h"), 2562047h);
-  for (std::string_view bad : {"", "10", "s", "1x", "1.2.3s", "-", "1h 2m", "9999999999h", "."}) {
-    EXPECT_FALSE(ParseGoDuration(bad).ok()) << bad;
-  }
-  EXPECT_THAT(ParseGoDuration("10").status.error_message(),
-              AllOf(StartsWith("invalid duration \"10\""), HasSubstr("missing unit")));
-  EXPECT_THAT(ParseGoDuration("3d").status.error_message(), HasSubstr("unknown unit \"d\""));
-}
-
-TEST(ValueParsersTest, RamBytes) {
-  EXPECT_EQ(ParseRamBytes("64m").value, 64 << 20);
-  EXPECT_EQ(ParseRamBytes("1.5g").value, 1536LL << 20);
-  EXPECT_EQ(ParseRamBytes("100").value, 100);
-  EXPECT_EQ(ParseRamBytes("1KiB").value, 1024);
-  EXPECT_EQ(ParseRamBytes("2 MB").value, 2 << 20);
-  EXPECT_EQ(ParseRamBytes("3b").value, 3);
-  for (std::string_view bad : {"", "m", "1x", "1.2.3m", "-1m", "1mm", ".5m"}) {
-    EXPECT_FALSE(ParseRamBytes(bad).ok()) << bad;
-  }
-}
-
-TEST(FormatTest, HumanDuration) {
-  EXPECT_EQ(HumanDuration(500ms), "Less than a second");
-  EXPECT_EQ(HumanDuration(1s), "1 second");
-  EXPECT_EQ(HumanDuration(45s), "45 seconds");
-  EXPECT_EQ(HumanDuration(90s), "About a minute");
-  EXPECT_EQ(HumanDuration(5min), "5 minutes");
-  EXPECT_EQ(HumanDuration(70min), "About an hour");
-  EXPECT_EQ(HumanDuration(3h), "3 hours");
-  EXPECT_EQ(HumanDuration(72h), "3 days");
-  EXPECT_EQ(HumanDuration(24h * 21), "3 weeks");
-  EXPECT_EQ(HumanDuration(24h * 90), "3 months");
-  EXPECT_EQ(HumanDuration(24h * 365 * 3), "3 years");
-}
-
-TEST(FormatTest, PsTableLooksLikeDockers) {
-  v1::ListContainersResponse list;
-  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(
-      R"pb(
-        containers {
-          id: "4f1c2d3e4b5a69788796a5b4c3d2e1f0"
-          names: "web"
-          image: "busybox"
-          command: "sh -c 'while true; do sleep 1; done'"
-          status: "Up 5 minutes"
-          ports { container_port: 80 protocol: PROTOCOL_TCP host_ip: "127.0.0.1" host_port: 8080 }
-          ports { container_port: 53 protocol: PROTOCOL_UDP }
-          ports { container_port: 81 host_ip: "::1" host_port: 8081 }
-        }
-        containers { id: "abc" names: "a" names: "b" image: "x" command: "true" status: "Created" }
-      )pb",
-      &list));
-  const auto now = std::chrono::system_clock::from_time_t(1'700'000'000);
-  *list.mutable_containers(0)->mutable_created() =
-      TimeUtil::SecondsToTimestamp(1'700'000'000 - 300);
-
-  const std::string table = FormatPsTable(list, now, /*no_trunc=*/false);
-
-  EXPECT_EQ(
-      table,
-      "CONTAINER ID   IMAGE     COMMAND                  CREATED         STATUS         "
-      "PORTS                                                NAMES\n"
-      "4f1c2d3e4b5a   busybox   \"sh -c 'while true; \u2026\"   5 minutes ago   Up 5 minutes   "
-      "127.0.0.1:8080->80/tcp, 53/udp, [::1]:8081->81/tcp   web\n"
-      "abc            x         \"true\"                                   Created        "
-      "                                                     a,b\n");
-  EXPECT_THAT(FormatPsTable(list, now, /*no_trunc=*/true),
-              HasSubstr("4f1c2d3e4b5a69788796a5b4c3d2e1f0   busybox   "
-                        "\"sh -c 'while true; do sleep 1; done'\""));
-}
-
-TEST(FormatTest, JsonPrintsZeroValues) {
-  v1::WaitContainerResponse wait;
-  EXPECT_EQ(ToJson(wait), R"({"exitCode":"0","error":""})");
-}
-
-TEST(FormatTest, InspectArrayIsDockerShaped) {
-  v1::InspectContainerResponse reply;
-  reply.set_raw_json(R"({"Id":"abc","Created":"2024-01-01","State":{"Running":true}})");
-  v1::InspectContainerResponse not_json;
-  not_json.set_raw_json("garbage");
-  not_json.mutable_container()->set_id("def");
-  // The daemon's key order is kept; a document that is not JSON gives the typed view.
-  EXPECT_THAT(FormatInspectArray({reply, not_json}),
-              StartsWith("[\n"
-                         "    {\n"
-                         "        \"Id\": \"abc\",\n"
-                         "        \"Created\": \"2024-01-01\",\n"
-                         "        \"State\": {\n"
-                         "            \"Running\": true\n"
-                         "        }\n"
-                         "    },\n"
-                         "    {\n"
-                         "        \"id\": \"def\",\n"));
 }
 
 }  // namespace

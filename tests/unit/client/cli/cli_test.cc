@@ -1,0 +1,265 @@
+#include "client/cli/cli.h"
+
+#include <gmock/gmock.h>
+#include <google/protobuf/util/time_util.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "client/client.h"
+#include "unit/client/cli/parse_args.h"
+#include "unit/client/fake_dockline.h"
+
+namespace dockline::cli {
+namespace {
+
+using ::testing::ElementsAre;
+using testing::FakeEnv;
+using ::testing::HasSubstr;
+using ::testing::Pair;
+using testing::Parse;
+using ::testing::StartsWith;
+using namespace std::chrono_literals;
+
+TEST(GlobalArgsTest, AddressDefaultsEnvAndFlag) {
+  EXPECT_EQ(Parse({"ps"}).value.address, "127.0.0.1:50051");
+  EXPECT_EQ(Parse({"ps"}, FakeEnv({{"DOCKLINE_ADDR", "unix:///run/d.sock"}})).value.address,
+            "unix:///run/d.sock");
+  EXPECT_EQ(
+      Parse({"--addr", "10.0.0.1:1", "ps"}, FakeEnv({{"DOCKLINE_ADDR", "x:1"}})).value.address,
+      "10.0.0.1:1");
+  EXPECT_EQ(Parse({"ps"}, FakeEnv({{"DOCKLINE_ADDR", ""}})).value.address, "127.0.0.1:50051");
+}
+
+TEST(GlobalArgsTest, JsonAndTimeout) {
+  Result<Invocation> parsed = Parse({"--json", "--timeout", "1m30s", "ps"});
+  ASSERT_TRUE(parsed.ok()) << parsed.status.error_message();
+  EXPECT_TRUE(parsed.value.json);
+  EXPECT_EQ(parsed.value.timeout, 90s);
+  // Global flags may also follow the command, and run/create take --json themselves.
+  EXPECT_TRUE(Parse({"ps", "--json"}).value.json);
+  EXPECT_TRUE(Parse({"stop", "a", "--json"}).value.json);
+  EXPECT_TRUE(Parse({"run", "--json", "busybox"}).value.json);
+  EXPECT_FALSE(Parse({"ps"}).value.timeout.has_value());
+  EXPECT_THAT(Parse({"--timeout", "30", "ps"}).status.error_message(),
+              StartsWith("invalid --timeout \"30\""));
+  EXPECT_FALSE(Parse({"--timeout", "-1s", "ps"}).ok());
+}
+
+TEST(GlobalArgsTest, NoCommandPrintsHelp) {
+  Result<Invocation> parsed = Parse({});
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(parsed.value.kind, CommandKind::kHelp);
+  EXPECT_THAT(parsed.value.help, HasSubstr("Subcommands"));
+  EXPECT_FALSE(Parse({"frobnicate"}).ok());
+}
+
+TEST(ContainerCommandsTest, StopRestartKillRm) {
+  Result<Invocation> stop = Parse({"stop", "-t", "5", "a", "b"});
+  ASSERT_TRUE(stop.ok()) << stop.status.error_message();
+  EXPECT_EQ(stop.value.kind, CommandKind::kStop);
+  EXPECT_THAT(stop.value.containers, ElementsAre("a", "b"));
+  EXPECT_EQ(stop.value.stop_timeout, 5s);
+  EXPECT_FALSE(Parse({"stop", "a"}).value.stop_timeout.has_value());
+  EXPECT_EQ(Parse({"restart", "--time=0", "a"}).value.stop_timeout, 0s);
+  EXPECT_THAT(Parse({"stop", "-t", "soon", "a"}).status.error_message(), HasSubstr("--time"));
+  EXPECT_FALSE(Parse({"stop"}).ok());
+
+  Result<Invocation> kill = Parse({"kill", "-s", "SIGINT", "a"});
+  EXPECT_EQ(kill.value.kind, CommandKind::kKill);
+  EXPECT_EQ(kill.value.signal, "SIGINT");
+  EXPECT_EQ(Parse({"kill", "a"}).value.signal, "");
+
+  Result<Invocation> rm = Parse({"rm", "-f", "-v", "a"});
+  EXPECT_EQ(rm.value.kind, CommandKind::kRemove);
+  EXPECT_TRUE(rm.value.force);
+  EXPECT_TRUE(rm.value.remove_volumes);
+  EXPECT_TRUE(Parse({"rm", "-fv", "a"}).value.remove_volumes);
+  EXPECT_EQ(Parse({"start", "a"}).value.kind, CommandKind::kStart);
+  EXPECT_EQ(Parse({"inspect", "a"}).value.kind, CommandKind::kInspect);
+}
+
+TEST(ContainerCommandsTest, Ps) {
+  Result<Invocation> ps =
+      Parse({"ps", "-a", "-f", "label=app=web", "--filter", "status=exited", "-q", "--no-trunc"});
+  ASSERT_TRUE(ps.ok()) << ps.status.error_message();
+  EXPECT_EQ(ps.value.kind, CommandKind::kList);
+  EXPECT_TRUE(ps.value.all);
+  EXPECT_TRUE(ps.value.quiet);
+  EXPECT_TRUE(ps.value.no_trunc);
+  EXPECT_THAT(ps.value.filters, ElementsAre(Pair("label", "app=web"), Pair("status", "exited")));
+  EXPECT_FALSE(Parse({"ps"}).value.all);
+  Result<Invocation> last = Parse({"ps", "-n", "3"});
+  EXPECT_EQ(last.value.limit, 3);
+  EXPECT_TRUE(last.value.all);
+  EXPECT_EQ(Parse({"ps", "-l"}).value.limit, 1);
+  EXPECT_THAT(Parse({"ps", "-f", "exited"}).status.error_message(),
+              StartsWith("invalid filter \"exited\""));
+}
+
+TEST(ContainerCommandsTest, Wait) {
+  Result<Invocation> wait = Parse({"wait", "--timeout", "1m", "--condition", "next-exit", "a"});
+  ASSERT_TRUE(wait.ok()) << wait.status.error_message();
+  EXPECT_EQ(wait.value.kind, CommandKind::kWait);
+  EXPECT_EQ(wait.value.wait_timeout, 60s);
+  EXPECT_FALSE(wait.value.timeout.has_value());
+  EXPECT_EQ(wait.value.condition, v1::WAIT_CONDITION_NEXT_EXIT);
+  EXPECT_EQ(Parse({"wait", "--condition=removed", "a"}).value.condition,
+            v1::WAIT_CONDITION_REMOVED);
+  EXPECT_EQ(Parse({"wait", "--condition", "not-running", "a"}).value.condition,
+            v1::WAIT_CONDITION_NOT_RUNNING);
+  EXPECT_EQ(Parse({"wait", "a"}).value.condition, v1::WAIT_CONDITION_UNSPECIFIED);
+  EXPECT_THAT(Parse({"wait", "--condition", "healthy", "a"}).status.error_message(),
+              StartsWith("invalid wait condition \"healthy\""));
+  EXPECT_THAT(Parse({"wait", "--timeout", "5", "a"}).status.error_message(),
+              StartsWith("invalid --timeout \"5\""));
+  // The global --timeout and wait's own do not mix up.
+  Result<Invocation> both = Parse({"--timeout", "2s", "wait", "--timeout", "9s", "a"});
+  EXPECT_EQ(both.value.timeout, 2s);
+  EXPECT_EQ(both.value.wait_timeout, 9s);
+}
+
+}  // namespace
+}  // namespace dockline::cli
+
+namespace dockline::client {
+namespace {
+
+using ::google::protobuf::util::TimeUtil;
+using testing::ClientTest;
+using ::testing::ElementsAre;
+using testing::Exited;
+using ::testing::HasSubstr;
+using testing::Output;
+using testing::Started;
+
+// The CLI's behaviour against the fake: output routing and docker's exit codes.
+class CliExecuteTest : public ClientTest {
+ protected:
+  int Execute(std::vector<std::string> args) {
+    out_.str("");
+    err_.str("");
+    auto invocation = cli::ParseArgs(args, [](const std::string&) { return std::nullopt; });
+    EXPECT_TRUE(invocation.ok()) << invocation.status.error_message();
+    Client client = MakeClient();
+    return cli::Execute(invocation.value, client, out_, err_);
+  }
+
+  std::ostringstream out_;
+  std::ostringstream err_;
+};
+
+TEST_F(CliExecuteTest, RunPrintsStreamsApartAndExitsWithTheContainersCode) {
+  service_.run_events = {Started("abc"), Output(v1::STREAM_STDOUT, "out 1\n"),
+                         Output(v1::STREAM_STDERR, "err\n"), Output(v1::STREAM_STDOUT, "out 2\n"),
+                         Exited(7)};
+
+  EXPECT_EQ(Execute({"run", "busybox", "sh", "-c", "exit 7"}), 7);
+  EXPECT_EQ(out_.str(), "out 1\nout 2\n");
+  EXPECT_EQ(err_.str(), "err\n");
+  EXPECT_THAT(service_.run_request.spec().command(), ElementsAre("sh", "-c", "exit 7"));
+}
+
+TEST_F(CliExecuteTest, RunFailureExits125WithTheStatusMessage) {
+  service_.run_status = grpc::Status(grpc::StatusCode::NOT_FOUND, "No such image: nope:latest");
+
+  EXPECT_EQ(Execute({"run", "nope"}), 125);
+  EXPECT_EQ(err_.str(), "dockline: No such image: nope:latest\n");
+  EXPECT_EQ(out_.str(), "");
+}
+
+TEST_F(CliExecuteTest, RunWaitErrorExits125) {
+  v1::RunContainerResponse exited = Exited(0);
+  exited.mutable_exited()->set_error("wait failed");
+  service_.run_events = {Started("abc"), exited};
+
+  EXPECT_EQ(Execute({"run", "busybox"}), 125);
+  EXPECT_THAT(err_.str(), HasSubstr("wait failed"));
+}
+
+TEST_F(CliExecuteTest, RunDetachedPrintsTheId) {
+  v1::RunContainerResponse started = Started("abc123");
+  started.mutable_started()->add_warnings("careful");
+  service_.run_events = {started};
+
+  EXPECT_EQ(Execute({"run", "-d", "--rm", "busybox"}), 0);
+  EXPECT_EQ(out_.str(), "abc123\n");
+  EXPECT_EQ(err_.str(), "WARNING: careful\n");
+  EXPECT_TRUE(service_.run_request.detach());
+  EXPECT_TRUE(service_.run_request.spec().auto_remove());
+}
+
+TEST_F(CliExecuteTest, RunJsonPrintsEveryEvent) {
+  service_.run_events = {Started("abc"), Output(v1::STREAM_STDOUT, "hi"), Exited(0)};
+
+  EXPECT_EQ(Execute({"run", "--json", "busybox"}), 0);
+  EXPECT_THAT(out_.str(), HasSubstr(R"("started":{"id":"abc")"));
+  EXPECT_THAT(out_.str(), HasSubstr(R"("data":"aGk=")"));
+  EXPECT_THAT(out_.str(), HasSubstr(R"("exited":{"exitCode":"0")"));
+}
+
+TEST_F(CliExecuteTest, CreatePrintsIdAndWarnings) {
+  EXPECT_EQ(Execute({"create", "--name", "x", "busybox"}), 0);
+  EXPECT_EQ(out_.str(), "c0ffee\n");
+  EXPECT_EQ(err_.str(), "WARNING: careful\n");
+}
+
+TEST_F(CliExecuteTest, MultiContainerCommandsReportEachAndExit1OnAnyFailure) {
+  EXPECT_EQ(Execute({"rm", "-f", "a", "b"}), 0);
+  EXPECT_EQ(out_.str(), "a\nb\n");
+
+  EXPECT_EQ(Execute({"kill", "-s", "SIGINT", "abc"}), 1);
+  EXPECT_EQ(out_.str(), "");
+  EXPECT_EQ(err_.str(), "dockline: container abc is not running\n");
+}
+
+TEST_F(CliExecuteTest, WaitPrintsTheExitCode) {
+  service_.wait_response.set_exit_code(3);
+
+  EXPECT_EQ(Execute({"wait", "--timeout", "30s", "abc"}), 0);
+  EXPECT_EQ(out_.str(), "3\n");
+  EXPECT_EQ(TimeUtil::DurationToSeconds(service_.wait_request.timeout()), 30);
+
+  service_.wait_status = grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "still running");
+  EXPECT_EQ(Execute({"wait", "--timeout", "1s", "abc"}), 1);
+  EXPECT_EQ(err_.str(), "dockline: still running\n");
+}
+
+TEST_F(CliExecuteTest, InspectAndPs) {
+  service_.inspect_response.set_raw_json(R"({"Id":"abc"})");
+  EXPECT_EQ(Execute({"inspect", "abc"}), 0);
+  EXPECT_EQ(out_.str(), "[\n    {\n        \"Id\": \"abc\"\n    }\n]\n");
+
+  EXPECT_EQ(Execute({"ps", "-q"}), 0);
+  EXPECT_EQ(out_.str(), "0123456789ab\n");
+  EXPECT_EQ(Execute({"ps", "-aq", "--no-trunc"}), 0);
+  EXPECT_EQ(out_.str(), "0123456789abcdef\n");
+  EXPECT_TRUE(service_.list_request.all());
+  EXPECT_EQ(Execute({"--json", "ps"}), 0);
+  EXPECT_THAT(out_.str(), HasSubstr(R"("id":"0123456789abcdef")"));
+}
+
+TEST_F(CliExecuteTest, Version) {
+  EXPECT_EQ(Execute({"version"}), 0);
+  EXPECT_THAT(out_.str(), HasSubstr("Engine version:    20.10.24"));
+  EXPECT_THAT(out_.str(), HasSubstr("API version:       1.41"));
+}
+
+TEST(CliUnreachableTest, ReportsTheAddress) {
+  auto invocation = cli::ParseArgs({"--addr", "127.0.0.1:1", "version"});
+  ASSERT_TRUE(invocation.ok());
+  Client client = Client::Connect(invocation.value.address);
+  std::ostringstream out;
+  std::ostringstream err;
+
+  EXPECT_EQ(cli::Execute(invocation.value, client, out, err), 1);
+  EXPECT_THAT(out.str(), HasSubstr("Client:"));
+  EXPECT_THAT(err.str(), HasSubstr("is docklined listening on 127.0.0.1:1?"));
+}
+
+}  // namespace
+}  // namespace dockline::client

@@ -1,0 +1,79 @@
+#include "server/events/event_follower.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "unit/health_documents.h"
+
+namespace dockline {
+namespace {
+
+using testing::kId;
+using json = nlohmann::json;
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+TEST(LineSplitterTest, JoinsLinesSplitAcrossReads) {
+  server::LineSplitter splitter;
+  std::vector<std::string> lines;
+  auto collect = [&lines](std::string_view line) { lines.emplace_back(line); };
+  EXPECT_TRUE(splitter.Feed("{\"a\":", collect));
+  EXPECT_THAT(lines, IsEmpty());
+  EXPECT_TRUE(splitter.Feed("1}\n\n{\"b\"", collect));
+  EXPECT_TRUE(splitter.Feed(":2}\n{\"c\":3}\n", collect));
+  EXPECT_THAT(lines, ElementsAre("{\"a\":1}", "{\"b\":2}", "{\"c\":3}"));
+}
+
+TEST(LineSplitterTest, RefusesAnEndlessLine) {
+  server::LineSplitter splitter(8);
+  auto ignore = [](std::string_view) {};
+  EXPECT_TRUE(splitter.Feed("12345", ignore));
+  EXPECT_FALSE(splitter.Feed("6789", ignore));
+}
+
+TEST(ContainerEventTest, HealthStatusDieAndDestroy) {
+  auto healthy = server::ParseContainerEvent(json::parse(
+      R"({"status":"health_status: healthy","id":")" + kId +
+      R"(","Type":"container","Action":"health_status: healthy","Actor":{"ID":")" + kId +
+      R"(","Attributes":{"name":"web"}},"time":1795738021,"timeNano":1795738021501234180})"));
+  EXPECT_EQ(healthy.kind, server::ContainerEvent::Kind::kHealth);
+  EXPECT_EQ(healthy.health, v1::HEALTH_STATUS_HEALTHY);
+  EXPECT_EQ(healthy.id, kId);
+  EXPECT_EQ(healthy.time_nanos, 1795738021501234180);
+
+  // API 1.52 drops status/id/from: Action and Actor are enough.
+  auto unhealthy = server::ParseContainerEvent(json{{"Type", "container"},
+                                                    {"Action", "health_status: unhealthy"},
+                                                    {"Actor", {{"ID", kId}}},
+                                                    {"time", 5}});
+  EXPECT_EQ(unhealthy.health, v1::HEALTH_STATUS_UNHEALTHY);
+  EXPECT_EQ(unhealthy.time_nanos, 5000000000);
+
+  auto die = server::ParseContainerEvent(
+      json{{"Type", "container"},
+           {"Action", "die"},
+           {"Actor", {{"ID", kId}, {"Attributes", {{"exitCode", "137"}}}}}});
+  EXPECT_EQ(die.kind, server::ContainerEvent::Kind::kDie);
+  EXPECT_EQ(die.exit_code, 137);
+
+  auto destroy = server::ParseContainerEvent(
+      json{{"Type", "container"}, {"Action", "destroy"}, {"Actor", {{"ID", kId}}}});
+  EXPECT_EQ(destroy.kind, server::ContainerEvent::Kind::kDestroy);
+
+  auto exec = server::ParseContainerEvent(
+      json{{"Type", "container"}, {"Action", "exec_die"}, {"Actor", {{"ID", kId}}}});
+  EXPECT_EQ(exec.kind, server::ContainerEvent::Kind::kOther);
+  auto network = server::ParseContainerEvent(
+      json{{"Type", "network"}, {"Action", "destroy"}, {"Actor", {{"ID", kId}}}});
+  EXPECT_EQ(network.kind, server::ContainerEvent::Kind::kOther);
+  auto garbage = server::ParseContainerEvent(json{{"Action", 7}, {"Actor", "x"}});
+  EXPECT_EQ(garbage.kind, server::ContainerEvent::Kind::kOther);
+}
+
+}  // namespace
+}  // namespace dockline
