@@ -25,6 +25,18 @@ void ApplyTimeout(grpc::ClientContext& context, std::optional<std::chrono::nanos
   }
 }
 
+// docker's tcp:// spelling is not a gRPC scheme.
+std::string ChannelTarget(const std::string& address) {
+  constexpr std::string_view kTcpScheme = "tcp://";
+  return address.starts_with(kTcpScheme) ? address.substr(kTcpScheme.size()) : address;
+}
+
+grpc::ChannelArguments ChannelArgs() {
+  grpc::ChannelArguments arguments;
+  arguments.SetMaxReceiveMessageSize(kMaxReceiveMessageBytes);
+  return arguments;
+}
+
 }  // namespace
 
 Client::Client(std::shared_ptr<grpc::Channel> channel, ClientOptions options)
@@ -33,16 +45,26 @@ Client::Client(std::shared_ptr<grpc::Channel> channel, ClientOptions options)
 Client::Client(std::unique_ptr<v1::Dockline::StubInterface> stub, ClientOptions options)
     : stub_(std::move(stub)), options_(std::move(options)) {}
 
-Client Client::Connect(const std::string& address, ClientOptions options) {
-  std::string target = address;
-  constexpr std::string_view kTcpScheme = "tcp://";
-  if (target.starts_with(kTcpScheme)) {
-    target.erase(0, kTcpScheme.size());
+Result<std::unique_ptr<Client>> Client::Open(const std::string& address, ClientOptions options) {
+  const std::string target = ChannelTarget(address);
+  Result<std::shared_ptr<grpc::Channel>> channel =
+      NewChannel(target, options.tls ? &*options.tls : nullptr, options.token, ChannelArgs());
+  if (!channel.ok()) {
+    return Error<std::unique_ptr<Client>>(std::move(channel.status));
   }
-  grpc::ChannelArguments arguments;
-  arguments.SetMaxReceiveMessageSize(kMaxReceiveMessageBytes);
-  return Client(grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), arguments),
-                std::move(options));
+  return Ok(std::make_unique<Client>(std::move(channel.value), std::move(options)));
+}
+
+Client Client::Connect(const std::string& address, ClientOptions options) {
+  const std::string target = ChannelTarget(address);
+  Result<std::shared_ptr<grpc::Channel>> channel =
+      NewChannel(target, options.tls ? &*options.tls : nullptr, options.token, ChannelArgs());
+  if (!channel.ok()) {
+    // Null credentials make gRPC build a lame channel: nothing leaves the process, so neither
+    // the token nor a request meant for TLS travels in clear.
+    channel.value = grpc::CreateCustomChannel(target, nullptr, ChannelArgs());
+  }
+  return Client(std::move(channel.value), std::move(options));
 }
 
 std::optional<std::chrono::nanoseconds> Client::DefaultTimeout(

@@ -16,6 +16,7 @@
 #include "client/client_exec.h"
 #include "client/client_health.h"
 #include "client/container_spec_builder.h"
+#include "client/credentials.h"
 #include "client/result.h"
 #include "dockline/v1/dockline.grpc.pb.h"
 #include "dockline/v1/dockline.pb.h"
@@ -27,6 +28,15 @@ struct ClientOptions {
   // as long as a container does (Wait, an attached Run) ignore it and take their own timeout;
   // Stop and Restart add their grace period to it.
   std::optional<std::chrono::nanoseconds> default_timeout;
+  // `{}`: an initializer keeps ClientOptions{timeout} free of missing-initializer warnings.
+  // Set: the channel uses TLS, with a client certificate when the options hold one (mTLS).
+  std::optional<TlsOptions> tls{};
+  // Bearer token, sent as `authorization: Bearer <token>` on every call: as call credentials
+  // over TLS, as plain metadata over a plaintext channel to a loopback or unix address (and
+  // refused over plaintext to anywhere else). Empty: none.
+  std::string token{};
+  // tls and token shape the channel, so only Connect and Open read them: a channel passed to
+  // the constructor carries whatever credentials it was made with.
 };
 
 struct RunOptions {
@@ -103,7 +113,13 @@ class Client {
   // For tests that substitute the stub.
   explicit Client(std::unique_ptr<v1::Dockline::StubInterface> stub, ClientOptions options = {});
 
-  // An insecure channel to "host:port", "unix:///path" (or "tcp://host:port", docker's spelling).
+  // A channel to "host:port", "unix:///path" (or "tcp://host:port", docker's spelling) with the
+  // options' TLS and token. Options NewChannel refuses (see credentials.h) are INVALID_ARGUMENT
+  // or FAILED_PRECONDITION, naming what is wrong and never holding the token.
+  static Result<std::unique_ptr<Client>> Open(const std::string& address,
+                                              ClientOptions options = {});
+  // Open without the Result: when the options are refused, every call fails with
+  // INVALID_ARGUMENT on a channel that sends nothing. Use Open to learn why.
   static Client Connect(const std::string& address, ClientOptions options = {});
 
   // containers.run(): create, start, stream the output, then the exit status. On failure the

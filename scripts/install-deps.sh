@@ -15,7 +15,7 @@ all_pkgs=(
   libboost-dev libboost-system-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libcli11-dev libspdlog-dev libfmt-dev
   python3 python3-grpcio python3-grpc-tools python3-docker python3-protobuf
-  clang-format git
+  clang-format git openssl
   "${engine_pkgs[@]}"
 )
 

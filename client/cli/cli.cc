@@ -128,6 +128,28 @@ int ExecuteVersion(const Invocation& invocation, client::Client& client, std::os
   return 0;
 }
 
+// CLI11 quotes arguments in some of its errors (an extra value, a repeated option), and a token
+// given on the command line must not reach the terminal or a log through one.
+std::string RedactTokens(std::string message, const std::vector<std::string>& args) {
+  constexpr std::string_view kFlag = "--token";
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string_view token;
+    if (args[i] == kFlag && i + 1 < args.size()) {
+      token = args[i + 1];
+    } else if (args[i].starts_with(std::string(kFlag) + "=")) {
+      token = std::string_view(args[i]).substr(kFlag.size() + 1);
+    }
+    if (token.empty()) {
+      continue;
+    }
+    for (size_t at = message.find(token); at != std::string::npos;
+         at = message.find(token, at + 1)) {
+      message.replace(at, token.size(), "<redacted>");
+    }
+  }
+  return message;
+}
+
 std::string CodeName(grpc::StatusCode code) {
   static constexpr std::string_view kNames[] = {"OK",
                                                 "CANCELLED",
@@ -159,6 +181,11 @@ void PrintError(std::ostream& err, const grpc::Status& status, std::string_view 
   }
   if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
     message += fmt::format(" (is docklined listening on {}?)", address);
+  } else if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
+    message = fmt::format(
+        "the server at {} wants credentials: {} (use --token or DOCKLINE_TOKEN, or "
+        "--tls-cert/--tls-key)",
+        address, message);
   }
   fmt::print(err, "dockline: {}\n", message);
   err.flush();
@@ -179,6 +206,21 @@ Result<Invocation> ParseArgs(const std::vector<std::string>& args, const EnvLook
                  "127.0.0.1:50051)");
   app.add_flag("--json", invocation.json, "Print replies as JSON");
   app.add_option("--timeout", timeout, "Deadline of each short call, e.g. 30s");
+  // No default is captured for these: --help must never show a secret or a path from the
+  // environment.
+  app.add_flag("--tls", invocation.tls, "Use TLS, trusting the system's CAs unless --tls-ca");
+  app.add_option("--tls-ca", invocation.tls_ca,
+                 "Trust only the CA in this PEM file to sign the server's certificate (implies "
+                 "--tls)");
+  app.add_option("--tls-cert", invocation.tls_cert,
+                 "Client certificate PEM file, for mutual TLS (implies --tls; needs --tls-key)");
+  app.add_option("--tls-key", invocation.tls_key,
+                 "Private key PEM file of --tls-cert (implies --tls)");
+  std::string token_flag;
+  CLI::Option* token_option =
+      app.add_option("--token", token_flag,
+                     "Bearer token for the server (default: $DOCKLINE_TOKEN, which keeps it out of "
+                     "the process list); sent only over TLS or to a loopback or unix address");
 
   RunFlags run_flags;
   CLI::App* run = app.add_subcommand(
@@ -255,9 +297,16 @@ Result<Invocation> ParseArgs(const std::vector<std::string>& args, const EnvLook
     invocation.help = app.help();
     return Ok(std::move(invocation));
   } catch (const CLI::ParseError& error) {
-    return Error<Invocation>(InvalidArgument(error.what()));
+    return Error<Invocation>(InvalidArgument(RedactTokens(error.what(), args)));
   } catch (const CLI::Error& error) {
-    return Error<Invocation>(InvalidArgument(error.what()));
+    return Error<Invocation>(InvalidArgument(RedactTokens(error.what(), args)));
+  }
+
+  // The flag wins over the environment, as --addr does over $DOCKLINE_ADDR.
+  if (token_option->count() > 0) {
+    invocation.token = std::move(token_flag);
+  } else if (env) {
+    invocation.token = env("DOCKLINE_TOKEN").value_or("");
   }
 
   if (!timeout.empty()) {
@@ -427,22 +476,69 @@ int Execute(const Invocation& invocation, client::Client& client, std::ostream& 
   return kExitCommandFailed;
 }
 
-int Main(int argc, char** argv) {
-  std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);
-  Result<Invocation> invocation = ParseArgs(args, ProcessEnv);
+Result<client::ClientOptions> MakeClientOptions(const Invocation& invocation) {
+  client::ClientOptions options;
+  options.default_timeout = invocation.timeout;
+  options.token = invocation.token;
+  if (!invocation.tls && invocation.tls_ca.empty() && invocation.tls_cert.empty() &&
+      invocation.tls_key.empty()) {
+    return Ok(std::move(options));
+  }
+  // Caught here rather than by the library so that the message names the flag to add.
+  if (invocation.tls_cert.empty() != invocation.tls_key.empty()) {
+    return Error<client::ClientOptions>(InvalidArgument(
+        invocation.tls_cert.empty() ? "--tls-key needs --tls-cert" : "--tls-cert needs --tls-key"));
+  }
+  client::TlsOptions& tls = options.tls.emplace();
+  const std::pair<const char*, const std::string*> files[] = {
+      {"--tls-ca", &invocation.tls_ca},
+      {"--tls-cert", &invocation.tls_cert},
+      {"--tls-key", &invocation.tls_key},
+  };
+  std::string* const contents[] = {&tls.root_ca_pem, &tls.cert_chain_pem, &tls.private_key_pem};
+  for (size_t i = 0; i < std::size(files); ++i) {
+    const auto& [flag, path] = files[i];
+    if (path->empty()) {
+      continue;
+    }
+    Result<std::string> pem = client::ReadPemFile(*path);
+    if (!pem.ok()) {
+      return Error<client::ClientOptions>(
+          InvalidArgument(fmt::format("{}: {}", flag, pem.status.error_message())));
+    }
+    *contents[i] = std::move(pem.value);
+  }
+  return Ok(std::move(options));
+}
+
+int Main(const std::vector<std::string>& args, const EnvLookup& env, std::ostream& out,
+         std::ostream& err) {
+  Result<Invocation> invocation = ParseArgs(args, env);
   if (!invocation.ok()) {
-    fmt::print(std::cerr, "dockline: {}\nSee 'dockline --help'.\n",
-               invocation.status.error_message());
+    fmt::print(err, "dockline: {}\nSee 'dockline --help'.\n", invocation.status.error_message());
     return kExitDocklineError;
   }
   if (invocation.value.kind == CommandKind::kHelp) {
-    std::cout << invocation.value.help;
+    out << invocation.value.help;
     return 0;
   }
-  client::ClientOptions options;
-  options.default_timeout = invocation.value.timeout;
-  client::Client client = client::Client::Connect(invocation.value.address, options);
-  return Execute(invocation.value, client, std::cout, std::cerr);
+  Result<client::ClientOptions> options = MakeClientOptions(invocation.value);
+  if (!options.ok()) {
+    fmt::print(err, "dockline: {}\n", options.status.error_message());
+    return kExitDocklineError;
+  }
+  Result<std::unique_ptr<client::Client>> client =
+      client::Client::Open(invocation.value.address, std::move(options.value));
+  if (!client.ok()) {
+    fmt::print(err, "dockline: {}\n", client.status.error_message());
+    return kExitDocklineError;
+  }
+  return Execute(invocation.value, *client.value, out, err);
+}
+
+int Main(int argc, char** argv) {
+  std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);
+  return Main(args, ProcessEnv, std::cout, std::cerr);
 }
 
 }  // namespace dockline::cli

@@ -54,6 +54,13 @@ struct Invocation {
   std::string address = kDefaultAddress;
   bool json = false;
   std::optional<std::chrono::nanoseconds> timeout;
+  // Global: --tls, --tls-ca, --tls-cert, --tls-key (paths, read by MakeClientOptions), --token
+  // (else $DOCKLINE_TOKEN). The token is a secret: never printed, never in a message.
+  bool tls = false;
+  std::string tls_ca;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string token;
 
   std::string help;  // kHelp: the text to print
 
@@ -89,16 +96,24 @@ struct Invocation {
 Result<Invocation> ParseArgs(const std::vector<std::string>& args,
                              const EnvLookup& env = ProcessEnv);
 
+// The client options a command line asks for, with the TLS files read. A file that cannot be
+// read is INVALID_ARGUMENT naming its flag.
+Result<client::ClientOptions> MakeClientOptions(const Invocation& invocation);
+
 // Runs a parsed command and returns the process exit status: the container's for `run`,
 // kExitDocklineError for failures of run and create, kExitCommandFailed for other failures.
 // Container output goes to `out`/`err` as it arrives.
 int Execute(const Invocation& invocation, client::Client& client, std::ostream& out,
             std::ostream& err);
 
-// The CLI's one error line, "dockline: <message>", with a hint when the server is unreachable.
+// The CLI's one error line, "dockline: <message>", with a hint when the server is unreachable
+// or wants credentials.
 void PrintError(std::ostream& err, const grpc::Status& status, std::string_view address);
 
 // The whole program: parse, connect, execute.
 int Main(int argc, char** argv);
+// The same with the environment and streams given, for tests.
+int Main(const std::vector<std::string>& args, const EnvLookup& env, std::ostream& out,
+         std::ostream& err);
 
 }  // namespace dockline::cli

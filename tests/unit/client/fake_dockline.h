@@ -3,6 +3,7 @@
 // A scripted Dockline service on a loopback port, for the client library and the CLI's
 // Execute: the RPCs record what arrived and answer what the test put in.
 
+#include <grpc/grpc_security_constants.h>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server.h>
@@ -10,7 +11,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -116,12 +119,30 @@ class FakeDockline final : public v1::Dockline::Service {
   v1::ListContainersRequest list_request;
   // Time left until the deadline of the last call; nullopt when it had none.
   std::optional<std::chrono::milliseconds> last_deadline_left;
+  // The last call's `authorization` metadata (nullopt: none) and how many it carried.
+  std::optional<std::string> last_authorization;
+  size_t last_authorization_count = 0;
+  // The last call's client certificate subject CN over mTLS; empty without one.
+  std::string last_peer_common_name;
 
  private:
   template <class Request>
   void Record(grpc::ServerContext* context, const Request& request, Request& into) {
     std::lock_guard lock(mutex_);
     into = request;
+    const auto& metadata = context->client_metadata();
+    const auto [first, last] = metadata.equal_range("authorization");
+    last_authorization_count = static_cast<size_t>(std::distance(first, last));
+    last_authorization.reset();
+    if (first != last) {
+      last_authorization.emplace(first->second.data(), first->second.size());
+    }
+    last_peer_common_name.clear();
+    if (const auto auth = context->auth_context()) {
+      for (const grpc::string_ref& name : auth->FindPropertyValues(GRPC_X509_CN_PROPERTY_NAME)) {
+        last_peer_common_name.assign(name.data(), name.size());
+      }
+    }
     const auto deadline = context->deadline();
     if (deadline == std::chrono::system_clock::time_point::max()) {
       last_deadline_left.reset();

@@ -13,6 +13,7 @@
 #include "client/client.h"
 #include "unit/client/cli/parse_args.h"
 #include "unit/client/fake_dockline.h"
+#include "unit/client/tls_fake.h"
 
 namespace dockline::cli {
 namespace {
@@ -263,3 +264,154 @@ TEST(CliUnreachableTest, ReportsTheAddress) {
 
 }  // namespace
 }  // namespace dockline::client
+
+// Credentials: --tls-*, --token and $DOCKLINE_TOKEN, and what the CLI says when they are missing.
+namespace dockline::cli {
+namespace {
+
+using client::ClientOptions;
+using testing::ClientTest;
+using testing::FakeEnv;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using testing::Parse;
+using testing::TlsClientTest;
+
+constexpr char kToken[] = "s3cr3t-t0ken";
+
+TEST(CredentialArgsTest, TokenFromTheFlagOrTheEnvironmentFlagWins) {
+  EXPECT_EQ(Parse({"ps"}).value.token, "");
+  EXPECT_EQ(Parse({"ps"}, FakeEnv({{"DOCKLINE_TOKEN", "from-env"}})).value.token, "from-env");
+  EXPECT_EQ(
+      Parse({"--token", "from-flag", "ps"}, FakeEnv({{"DOCKLINE_TOKEN", "from-env"}})).value.token,
+      "from-flag");
+  EXPECT_EQ(Parse({"ps", "--token=from-flag"}).value.token, "from-flag");
+  // An empty flag means "no token", even when the environment has one.
+  EXPECT_EQ(Parse({"--token", "", "ps"}, FakeEnv({{"DOCKLINE_TOKEN", "from-env"}})).value.token,
+            "");
+}
+
+TEST(CredentialArgsTest, TheTokenIsNeitherInHelpNorInParseErrors) {
+  const auto env = FakeEnv({{"DOCKLINE_TOKEN", kToken}});
+  Result<Invocation> help = Parse({"--token", kToken, "--help"}, env);
+  ASSERT_TRUE(help.ok());
+  EXPECT_THAT(help.value.help, HasSubstr("--token"));
+  EXPECT_THAT(help.value.help, Not(HasSubstr(kToken)));
+
+  // A forgotten --addr value makes CLI11 quote the token as an unexpected argument.
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"--addr", "--token", kToken, "ps"},
+        std::vector<std::string>{"--token", kToken, "frobnicate", kToken},
+        std::vector<std::string>{std::string("--token=") + kToken, "ps", kToken}}) {
+    Result<Invocation> parsed = Parse(args, env);
+    EXPECT_FALSE(parsed.ok());
+    EXPECT_THAT(parsed.status.error_message(), Not(HasSubstr(kToken)));
+  }
+}
+
+TEST(CredentialArgsTest, TlsFilesAreReadAndAMissingOneNamesItsFlag) {
+  Result<Invocation> parsed = Parse({"--tls-ca", "/nonexistent/ca.pem", "ps"});
+  ASSERT_TRUE(parsed.ok());
+  Result<ClientOptions> options = MakeClientOptions(parsed.value);
+  EXPECT_EQ(options.status.error_message(),
+            "--tls-ca: cannot read /nonexistent/ca.pem: No such file or directory");
+
+  parsed = Parse({"--tls-cert", "/nonexistent/c.pem", "--tls-key", "/nonexistent/k.pem", "ps"});
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_THAT(MakeClientOptions(parsed.value).status.error_message(),
+              HasSubstr("--tls-cert: cannot read /nonexistent/c.pem"));
+  EXPECT_EQ(MakeClientOptions(Parse({"--tls-cert", "c.pem", "ps"}).value).status.error_message(),
+            "--tls-cert needs --tls-key");
+  EXPECT_EQ(MakeClientOptions(Parse({"--tls-key", "k.pem", "ps"}).value).status.error_message(),
+            "--tls-key needs --tls-cert");
+
+  // No TLS flag: plaintext. --tls alone: TLS with the system's CAs.
+  EXPECT_FALSE(MakeClientOptions(Parse({"ps"}).value).value.tls.has_value());
+  Result<ClientOptions> system_roots = MakeClientOptions(Parse({"--tls", "ps"}).value);
+  ASSERT_TRUE(system_roots.ok());
+  ASSERT_TRUE(system_roots.value.tls.has_value());
+  EXPECT_EQ(system_roots.value.tls->root_ca_pem, "");
+}
+
+TEST(CredentialMainTest, ATokenIsNotSentInClearToARemoteHost) {
+  std::ostringstream out;
+  std::ostringstream err;
+  EXPECT_EQ(
+      Main({"--addr", "192.0.2.1:50051", "ps"}, FakeEnv({{"DOCKLINE_TOKEN", kToken}}), out, err),
+      kExitDocklineError);
+  EXPECT_EQ(err.str(),
+            "dockline: refusing to send the token in clear to 192.0.2.1:50051: use TLS, or a "
+            "loopback or unix:// address\n");
+  EXPECT_EQ(out.str(), "");
+}
+
+TEST(CredentialMainTest, AMissingTlsFileExitsWithTheFailureCode) {
+  std::ostringstream out;
+  std::ostringstream err;
+  EXPECT_EQ(Main({"--tls-ca", "/nonexistent/ca.pem", "ps"}, FakeEnv({}), out, err),
+            kExitDocklineError);
+  EXPECT_EQ(err.str(),
+            "dockline: --tls-ca: cannot read /nonexistent/ca.pem: No such file or "
+            "directory\n");
+}
+
+class CredentialExecuteTest : public ClientTest {
+ protected:
+  int Main(std::vector<std::string> args, const EnvLookup& env = FakeEnv({})) {
+    out_.str("");
+    err_.str("");
+    args.insert(args.begin(), {"--addr", address_});
+    return cli::Main(args, env, out_, err_);
+  }
+
+  std::ostringstream out_;
+  std::ostringstream err_;
+};
+
+TEST_F(CredentialExecuteTest, TheTokenReachesTheServerAndNoOutput) {
+  service_.inspect_response.set_raw_json(R"({"Id":"abc"})");
+  EXPECT_EQ(Main({"inspect", "abc"}, FakeEnv({{"DOCKLINE_TOKEN", kToken}})), 0) << err_.str();
+  EXPECT_EQ(service_.last_authorization, std::string("Bearer ") + kToken);
+
+  EXPECT_EQ(Main({"--token", "other", "inspect", "abc"}, FakeEnv({{"DOCKLINE_TOKEN", kToken}})), 0);
+  EXPECT_EQ(service_.last_authorization, "Bearer other");
+  EXPECT_THAT(out_.str() + err_.str(), Not(HasSubstr(kToken)));
+}
+
+TEST_F(CredentialExecuteTest, UnauthenticatedSaysTheServerWantsCredentials) {
+  service_.inspect_status = grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                                         "no valid bearer token or client certificate");
+  EXPECT_EQ(Main({"inspect", "abc"}, FakeEnv({{"DOCKLINE_TOKEN", kToken}})), kExitCommandFailed);
+  EXPECT_EQ(err_.str(), "dockline: the server at " + address_ +
+                            " wants credentials: no valid bearer token or client certificate "
+                            "(use --token or DOCKLINE_TOKEN, or --tls-cert/--tls-key)\n");
+  EXPECT_THAT(out_.str() + err_.str(), Not(HasSubstr(kToken)));
+
+  // run and create fail with docker's own code, as for every other failure.
+  service_.run_status = grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "no credentials");
+  EXPECT_EQ(Main({"run", "busybox"}), kExitDocklineError);
+  EXPECT_THAT(err_.str(), HasSubstr("wants credentials: no credentials (use --token"));
+}
+
+TEST_F(TlsClientTest, CliConnectsOverMutualTlsWithTheFlags) {
+  StartServer(/*require_client_cert=*/true);
+  std::ostringstream out;
+  std::ostringstream err;
+  EXPECT_EQ(Main({"--addr", address_, "--tls-ca", certs().Path("ca.pem"), "--tls-cert",
+                  certs().Path("client.pem"), "--tls-key", certs().Path("client.key"), "--timeout",
+                  "10s", "ps", "-q"},
+                 FakeEnv({{"DOCKLINE_TOKEN", kToken}}), out, err),
+            0)
+      << err.str();
+  EXPECT_EQ(out.str(), "0123456789ab\n");
+  EXPECT_EQ(service_.last_peer_common_name, "ci-runner");
+  EXPECT_EQ(service_.last_authorization, std::string("Bearer ") + kToken);
+
+  // Without the client certificate the handshake fails.
+  EXPECT_EQ(Main({"--addr", address_, "--tls-ca", certs().Path("ca.pem"), "--timeout", "10s", "ps"},
+                 FakeEnv({}), out, err),
+            kExitCommandFailed);
+}
+
+}  // namespace
+}  // namespace dockline::cli
