@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "server/auth/listener.h"
 #include "server/codec/spec_codec.h"
 #include "server/server.h"
 
@@ -41,6 +42,22 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--allow-insecure-remote", options.allow_insecure_remote,
                "serve a non-loopback address without TLS (anyone who reaches it is root here)");
+  app.add_option("--tls-cert", options.tls_cert_file, "the server's certificate chain (PEM)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-key", options.tls_key_file, "the server certificate's key (PEM)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-client-ca", options.tls_client_ca_file,
+                 "require a client certificate signed by this CA (PEM); its URI SAN, else DNS "
+                 "SAN, else CN is the caller's identity")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tokens", options.tokens_file,
+                 "bearer tokens: one 'IDENTITY sha256:<hex of the token>' a line; callers then "
+                 "send 'authorization: Bearer TOKEN' (over TLS unless on loopback/unix)")
+      ->check(CLI::ExistingFile);
+  std::string listen_mode = "0660";
+  app.add_option("--listen-mode", listen_mode, "a unix: listener's permission bits (octal)")
+      ->capture_default_str();
+  app.add_option("--listen-group", options.listen_group, "a unix: listener's group");
   app.set_version_flag("--version", DOCKLINE_VERSION);
   CLI11_PARSE(app, argc, argv);
 
@@ -57,6 +74,12 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.exec_output_cap = static_cast<size_t>(cap_bytes);
+  auto mode = dockline::server::auth::ParseListenMode(listen_mode);
+  if (!mode.ok()) {
+    std::fprintf(stderr, "%s\n", mode.status().message().c_str());
+    return 2;
+  }
+  options.listen_mode = mode.value();
 
   // Block the shutdown signals before any thread starts, so that only sigwait below sees them
   // and Shutdown runs on the main thread, never on a gRPC or engine thread.

@@ -5,11 +5,14 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <atomic>
 #include <mutex>
 
 #include "engine/docker_engine.h"
+#include "server/auth/authenticator.h"
+#include "server/auth/tokens.h"
 #include "server/service.h"
 
 namespace dockline::server {
@@ -27,21 +30,6 @@ uint64_t RaiseOpenFileLimit() {
     }
   }
   return limit.rlim_cur;
-}
-
-bool IsLocalListenAddress(const std::string& address) {
-  if (address.rfind("unix:", 0) == 0) {
-    return true;
-  }
-  std::string host = address;
-  if (host.rfind("dns:", 0) == 0 || host.rfind("ipv4:", 0) == 0 || host.rfind("ipv6:", 0) == 0) {
-    host = host.substr(host.find(':') + 1);
-  }
-  if (!host.empty() && host[0] == '[') {
-    return host.rfind("[::1]:", 0) == 0;
-  }
-  host = host.substr(0, host.rfind(':'));
-  return host == "localhost" || host.rfind("127.", 0) == 0;
 }
 
 class DocklineServer::Impl {
@@ -96,15 +84,79 @@ class DocklineServer::Impl {
   }
 };
 
+namespace {
+
+engine::Status Refuse(const std::string& why) {
+  return engine::Status(engine::Code::kBadRequest, why);
+}
+
+// Checks the transport options against the listen address and decides what callers must show.
+// Everything that can be wrong is found here, before the engine starts or anything is bound.
+engine::Result<auth::AuthConfig> TransportConfig(const ServerOptions& options) {
+  auth::AuthConfig config;
+  config.local_listener = IsLocalListenAddress(options.listen);
+  config.tls = !options.tls_cert_file.empty();
+  config.client_certificates = !options.tls_client_ca_file.empty();
+  if (!config.local_listener && !config.tls && !options.allow_insecure_remote) {
+    return Refuse("refusing to listen on " + options.listen +
+                  ": the Docker socket is root on this host, so dockline serves only loopback or "
+                  "a Unix socket without TLS (--tls-cert/--tls-key) unless "
+                  "--allow-insecure-remote is given");
+  }
+  if (!options.tokens_file.empty()) {
+    auto tokens = auth::TokenTable::Load(options.tokens_file);
+    if (!tokens.ok()) {
+      return tokens.status();
+    }
+    config.tokens = std::make_shared<const auth::TokenTable>(std::move(tokens.value()));
+  }
+  if (!config.local_listener && config.tls && !config.client_certificates && !config.tokens) {
+    return Refuse("refusing to listen on " + options.listen +
+                  " with TLS but no way for a caller to authenticate: give --tls-client-ca or "
+                  "--tokens");
+  }
+  config.anonymous_remote =
+      !config.local_listener && !config.tls && options.allow_insecure_remote && !config.tokens;
+  if (!options.listen_group.empty() && !auth::UnixSocketPath(options.listen)) {
+    return Refuse("--listen-group applies to a unix: listener only");
+  }
+  return config;
+}
+
+}  // namespace
+
 engine::Result<std::unique_ptr<DocklineServer>> DocklineServer::Start(
     const ServerOptions& options) {
-  if (!IsLocalListenAddress(options.listen) && !options.allow_insecure_remote) {
-    return engine::Status(engine::Code::kBadRequest,
-                          "refusing to listen on " + options.listen +
-                              ": the Docker socket is root on this host, so dockline serves "
-                              "only loopback or a Unix socket unless --allow-insecure-remote "
-                              "is given");
+  auto config = TransportConfig(options);
+  if (!config.ok()) {
+    return config.status();
   }
+  auto credentials = auth::ServerCredentialsFromFiles(
+      {options.tls_cert_file, options.tls_key_file, options.tls_client_ca_file});
+  if (!credentials.ok()) {
+    return credentials.status();
+  }
+  std::optional<std::string> socket_path = auth::UnixSocketPath(options.listen);
+  std::optional<gid_t> socket_group;
+  if (!options.listen_group.empty()) {
+    auto gid = auth::LookupGroup(options.listen_group);
+    if (!gid.ok()) {
+      return gid.status();
+    }
+    socket_group = gid.value();
+  }
+  if (options.listen_mode > 0777) {
+    return Refuse("--listen-mode has bits beyond 0777");
+  }
+  if (!config->local_listener && !config->tls) {
+    spdlog::warn(
+        "serving {} WITHOUT TLS (--allow-insecure-remote): traffic, tokens included, crosses the "
+        "network in the clear, and {}",
+        options.listen,
+        config->anonymous_remote ? "anyone who reaches this port is root on this host"
+                                 : "no caller can authenticate (tokens need TLS)");
+  }
+  auth::Authenticator authenticator(config.value());
   engine::DockerEngineOptions engine_options;
   engine_options.docker_host = options.docker_host;
   engine_options.io_threads = options.io_threads;
@@ -117,12 +169,12 @@ engine::Result<std::unique_ptr<DocklineServer>> DocklineServer::Start(
   impl->health_interval = options.health_interval;
   ServiceOptions service_options;
   service_options.exec_output_cap = options.exec_output_cap;
-  impl->service = std::make_unique<DocklineService>(impl->engine, service_options);
+  impl->service = std::make_unique<DocklineService>(impl->engine, service_options, authenticator);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &impl->port);
+  builder.AddListeningPort(options.listen, credentials.value(), &impl->port);
   builder.RegisterService(impl->service.get());
   // Long follow streams may sit idle for hours: keep the connection alive from our side and
   // accept clients' keepalive pings without calling them abusive.
@@ -131,11 +183,30 @@ engine::Result<std::unique_ptr<DocklineServer>> DocklineServer::Start(
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+  // The socket is created by bind inside BuildAndStart with the process umask; a tight umask
+  // around it means no one else can connect in the moment before the chmod below. umask is
+  // process-wide, but nothing else creates files while the server starts.
+  mode_t old_umask = socket_path ? umask(0177) : 0;
   impl->server = builder.BuildAndStart();
+  if (socket_path) {
+    umask(old_umask);
+  }
   if (!impl->server) {
     impl->engine->Shutdown();
-    return engine::Status(engine::Code::kBadRequest, "cannot listen on " + options.listen);
+    return Refuse("cannot listen on " + options.listen +
+                  (config->tls ? " (check that --tls-cert and --tls-key are a PEM certificate and "
+                                 "its key)"
+                               : ""));
   }
+  if (socket_path) {
+    if (engine::Status st = auth::SecureUnixSocket(*socket_path, options.listen_mode, socket_group);
+        !st.ok()) {
+      impl->server->Shutdown();
+      impl->engine->Shutdown();
+      return st;
+    }
+  }
+  spdlog::info("listener {}: {}", options.listen, authenticator.Describe());
   if (options.listen.rfind("unix:", 0) == 0) {
     impl->address = options.listen;
   } else {

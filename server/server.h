@@ -1,11 +1,14 @@
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
 
 #include "engine/status.h"
+#include "server/auth/listener.h"
 
 namespace dockline::server {
 
@@ -14,9 +17,19 @@ struct ServerOptions {
   std::string docker_host = "unix:///var/run/docker.sock";
   int io_threads = 2;
   std::chrono::milliseconds health_interval{2000};
-  // Serving on anything but loopback or a Unix socket needs TLS, which this build does not
-  // offer yet; this flag is the explicit opt-out.
+  // Serving on anything but loopback or a Unix socket needs TLS; this flag is the explicit
+  // opt-out (warned about at every start).
   bool allow_insecure_remote = false;
+  // Server TLS (both or neither); with a client CA, mTLS: a certificate signed by it is
+  // required, and its URI SAN, else DNS SAN, else CN is the caller's identity.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_client_ca_file;
+  // `identity sha256:<hex>` lines: bearer tokens (plaintext only on loopback or Unix).
+  std::string tokens_file;
+  // A unix: listener's permission bits and group, applied once the socket is bound.
+  mode_t listen_mode = 0660;
+  std::string listen_group;
   // ExecContainer keeps at most this much of each output stream (truncated=true past it).
   size_t exec_output_cap = 16 << 20;
 };
@@ -25,9 +38,6 @@ struct ServerOptions {
 // gets by default end at about a thousand streams. Raises the soft limit to the hard one and
 // returns the soft limit now in force.
 uint64_t RaiseOpenFileLimit();
-
-// True for addresses that never leave the host: unix:, localhost, 127.0.0.0/8, [::1].
-bool IsLocalListenAddress(const std::string& address);
 
 // docklined's parts wired together: the engine, the service, reflection, grpc.health.v1 (kept
 // NOT_SERVING while the daemon does not answer /_ping) and keepalive settings for long streams.

@@ -4,6 +4,7 @@
 #include <cstddef>
 
 #include "engine/docker_api.h"
+#include "server/auth/identity.h"
 
 namespace dockline::server {
 
@@ -15,11 +16,13 @@ struct ServiceOptions {
   size_t exec_output_cap = 16 << 20;
 };
 
-// What every RPC entry point gets: the Engine API (carrying the unary timeout) and the options.
-// A small value; entry points copy what they keep.
+// What every RPC entry point gets: the Engine API (carrying the unary timeout), the options and
+// the caller's identity (decided by the service's guard before the entry point runs). A small
+// value, made per call; entry points copy what they keep.
 struct RpcEnv {
   engine::DockerApi api;
   ServiceOptions options;
+  auth::Identity identity;
 };
 
 }  // namespace dockline::server

@@ -1,0 +1,334 @@
+// Transport and identity: TLS, mTLS, bearer tokens, the listener's own rules, Unix socket modes.
+// Certificates are made at test time with the openssl CLI; every call goes over loopback.
+#include <gmock/gmock.h>
+#include <grp.h>
+#include <gtest/gtest.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "harness.h"
+#include "server/auth/tokens.h"
+
+namespace dockline::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr char kAliceToken[] = "alice-token-3f9a";
+
+std::string Hex(const server::auth::Sha256Digest& digest) {
+  static const char* kDigits = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : digest) {
+    out += kDigits[b >> 4];
+    out += kDigits[b & 15];
+  }
+  return out;
+}
+
+// Two CAs; a server certificate for 127.0.0.1/localhost and alice's client certificate from
+// the first; mallory's client certificate from the second.
+class Pki {
+ public:
+  Pki() {
+    dir_.Write("server.ext",
+               "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+               "extendedKeyUsage=serverAuth\n");
+    dir_.Write("alice.ext",
+               "subjectAltName=URI:spiffe://test/alice\nextendedKeyUsage=clientAuth\n");
+    dir_.Write("mallory.ext",
+               "subjectAltName=URI:spiffe://test/mallory\n"
+               "extendedKeyUsage=clientAuth\n");
+    Ca("ca");
+    Ca("other-ca");
+    Leaf("server", "ca", "dockline-server", 2);
+    Leaf("alice", "ca", "alice-cn", 3);
+    Leaf("mallory", "other-ca", "mallory-cn", 4);
+  }
+  std::string Path(const std::string& name) const { return dir_.path() + "/" + name; }
+  std::string Read(const std::string& name) const { return dir_.Read(name); }
+  bool ok() const { return ok_; }
+
+ private:
+  void Openssl(std::vector<std::string> args) {
+    args.insert(args.begin(), "openssl");
+    CommandResult r = RunCommand(args);
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    ok_ = ok_ && r.exit_code == 0;
+  }
+  // EC keys: a P-256 key takes milliseconds, an RSA one far longer.
+  void Ca(const std::string& name) {
+    Openssl({"req", "-x509", "-days", "1", "-subj", "/CN=" + name, "-newkey", "ec", "-pkeyopt",
+             "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", Path(name + ".key"), "-out",
+             Path(name + ".pem")});
+  }
+  void Leaf(const std::string& name, const std::string& ca, const std::string& cn, int serial) {
+    Openssl({"req", "-subj", "/CN=" + cn, "-newkey", "ec", "-pkeyopt",
+             "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", Path(name + ".key"), "-out",
+             Path(name + ".csr")});
+    Openssl({"x509", "-req", "-days", "1", "-in", Path(name + ".csr"), "-CA", Path(ca + ".pem"),
+             "-CAkey", Path(ca + ".key"), "-set_serial", std::to_string(serial), "-extfile",
+             Path(name + ".ext"), "-out", Path(name + ".pem")});
+  }
+
+  TempDir dir_;
+  bool ok_ = true;
+};
+
+class AuthTest : public DaemonTest {
+ protected:
+  static void SetUpTestSuite() {
+    DaemonTest::SetUpTestSuite();
+    pki_ = new Pki();
+  }
+  static void TearDownTestSuite() {
+    delete pki_;
+    pki_ = nullptr;
+  }
+
+  server::ServerOptions Options() {
+    server::ServerOptions options;
+    options.listen = "127.0.0.1:0";
+    const char* host = std::getenv("DOCKER_HOST");
+    options.docker_host = host != nullptr && *host != '\0' ? host : "unix:///var/run/docker.sock";
+    return options;
+  }
+  std::unique_ptr<server::DocklineServer> Start(const server::ServerOptions& options) {
+    auto server = server::DocklineServer::Start(options);
+    EXPECT_TRUE(server.ok()) << server.status().message();
+    return server.ok() ? std::move(server.value()) : nullptr;
+  }
+  server::ServerOptions TlsOptions() {
+    server::ServerOptions options = Options();
+    options.tls_cert_file = pki_->Path("server.pem");
+    options.tls_key_file = pki_->Path("server.key");
+    return options;
+  }
+  std::string TokensFile() {
+    tokens_.Write("tokens",
+                  "# test tokens\nalice sha256:" + Hex(server::auth::Sha256(kAliceToken)) + "\n");
+    return tokens_.path() + "/tokens";
+  }
+  // A TLS channel that trusts the test CA, showing `client`'s certificate unless it is "".
+  std::shared_ptr<grpc::Channel> TlsChannel(const std::string& address,
+                                            const std::string& client = "") {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = pki_->Read("ca.pem");
+    if (!client.empty()) {
+      ssl.pem_private_key = pki_->Read(client + ".key");
+      ssl.pem_cert_chain = pki_->Read(client + ".pem");
+    }
+    return grpc::CreateChannel(address, grpc::SslCredentials(ssl));
+  }
+  static grpc::Status EngineInfo(const std::shared_ptr<grpc::Channel>& channel,
+                                 const std::string& token = "") {
+    auto stub = v1::Dockline::NewStub(channel);
+    auto ctx = Context(std::chrono::seconds(10));
+    if (!token.empty()) {
+      ctx->AddMetadata("authorization", "Bearer " + token);
+    }
+    v1::GetEngineInfoRequest req;
+    v1::GetEngineInfoResponse resp;
+    return stub->GetEngineInfo(ctx.get(), req, &resp);
+  }
+
+  static Pki* pki_;
+  TempDir tokens_;
+};
+
+Pki* AuthTest::pki_ = nullptr;
+
+// Keeps the debug lines of the server for the test's life. The old default logger stays alive
+// (held here) so a thread that fetched it before the swap still logs to a live logger.
+class CapturedLog {
+ public:
+  CapturedLog() : old_(spdlog::default_logger()) {
+    sink_ = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(256);
+    auto logger = std::make_shared<spdlog::logger>("auth-test", sink_);
+    logger->set_level(spdlog::level::debug);
+    spdlog::set_default_logger(logger);
+  }
+  ~CapturedLog() { spdlog::set_default_logger(old_); }
+  std::string Text() const {
+    std::string all;
+    for (const std::string& line : sink_->last_formatted()) {
+      all += line;
+    }
+    return all;
+  }
+
+ private:
+  std::shared_ptr<spdlog::logger> old_;
+  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink_;
+};
+
+TEST_F(AuthTest, MutualTlsAcceptsTheCaSignedClientAsItsUriSan) {
+  ASSERT_TRUE(pki_->ok());
+  CapturedLog log;
+  server::ServerOptions options = TlsOptions();
+  options.tls_client_ca_file = pki_->Path("ca.pem");
+  auto server = Start(options);
+  ASSERT_TRUE(server);
+  grpc::Status st = EngineInfo(TlsChannel(server->address(), "alice"));
+  EXPECT_TRUE(st.ok()) << st.error_message();
+  EXPECT_THAT(log.Text(), HasSubstr("identity spiffe://test/alice (client certificate)"));
+  server->Shutdown(std::chrono::milliseconds(500));
+}
+
+TEST_F(AuthTest, MutualTlsRefusesAWrongCaAndNoCertificateAtTheHandshake) {
+  ASSERT_TRUE(pki_->ok());
+  server::ServerOptions options = TlsOptions();
+  options.tls_client_ca_file = pki_->Path("ca.pem");
+  auto server = Start(options);
+  ASSERT_TRUE(server);
+  EXPECT_EQ(EngineInfo(TlsChannel(server->address(), "mallory")).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(EngineInfo(TlsChannel(server->address())).error_code(), grpc::StatusCode::UNAVAILABLE);
+  // A token does not stand in for the certificate the handshake requires.
+  EXPECT_EQ(EngineInfo(TlsChannel(server->address()), kAliceToken).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+  server->Shutdown(std::chrono::milliseconds(500));
+}
+
+TEST_F(AuthTest, TokenOverTls) {
+  ASSERT_TRUE(pki_->ok());
+  CapturedLog log;
+  server::ServerOptions options = TlsOptions();
+  options.tokens_file = TokensFile();
+  auto server = Start(options);
+  ASSERT_TRUE(server);
+  auto channel = TlsChannel(server->address());
+  grpc::Status st = EngineInfo(channel, kAliceToken);
+  EXPECT_TRUE(st.ok()) << st.error_message();
+  EXPECT_THAT(log.Text(), HasSubstr("identity alice (bearer token)"));
+
+  st = EngineInfo(channel, "not-the-token");
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_THAT(st.error_message(), HasSubstr("bearer token"));
+  st = EngineInfo(channel);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_THAT(st.error_message(), HasSubstr("no credentials"));
+  server->Shutdown(std::chrono::milliseconds(500));
+}
+
+TEST_F(AuthTest, TokenOverLoopbackPlaintextAndEveryRpcKindRefusedWithout) {
+  server::ServerOptions options = Options();
+  options.tokens_file = TokensFile();
+  auto server = Start(options);
+  ASSERT_TRUE(server);
+  auto channel = grpc::CreateChannel(server->address(), grpc::InsecureChannelCredentials());
+  grpc::Status st = EngineInfo(channel, kAliceToken);
+  EXPECT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(EngineInfo(channel, "wrong").error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(EngineInfo(channel).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+
+  // A server stream and a bidi stream are refused the same way, before any engine call.
+  auto stub = v1::Dockline::NewStub(channel);
+  {
+    auto ctx = Context(std::chrono::seconds(10));
+    v1::StreamLogsRequest req;
+    req.set_container("anything");
+    auto reader = stub->StreamLogs(ctx.get(), req);
+    v1::StreamLogsResponse resp;
+    EXPECT_FALSE(reader->Read(&resp));
+    EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  }
+  {
+    auto ctx = Context(std::chrono::seconds(10));
+    auto stream = stub->AttachExec(ctx.get());
+    v1::AttachExecResponse resp;
+    EXPECT_FALSE(stream->Read(&resp));
+    EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  }
+  // grpc.health.v1 stays open: it never reaches the daemon.
+  CommandResult r = RunCommand(
+      {"/usr/bin/python3", std::string(DOCKLINE_SOURCE_DIR) + "/tests/integration/py/grpc_probe.py",
+       server->address(), "health"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, ::testing::AnyOf("SERVING\n", "NOT_SERVING\n"));
+  server->Shutdown(std::chrono::milliseconds(500));
+}
+
+TEST_F(AuthTest, NothingConfiguredLoopbackCallersStayLocal) {
+  CapturedLog log;
+  auto server = Start(Options());
+  ASSERT_TRUE(server);
+  grpc::Status st =
+      EngineInfo(grpc::CreateChannel(server->address(), grpc::InsecureChannelCredentials()));
+  EXPECT_TRUE(st.ok()) << st.error_message();
+  EXPECT_THAT(log.Text(), HasSubstr("identity local (local)"));
+  server->Shutdown(std::chrono::milliseconds(500));
+}
+
+TEST_F(AuthTest, NonLoopbackListenersNeedTlsAndAWayToAuthenticate) {
+  server::ServerOptions options = Options();
+  options.listen = "0.0.0.0:0";
+  auto refused = server::DocklineServer::Start(options);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().message(), HasSubstr("--allow-insecure-remote"));
+
+  // TLS with neither a client CA nor tokens: nobody could authenticate, so it does not start.
+  options = TlsOptions();
+  options.listen = "0.0.0.0:0";
+  refused = server::DocklineServer::Start(options);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().message(), HasSubstr("--tls-client-ca or --tokens"));
+
+  // The binary says so and exits (nothing is bound: the check comes first).
+  CommandResult r = RunCommand({DOCKLINED_PATH, "--listen", "0.0.0.0:0", "--docker-host",
+                                "unix:///tmp/dockline-no-daemon-here.sock"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_THAT(r.out + r.err, HasSubstr("--allow-insecure-remote"));
+}
+
+TEST_F(AuthTest, BadTokensFileAndBadGroupRefuseToStart) {
+  server::ServerOptions options = Options();
+  tokens_.Write("bad", "alice sha256:" + Hex(server::auth::Sha256(kAliceToken)) + "\nbob xyz\n");
+  options.tokens_file = tokens_.path() + "/bad";
+  auto refused = server::DocklineServer::Start(options);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().message(), HasSubstr(tokens_.path() + "/bad:2:"));
+
+  options = Options();
+  options.listen = "unix://" + tokens_.path() + "/d.sock";
+  options.listen_group = "dockline-no-such-group";
+  refused = server::DocklineServer::Start(options);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().message(), HasSubstr("dockline-no-such-group"));
+}
+
+TEST_F(AuthTest, UnixListenerModeAndGroup) {
+  TempDir dir;
+  std::string path = dir.path() + "/d.sock";
+  server::ServerOptions options = Options();
+  options.listen = "unix://" + path;
+  auto server = Start(options);
+  ASSERT_TRUE(server);
+  struct stat st {};
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0660u);
+  grpc::Status call =
+      EngineInfo(grpc::CreateChannel(server->address(), grpc::InsecureChannelCredentials()));
+  EXPECT_TRUE(call.ok()) << call.error_message();
+  server->Shutdown(std::chrono::milliseconds(500));
+  server.reset();
+
+  group* own = getgrgid(getgid());
+  ASSERT_NE(own, nullptr);
+  options.listen_mode = 0600;
+  options.listen_group = own->gr_name;
+  server = Start(options);
+  ASSERT_TRUE(server);
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  EXPECT_EQ(st.st_gid, getgid());
+  server->Shutdown(std::chrono::milliseconds(500));
+}
+
+}  // namespace
+}  // namespace dockline::testing
