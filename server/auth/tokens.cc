@@ -71,6 +71,17 @@ Sha256Digest Sha256(std::string_view data) {
   return digest;
 }
 
+std::string DigestHex(const Sha256Digest& digest) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 * digest.size());
+  for (unsigned char b : digest) {
+    out += kDigits[b >> 4];
+    out += kDigits[b & 15];
+  }
+  return out;
+}
+
 engine::Result<TokenTable> TokenTable::Parse(std::string_view text, const std::string& source) {
   TokenTable table;
   size_t line_number = 0;

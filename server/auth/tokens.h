@@ -15,6 +15,8 @@ using Sha256Digest = std::array<unsigned char, 32>;
 
 // SHA-256 through OpenSSL's libcrypto.
 Sha256Digest Sha256(std::string_view data);
+// Lower-case hex, as `sha256sum` prints it and a tokens file holds it.
+std::string DigestHex(const Sha256Digest& digest);
 
 // The --tokens file: which bearer token (kept only as its SHA-256, so the file holds no secret)
 // names which identity. One entry a line, `IDENTITY sha256:<64 hex digits>`; blank lines and

@@ -21,16 +21,6 @@ using ::testing::HasSubstr;
 
 constexpr char kAliceToken[] = "alice-token-3f9a";
 
-std::string Hex(const server::auth::Sha256Digest& digest) {
-  static const char* kDigits = "0123456789abcdef";
-  std::string out;
-  for (unsigned char b : digest) {
-    out += kDigits[b >> 4];
-    out += kDigits[b & 15];
-  }
-  return out;
-}
-
 // Two CAs; a server certificate for 127.0.0.1/localhost and alice's client certificate from
 // the first; mallory's client certificate from the second.
 class Pki {
@@ -110,8 +100,8 @@ class AuthTest : public DaemonTest {
     return options;
   }
   std::string TokensFile() {
-    tokens_.Write("tokens",
-                  "# test tokens\nalice sha256:" + Hex(server::auth::Sha256(kAliceToken)) + "\n");
+    tokens_.Write("tokens", "# test tokens\nalice sha256:" +
+                                server::auth::DigestHex(server::auth::Sha256(kAliceToken)) + "\n");
     return tokens_.path() + "/tokens";
   }
   // A TLS channel that trusts the test CA, showing `client`'s certificate unless it is "".
@@ -288,7 +278,9 @@ TEST_F(AuthTest, NonLoopbackListenersNeedTlsAndAWayToAuthenticate) {
 
 TEST_F(AuthTest, BadTokensFileAndBadGroupRefuseToStart) {
   server::ServerOptions options = Options();
-  tokens_.Write("bad", "alice sha256:" + Hex(server::auth::Sha256(kAliceToken)) + "\nbob xyz\n");
+  tokens_.Write(
+      "bad",
+      "alice sha256:" + server::auth::DigestHex(server::auth::Sha256(kAliceToken)) + "\nbob xyz\n");
   options.tokens_file = tokens_.path() + "/bad";
   auto refused = server::DocklineServer::Start(options);
   ASSERT_FALSE(refused.ok());
