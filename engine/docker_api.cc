@@ -56,11 +56,14 @@ std::string Seconds(int64_t s) { return std::to_string(s); }
 
 }  // namespace
 
-void CallChain::Set(std::shared_ptr<Call> step) {
+void CallChain::Set(size_t index, std::shared_ptr<Call> step) {
   bool cancel = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    step_ = step;
+    if (!step_ || index >= index_) {
+      step_ = step;
+      index_ = index;
+    }
     cancel = cancelled_;
   }
   if (cancel && step) {
@@ -202,34 +205,34 @@ std::shared_ptr<Call> DockerApi::WaitContainer(const std::string& id, const std:
   auto chain = std::make_shared<CallChain>();
   // The header comes at once and the body only at the exit, so the body stream becomes the
   // step a cancel must close.
-  chain->Set(engine_->Stream(
-      std::move(request), [chain, registered = std::move(registered), done](
-                              Result<ApiResponse> res, std::shared_ptr<BodyStream> body) {
-        if (!res.status().ok() || !body) {
-          return done(res.status().ok() ? Status(Code::kProtocolError, "wait gave no body")
-                                        : res.status());
-        }
-        chain->Set(body);
-        if (registered) {
-          registered();
-        }
-        ReadAll(body, [done](const Status& st, std::string data) {
-          if (!st.ok()) {
-            return done(st);
-          }
-          Json j = Json::parse(data, nullptr, false);
-          if (Member(j, "StatusCode") == nullptr) {
-            return done(
-                Status(Code::kProtocolError, "the daemon's wait reply is not understood: " + data));
-          }
-          ExitStatus exit;
-          exit.exit_code = GetInt(j, "StatusCode");
-          if (const Json* err = Member(j, "Error"); err != nullptr && err->is_object()) {
-            exit.error = GetString(*err, "Message");
-          }
-          done(std::move(exit));
-        });
-      }));
+  chain->Set(0, engine_->Stream(std::move(request), [chain, registered = std::move(registered),
+                                                     done](Result<ApiResponse> res,
+                                                           std::shared_ptr<BodyStream> body) {
+    if (!res.status().ok() || !body) {
+      return done(res.status().ok() ? Status(Code::kProtocolError, "wait gave no body")
+                                    : res.status());
+    }
+    chain->Set(1, body);
+    if (registered) {
+      registered();
+    }
+    ReadAll(body, [done](const Status& st, std::string data) {
+      if (!st.ok()) {
+        return done(st);
+      }
+      Json j = Json::parse(data, nullptr, false);
+      if (Member(j, "StatusCode") == nullptr) {
+        return done(
+            Status(Code::kProtocolError, "the daemon's wait reply is not understood: " + data));
+      }
+      ExitStatus exit;
+      exit.exit_code = GetInt(j, "StatusCode");
+      if (const Json* err = Member(j, "Error"); err != nullptr && err->is_object()) {
+        exit.error = GetString(*err, "Message");
+      }
+      done(std::move(exit));
+    });
+  }));
   return chain;
 }
 

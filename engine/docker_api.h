@@ -157,16 +157,19 @@ class DockerApi {
 };
 
 // A call made of several steps (a wait's header, then its body): Cancel() closes whichever step
-// is current, and a step set after the cancel is closed at once. Thread-safe.
+// is current, and a step set after the cancel is closed at once. Steps are numbered because the
+// handle of step n may arrive after step n+1 has started (its callback can run before the call
+// that started it has returned): the highest number is the current step. Thread-safe.
 class CallChain : public Call {
  public:
-  void Set(std::shared_ptr<Call> step);
+  void Set(size_t index, std::shared_ptr<Call> step);
   void Cancel() override;
   bool cancelled() const;
 
  private:
   mutable std::mutex mu_;
   std::shared_ptr<Call> step_;
+  size_t index_ = 0;
   bool cancelled_ = false;
 };
 

@@ -71,16 +71,12 @@ std::string DescribeLastProbe(const v1::Health& health) {
   return text;
 }
 
-json HealthEventsFilterJson(const std::string& container) {
+json HealthEventsFilter(const std::string& container) {
   // "container" is a prefix match on id and name daemon-side; events are checked against the
   // full id once the inspect has given it.
   return json{{"type", {"container"}},
               {"event", {"health_status", "die", "destroy"}},
               {"container", {container}}};
-}
-
-std::string HealthEventsFilter(const std::string& container) {
-  return HealthEventsFilterJson(container).dump();
 }
 
 std::string EnumWord(std::string_view name, std::string_view prefix) {

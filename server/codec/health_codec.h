@@ -41,9 +41,7 @@ std::string DescribeLastProbe(const v1::Health& health);
 
 // The GET /events filters for one container: health_status (a prefix match on the daemon
 // side), die and destroy.
-nlohmann::json HealthEventsFilterJson(const std::string& container);
-// The same as the query parameter's text.
-std::string HealthEventsFilter(const std::string& container);
+nlohmann::json HealthEventsFilter(const std::string& container);
 
 // "CONTAINER_STATUS_EXITED" less `prefix`, lower case: "exited", the daemon's own word for it.
 std::string EnumWord(std::string_view name, std::string_view prefix);

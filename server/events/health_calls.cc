@@ -11,7 +11,7 @@ HealthCalls::HealthCalls(engine::DockerApi api, std::string container)
 
 void HealthCalls::Subscribe(std::chrono::milliseconds timeout, EventFollower::OpenCallback opened) {
   auto follower =
-      EventFollower::Open(api_, HealthEventsFilterJson(container_), timeout,
+      EventFollower::Open(api_, HealthEventsFilter(container_), timeout,
                           [self = shared_from_this(), opened](const engine::Status& st) {
                             if (!st.ok() || self->Arrive(nullptr)) {
                               opened(st);

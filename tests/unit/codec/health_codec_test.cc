@@ -18,7 +18,7 @@ using json = nlohmann::json;
 using ::testing::HasSubstr;
 
 TEST(ContainerEventTest, FilterSubscribesToHealthDieAndDestroyOfOneContainer) {
-  auto filter = json::parse(server::HealthEventsFilter("web"));
+  auto filter = server::HealthEventsFilter("web");
   EXPECT_EQ(filter, (json{{"type", {"container"}},
                           {"event", {"health_status", "die", "destroy"}},
                           {"container", {"web"}}}));

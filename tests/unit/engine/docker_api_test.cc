@@ -210,13 +210,27 @@ TEST(CallChainTest, AStepSetAfterTheCancelIsCancelledAtOnce) {
   };
   CallChain chain;
   auto first = std::make_shared<Step>();
-  chain.Set(first);
+  chain.Set(0, first);
   chain.Cancel();
   EXPECT_TRUE(first->cancelled);
   auto second = std::make_shared<Step>();
-  chain.Set(second);
+  chain.Set(1, second);
   EXPECT_TRUE(second->cancelled);
   EXPECT_TRUE(chain.cancelled());
+}
+
+TEST(CallChainTest, AnEarlierStepArrivingLateDoesNotHideTheCurrentOne) {
+  struct Step : Call {
+    void Cancel() override { cancelled = true; }
+    bool cancelled = false;
+  };
+  CallChain chain;
+  auto body = std::make_shared<Step>();
+  auto header = std::make_shared<Step>();
+  chain.Set(1, body);    // the header's callback ran first and handed on the body
+  chain.Set(0, header);  // then the call that started the header returned its handle
+  chain.Cancel();
+  EXPECT_TRUE(body->cancelled);
 }
 
 }  // namespace

@@ -65,8 +65,7 @@ TEST_F(ScriptedServiceTest, WaitHealthySubscribesBeforeInspectingAndReadsSplitEv
   EXPECT_THAT(engine_->Calls(),
               ElementsAre("STREAM GET /events", "UNARY GET /containers/web/json"));
   ApiRequest events = engine_->Requests()[0];
-  EXPECT_EQ(json::parse(QueryValue(events, "filters")),
-            json::parse(server::HealthEventsFilter("web")));
+  EXPECT_EQ(json::parse(QueryValue(events, "filters")), server::HealthEventsFilter("web"));
   EXPECT_EQ(events.timeout, std::chrono::seconds(5));
 
   // Another container whose name starts like ours, then ours, split mid-line.
