@@ -1,8 +1,11 @@
 #include "client/client.h"
 
+#include <fmt/format.h>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/support/channel_arguments.h>
+
+#include <climits>
 
 namespace dockline::client {
 namespace {
@@ -37,6 +40,33 @@ grpc::ChannelArguments ChannelArgs() {
   return arguments;
 }
 
+// The channel `options` ask for; keepalive values a gRPC channel argument (an int of ms) cannot
+// hold are refused rather than wrapped.
+Result<std::shared_ptr<grpc::Channel>> OpenChannel(const std::string& target,
+                                                   const ClientOptions& options) {
+  grpc::ChannelArguments arguments = ChannelArgs();
+  constexpr std::chrono::milliseconds kMaxArgument{INT_MAX};
+  if (options.keepalive_time.count() < 0 || options.keepalive_time > kMaxArgument) {
+    return Error<std::shared_ptr<grpc::Channel>>(
+        InvalidArgument(fmt::format("keepalive time {}ms: want 0 (no pings) up to {}ms",
+                                    options.keepalive_time.count(), kMaxArgument.count())));
+  }
+  if (options.keepalive_time.count() > 0) {
+    if (options.keepalive_timeout.count() <= 0 || options.keepalive_timeout > kMaxArgument) {
+      return Error<std::shared_ptr<grpc::Channel>>(
+          InvalidArgument(fmt::format("keepalive timeout {}ms: want 1ms up to {}ms",
+                                      options.keepalive_timeout.count(), kMaxArgument.count())));
+    }
+    arguments.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, static_cast<int>(options.keepalive_time.count()));
+    arguments.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+                     static_cast<int>(options.keepalive_timeout.count()));
+    // A quiet follow stream sends no data, and by default gRPC stops pinging after two pings
+    // without data: keepalive would end after a minute.
+    arguments.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  }
+  return NewChannel(target, options.tls ? &*options.tls : nullptr, options.token, arguments);
+}
+
 }  // namespace
 
 Client::Client(std::shared_ptr<grpc::Channel> channel, ClientOptions options)
@@ -46,9 +76,7 @@ Client::Client(std::unique_ptr<v1::Dockline::StubInterface> stub, ClientOptions 
     : stub_(std::move(stub)), options_(std::move(options)) {}
 
 Result<std::unique_ptr<Client>> Client::Open(const std::string& address, ClientOptions options) {
-  const std::string target = ChannelTarget(address);
-  Result<std::shared_ptr<grpc::Channel>> channel =
-      NewChannel(target, options.tls ? &*options.tls : nullptr, options.token, ChannelArgs());
+  Result<std::shared_ptr<grpc::Channel>> channel = OpenChannel(ChannelTarget(address), options);
   if (!channel.ok()) {
     return Error<std::unique_ptr<Client>>(std::move(channel.status));
   }
@@ -57,8 +85,7 @@ Result<std::unique_ptr<Client>> Client::Open(const std::string& address, ClientO
 
 Client Client::Connect(const std::string& address, ClientOptions options) {
   const std::string target = ChannelTarget(address);
-  Result<std::shared_ptr<grpc::Channel>> channel =
-      NewChannel(target, options.tls ? &*options.tls : nullptr, options.token, ChannelArgs());
+  Result<std::shared_ptr<grpc::Channel>> channel = OpenChannel(target, options);
   if (!channel.ok()) {
     // Null credentials make gRPC build a lame channel: nothing leaves the process, so neither
     // the token nor a request meant for TLS travels in clear.

@@ -23,6 +23,9 @@
 
 namespace dockline::client {
 
+inline constexpr std::chrono::milliseconds kDefaultKeepaliveTime{30000};
+inline constexpr std::chrono::milliseconds kDefaultKeepaliveTimeout{20000};
+
 struct ClientOptions {
   // Deadline of each short call (create, start, inspect, list, ...). Unset: none. Calls that last
   // as long as a container does (Wait, an attached Run) ignore it and take their own timeout;
@@ -35,8 +38,15 @@ struct ClientOptions {
   // over TLS, as plain metadata over a plaintext channel to a loopback or unix address (and
   // refused over plaintext to anywhere else). Empty: none.
   std::string token{};
-  // tls and token shape the channel, so only Connect and Open read them: a channel passed to
-  // the constructor carries whatever credentials it was made with.
+  // While a call is open, ping a connection that has been quiet this long, and drop it when the
+  // ping is not answered within keepalive_timeout: a follow stream that sees no output for hours
+  // survives NATs and proxies that close idle connections, and learns when the server is gone
+  // (UNAVAILABLE) instead of waiting forever. Zero: no pings. docklined accepts pings as often as
+  // every 10s (server/auth/limits.h); a server that accepts fewer may answer GOAWAY.
+  std::chrono::milliseconds keepalive_time{kDefaultKeepaliveTime};
+  std::chrono::milliseconds keepalive_timeout{kDefaultKeepaliveTimeout};
+  // tls, token and keepalive shape the channel, so only Connect and Open read them: a channel
+  // passed to the constructor carries whatever settings it was made with.
 };
 
 struct RunOptions {
@@ -114,8 +124,9 @@ class Client {
   explicit Client(std::unique_ptr<v1::Dockline::StubInterface> stub, ClientOptions options = {});
 
   // A channel to "host:port", "unix:///path" (or "tcp://host:port", docker's spelling) with the
-  // options' TLS and token. Options NewChannel refuses (see credentials.h) are INVALID_ARGUMENT
-  // or FAILED_PRECONDITION, naming what is wrong and never holding the token.
+  // options' TLS, token and keepalive. Options NewChannel refuses (see credentials.h) and a
+  // negative keepalive are INVALID_ARGUMENT or FAILED_PRECONDITION, naming what is wrong and
+  // never holding the token.
   static Result<std::unique_ptr<Client>> Open(const std::string& address,
                                               ClientOptions options = {});
   // Open without the Result: when the options are refused, every call fails with

@@ -60,6 +60,22 @@ bool IsValidToken(std::string_view token) {
   return std::all_of(token.begin(), token.end(), [](char c) { return c > ' ' && c < 0x7f; });
 }
 
+// What a certificate can name: a DNS name (a leading "*." is not dialable, so not here), an IPv4
+// address or a bare IPv6 one. Anything else can match no certificate and would only fail the
+// handshake with a vaguer message.
+bool IsValidServerName(std::string_view name) {
+  if (name.size() > 253) {
+    return false;
+  }
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, std::string(name).c_str(), &v6) == 1) {
+    return true;
+  }
+  return std::all_of(name.begin(), name.end(),
+                     [](unsigned char c) { return std::isalnum(c) || c == '-' || c == '.'; }) &&
+         !name.starts_with('.') && !name.starts_with('-');
+}
+
 bool IsLoopbackHost(std::string host) {
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
@@ -182,6 +198,16 @@ Result<std::shared_ptr<grpc::Channel>> NewChannel(const std::string& target, con
         tls->cert_chain_pem.empty() ? "a client private key needs its certificate"
                                     : "a client certificate needs its private key"));
   }
+  grpc::ChannelArguments tls_arguments = arguments;
+  if (!tls->server_name.empty()) {
+    if (!IsValidServerName(tls->server_name)) {
+      return Error<ChannelResult>(InvalidArgument(fmt::format(
+          "the TLS server name {:?} is not a host name (letters, digits, '-', '.', or an IP "
+          "address)",
+          tls->server_name)));
+    }
+    tls_arguments.SetSslTargetNameOverride(tls->server_name);
+  }
   grpc::SslCredentialsOptions ssl;
   ssl.pem_root_certs = tls->root_ca_pem;
   ssl.pem_cert_chain = tls->cert_chain_pem;
@@ -192,7 +218,7 @@ Result<std::shared_ptr<grpc::Channel>> NewChannel(const std::string& target, con
     credentials =
         grpc::CompositeChannelCredentials(credentials, grpc::AccessTokenCredentials(token));
   }
-  return Ok(grpc::CreateCustomChannel(target, credentials, arguments));
+  return Ok(grpc::CreateCustomChannel(target, credentials, tls_arguments));
 }
 
 }  // namespace dockline::client

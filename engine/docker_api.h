@@ -13,7 +13,8 @@
 #include "engine/engine.h"
 
 // The Engine API endpoints dockline uses, one typed function each. This is the only place that
-// builds Engine API paths: every id, name and exec id becomes one escaped path segment here, and
+// builds Engine API paths: every id, name and exec id becomes one escaped path segment here (one
+// that is empty, "." or ".." or holds '/' is never sent: its callback gets kBadRequest), and
 // every reply document is parsed here (a reply that is not the JSON the endpoint promises is
 // Code::kProtocolError naming the endpoint). Short calls get the configured unary timeout;
 // waits, follows, hijacked streams, stop/restart grace periods and prunes get none of their own
@@ -79,6 +80,16 @@ class DockerApi {
   std::chrono::milliseconds unary_timeout() const { return unary_timeout_; }
   // The negotiated version ("1.41"); empty before the first successful negotiation.
   std::string ApiVersion() const { return engine_->ApiVersion(); }
+
+  // The same API seen by an identity that owns what it creates: containers created through it
+  // carry `label_key=owner` (their volume mounts too); every container or exec of another owner
+  // is kNotFound ("No such container"), as if absent, and is reached by its full id only after
+  // the check; listings, prunes and event streams are filtered to the label. Exec ids for
+  // start/resize only ever come from CreateExec on an owned container, so they are not
+  // re-checked.
+  DockerApi OwnedBy(std::string label_key, std::string owner) const;
+  // "key=owner" when scoped, empty otherwise.
+  std::string OwnerLabel() const { return owner_ ? owner_->label : std::string(); }
 
   // --- containers ---
   // `name` empty: the daemon picks one. A reply without an Id is kProtocolError.
@@ -151,9 +162,21 @@ class DockerApi {
 
  private:
   ApiRequest Short(std::string method, std::string path) const;
+  // Runs then(unscoped_api, full_id) once `id` is a container this owner owns; `fail` gets the
+  // inspect's error or kNotFound otherwise.
+  template <typename Fail, typename Then>
+  std::shared_ptr<Call> Owned(const std::string& id, Fail fail, Then then) const;
+  bool OwnsDocument(const Json& container) const;
+  Json Scoped(const Json& filters) const;
 
   std::shared_ptr<Engine> engine_;
   std::chrono::milliseconds unary_timeout_;
+  struct Owner {
+    std::string key;
+    std::string name;
+    std::string label;  // key=name, as a label filter
+  };
+  std::shared_ptr<const Owner> owner_;  // null: not scoped
 };
 
 // A call made of several steps (a wait's header, then its body): Cancel() closes whichever step

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "server/auth/limits.h"
 #include "server/auth/listener.h"
 #include "server/codec/spec_codec.h"
 #include "server/server.h"
@@ -58,6 +59,34 @@ int main(int argc, char** argv) {
   app.add_option("--listen-mode", listen_mode, "a unix: listener's permission bits (octal)")
       ->capture_default_str();
   app.add_option("--listen-group", options.listen_group, "a unix: listener's group");
+  // Request size and keepalive (parsed with the other limits below).
+  std::string max_request_size = "4m";
+  app.add_option("--max-request-size", max_request_size,
+                 "largest request accepted (bytes, or with a unit: 512k, 4m); a larger one is "
+                 "INVALID_ARGUMENT naming both sizes")
+      ->capture_default_str();
+  std::string keepalive_time = "60s";
+  app.add_option("--keepalive-time", keepalive_time,
+                 "ping a connection after this long without activity (30s, 2m, ...)")
+      ->capture_default_str();
+  std::string keepalive_timeout = "20s";
+  app.add_option("--keepalive-timeout", keepalive_timeout,
+                 "close a connection whose ping goes unanswered this long")
+      ->capture_default_str();
+  app.add_option("--policy", options.policy_file,
+                 "per identity: the RPC groups it may call and rules on images, host paths, "
+                 "networks, exec and container ownership (YAML, or JSON if it ends in .json); "
+                 "re-read on SIGHUP. Without it every authenticated caller may do everything")
+      ->check(CLI::ExistingFile);
+  app.add_option("--audit", options.audit_file,
+                 "append one JSON line per mutating call, exec and refusal to this file ('-': "
+                 "stderr); reopened on SIGHUP");
+  app.add_option("--max-streams", options.max_streams,
+                 "streaming calls open at once, server-wide (0: no limit)")
+      ->capture_default_str();
+  app.add_option("--max-streams-per-identity", options.max_streams_per_identity,
+                 "streaming calls one identity may have open at once (0: no limit)")
+      ->capture_default_str();
   app.set_version_flag("--version", DOCKLINE_VERSION);
   CLI11_PARSE(app, argc, argv);
 
@@ -80,13 +109,29 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.listen_mode = mode.value();
+  auto max_request =
+      dockline::server::auth::ParseByteSizeFlag("--max-request-size", max_request_size);
+  auto keepalive = dockline::server::auth::ParseDurationFlag("--keepalive-time", keepalive_time);
+  auto keepalive_wait =
+      dockline::server::auth::ParseDurationFlag("--keepalive-timeout", keepalive_timeout);
+  for (const dockline::engine::Status* st :
+       {&max_request.status(), &keepalive.status(), &keepalive_wait.status()}) {
+    if (!st->ok()) {
+      std::fprintf(stderr, "%s\n", st->message().c_str());
+      return 2;
+    }
+  }
+  options.max_request_bytes = max_request.value();
+  options.keepalive_time = keepalive.value();
+  options.keepalive_timeout = keepalive_wait.value();
 
-  // Block the shutdown signals before any thread starts, so that only sigwait below sees them
-  // and Shutdown runs on the main thread, never on a gRPC or engine thread.
+  // Block the shutdown and reload signals before any thread starts, so that only sigwait below
+  // sees them and Shutdown and Reload run on the main thread, never on a gRPC or engine thread.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   uint64_t open_files = dockline::server::RaiseOpenFileLimit();
@@ -107,7 +152,10 @@ int main(int argc, char** argv) {
                options.docker_host);
 
   int received = 0;
-  sigwait(&signals, &received);
+  while (sigwait(&signals, &received) == 0 && received == SIGHUP) {
+    spdlog::info("SIGHUP: reloading the policy and reopening the audit file");
+    server.value()->Reload();
+  }
   spdlog::info("signal {}: shutting down", received);
   server.value()->Shutdown(std::chrono::seconds(grace_seconds));
   return 0;

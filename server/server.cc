@@ -8,10 +8,12 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <climits>
 #include <mutex>
 
 #include "engine/docker_engine.h"
 #include "server/auth/authenticator.h"
+#include "server/auth/limits.h"
 #include "server/auth/tokens.h"
 #include "server/service.h"
 
@@ -36,6 +38,7 @@ class DocklineServer::Impl {
  public:
   std::shared_ptr<engine::DockerEngine> engine;
   std::unique_ptr<DocklineService> service;
+  Guards guards;
   std::unique_ptr<grpc::Server> server;
   int port = 0;
   std::string address;
@@ -123,6 +126,33 @@ engine::Result<auth::AuthConfig> TransportConfig(const ServerOptions& options) {
   return config;
 }
 
+// The policy, the audit log and the stream limits, from their flags.
+engine::Status MakeGuards(const ServerOptions& options, Guards* guards) {
+  if (!options.policy_file.empty()) {
+    auto policy = policy::Policy::Load(options.policy_file);
+    if (!policy.ok()) {
+      return Refuse("--policy " + policy.status().message());
+    }
+    guards->policy = std::make_shared<policy::PolicyStore>(policy.value(), options.policy_file);
+    spdlog::info("policy {}: {}", options.policy_file, policy.value()->Describe());
+  } else {
+    spdlog::info("no --policy: every authenticated caller may call every RPC on every container");
+  }
+  std::shared_ptr<calls::AuditLog> audit;
+  if (!options.audit_file.empty()) {
+    auto opened = calls::AuditLog::Open(options.audit_file);
+    if (!opened.ok()) {
+      return opened.status();
+    }
+    audit = opened.value();
+  }
+  calls::StreamLimits limits{options.max_streams, options.max_streams_per_identity};
+  if (audit || limits.total > 0 || limits.per_identity > 0) {
+    guards->calls = std::make_shared<calls::CallRegistry>(std::move(audit), limits);
+  }
+  return engine::Status::Ok();
+}
+
 }  // namespace
 
 engine::Result<std::unique_ptr<DocklineServer>> DocklineServer::Start(
@@ -169,19 +199,47 @@ engine::Result<std::unique_ptr<DocklineServer>> DocklineServer::Start(
   impl->health_interval = options.health_interval;
   ServiceOptions service_options;
   service_options.exec_output_cap = options.exec_output_cap;
-  impl->service = std::make_unique<DocklineService>(impl->engine, service_options, authenticator);
+  service_options.max_request_bytes = options.max_request_bytes;
+  if (engine::Status st = MakeGuards(options, &impl->guards); !st.ok()) {
+    impl->engine->Shutdown();
+    return st;
+  }
+  impl->service =
+      std::make_unique<DocklineService>(impl->engine, service_options, authenticator, impl->guards);
 
+  // gRPC channel arguments are ints: a value it cannot hold would silently mean something else.
+  const auto channel_ms = [](std::chrono::milliseconds d) -> std::optional<int> {
+    if (d.count() < 1 || d.count() > INT_MAX) {
+      return std::nullopt;
+    }
+    return static_cast<int>(d.count());
+  };
+  const std::optional<int> keepalive_time_ms = channel_ms(options.keepalive_time);
+  const std::optional<int> keepalive_timeout_ms = channel_ms(options.keepalive_timeout);
+  if (!keepalive_time_ms || !keepalive_timeout_ms || options.max_request_bytes == 0) {
+    impl->engine->Shutdown();
+    return Refuse(!keepalive_time_ms      ? "--keepalive-time must be between 1ms and INT_MAX ms"
+                  : !keepalive_timeout_ms ? "--keepalive-timeout must be between 1ms and INT_MAX ms"
+                                          : "--max-request-size must be at least 1 byte");
+  }
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen, credentials.value(), &impl->port);
   builder.RegisterService(impl->service.get());
+  builder.SetMaxReceiveMessageSize(auth::ReceiveLimitFor(options.max_request_bytes));
+  if (impl->guards.calls) {
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+    creators.push_back(impl->guards.calls->InterceptorFactory());
+    builder.experimental().SetInterceptorCreators(std::move(creators));
+  }
   // Long follow streams may sit idle for hours: keep the connection alive from our side and
-  // accept clients' keepalive pings without calling them abusive.
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60000);
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
+  // accept clients' keepalive pings without calling them abusive (no ping strikes at all).
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, *keepalive_time_ms);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, *keepalive_timeout_ms);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                             static_cast<int>(auth::kMinClientPingInterval.count()));
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
   // The socket is created by bind inside BuildAndStart with the process umask; a tight umask
   // around it means no one else can connect in the moment before the chmod below. umask is
@@ -242,5 +300,29 @@ void DocklineServer::Shutdown(std::chrono::milliseconds grace) {
 }
 
 void DocklineServer::Wait() { impl_->server->Wait(); }
+
+size_t DocklineServer::OpenStreams() const {
+  return impl_->guards.calls ? impl_->guards.calls->open_streams() : 0;
+}
+
+engine::Status DocklineServer::Reload() {
+  engine::Status result;
+  if (impl_->guards.policy) {
+    if (engine::Status st = impl_->guards.policy->Reload(); !st.ok()) {
+      spdlog::error("policy reload failed, the previous policy stays in force: {}", st.message());
+      result = st;
+    } else {
+      spdlog::info("policy {} reloaded: {}", impl_->guards.policy->path(),
+                   impl_->guards.policy->Current()->Describe());
+    }
+  }
+  if (impl_->guards.calls) {
+    if (engine::Status st = impl_->guards.calls->ReopenAudit(); !st.ok()) {
+      spdlog::error("audit file reopen failed, still writing to the old one: {}", st.message());
+      result = st;
+    }
+  }
+  return result;
+}
 
 }  // namespace dockline::server

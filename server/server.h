@@ -25,6 +25,14 @@ struct ServerOptions {
   std::string tls_cert_file;
   std::string tls_key_file;
   std::string tls_client_ca_file;
+  // --policy: per identity, the RPC groups and the rules on typed fields (YAML, or JSON when
+  // the name ends in .json); empty: everything is allowed. Reloaded by Reload().
+  std::string policy_file;
+  // --audit: one JSON line per mutating call, per exec and per refusal; "-" for stderr.
+  std::string audit_file;
+  // --max-streams / --max-streams-per-identity: open streaming calls; 0: no limit.
+  size_t max_streams = 0;
+  size_t max_streams_per_identity = 0;
   // `identity sha256:<hex>` lines: bearer tokens (plaintext only on loopback or Unix).
   std::string tokens_file;
   // A unix: listener's permission bits and group, applied once the socket is bound.
@@ -32,6 +40,14 @@ struct ServerOptions {
   std::string listen_group;
   // ExecContainer keeps at most this much of each output stream (truncated=true past it).
   size_t exec_output_cap = 16 << 20;
+  // A request larger than this is INVALID_ARGUMENT naming both sizes; gRPC drops one larger than
+  // twice this unread (RESOURCE_EXHAUSTED).
+  size_t max_request_bytes = 4 << 20;
+  // A connection quiet for keepalive_time is pinged, and closed when the ping is not answered
+  // within keepalive_timeout: a client that vanished does not hold its follow streams (and their
+  // daemon connections) forever. Each at least 1ms and at most INT_MAX ms.
+  std::chrono::milliseconds keepalive_time{60000};
+  std::chrono::milliseconds keepalive_timeout{20000};
 };
 
 // Every follow stream and exec holds a daemon connection, so the 1024 open files a service
@@ -51,6 +67,11 @@ class DocklineServer {
   // Stops accepting, lets calls end until `deadline`, cancels the rest, stops the engine.
   void Shutdown(std::chrono::milliseconds grace = std::chrono::milliseconds(5000));
   void Wait();
+  // SIGHUP: re-reads the policy (a bad file keeps the one in force) and reopens the audit file.
+  // Returns what went wrong, if anything; the server keeps serving either way.
+  engine::Status Reload();
+  // Streaming calls open now, as counted for --max-streams (0 without stream limits or audit).
+  size_t OpenStreams() const;
 
   class Impl;
 

@@ -4,6 +4,7 @@
 #include <fmt/ostream.h>
 
 #include <CLI/CLI.hpp>
+#include <climits>
 #include <functional>
 #include <iostream>
 #include <utility>
@@ -216,6 +217,13 @@ Result<Invocation> ParseArgs(const std::vector<std::string>& args, const EnvLook
                  "Client certificate PEM file, for mutual TLS (implies --tls; needs --tls-key)");
   app.add_option("--tls-key", invocation.tls_key,
                  "Private key PEM file of --tls-cert (implies --tls)");
+  app.add_option("--tls-server-name", invocation.tls_server_name,
+                 "Check the server's certificate for this name instead of --addr's host (implies "
+                 "--tls)");
+  std::string keepalive_time;
+  app.add_option("--keepalive-time", keepalive_time,
+                 "Ping the server after this long without traffic during a call, e.g. 30s "
+                 "(default), 0 for never; a dead server then ends the call");
   std::string token_flag;
   CLI::Option* token_option =
       app.add_option("--token", token_flag,
@@ -316,6 +324,19 @@ Result<Invocation> ParseArgs(const std::vector<std::string>& args, const EnvLook
           fmt::format("invalid --timeout {:?}: want a positive duration, e.g. 30s", timeout)));
     }
     invocation.timeout = parsed.value;
+  }
+
+  if (!keepalive_time.empty()) {
+    auto parsed = ParseGoDuration(keepalive_time);
+    // gRPC takes whole milliseconds in an int.
+    if (!parsed.ok() || parsed.value.count() < 0 ||
+        (parsed.value.count() > 0 && parsed.value < std::chrono::milliseconds(1)) ||
+        parsed.value > std::chrono::milliseconds(INT_MAX)) {
+      return Error<Invocation>(InvalidArgument(
+          fmt::format("invalid --keepalive-time {:?}: want 0 (never) or 1ms to 596h, e.g. 30s",
+                      keepalive_time)));
+    }
+    invocation.keepalive_time = parsed.value;
   }
 
   const std::vector<std::pair<CLI::App*, CommandKind>> kinds = {
@@ -480,8 +501,12 @@ Result<client::ClientOptions> MakeClientOptions(const Invocation& invocation) {
   client::ClientOptions options;
   options.default_timeout = invocation.timeout;
   options.token = invocation.token;
+  if (invocation.keepalive_time) {
+    options.keepalive_time =
+        std::chrono::duration_cast<std::chrono::milliseconds>(*invocation.keepalive_time);
+  }
   if (!invocation.tls && invocation.tls_ca.empty() && invocation.tls_cert.empty() &&
-      invocation.tls_key.empty()) {
+      invocation.tls_key.empty() && invocation.tls_server_name.empty()) {
     return Ok(std::move(options));
   }
   // Caught here rather than by the library so that the message names the flag to add.
@@ -490,6 +515,7 @@ Result<client::ClientOptions> MakeClientOptions(const Invocation& invocation) {
         invocation.tls_cert.empty() ? "--tls-key needs --tls-cert" : "--tls-cert needs --tls-key"));
   }
   client::TlsOptions& tls = options.tls.emplace();
+  tls.server_name = invocation.tls_server_name;
   const std::pair<const char*, const std::string*> files[] = {
       {"--tls-ca", &invocation.tls_ca},
       {"--tls-cert", &invocation.tls_cert},

@@ -60,7 +60,10 @@ struct Invocation {
   std::string tls_ca;
   std::string tls_cert;
   std::string tls_key;
+  std::string tls_server_name;  // --tls-server-name (implies --tls)
   std::string token;
+  // Global: --keepalive-time (0 turns pings off); unset: the library's default.
+  std::optional<std::chrono::nanoseconds> keepalive_time;
 
   std::string help;  // kHelp: the text to print
 

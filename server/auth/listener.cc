@@ -3,12 +3,18 @@
 #include <arpa/inet.h>
 #include <grp.h>
 #include <grpcpp/security/server_credentials.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <vector>
 
@@ -54,6 +60,64 @@ engine::Result<std::string> ReadFile(const std::string& path, const char* flag) 
     return Refuse(std::string(flag) + ": " + path + " is empty");
   }
   return text.str();
+}
+
+// OpenSSL's reason for the last failure, leaving the thread's error queue empty for whoever
+// uses OpenSSL next on this thread (gRPC's own TLS does).
+std::string OpenSslReason() {
+  const unsigned long error = ERR_peek_last_error();
+  const char* reason = error != 0 ? ERR_reason_error_string(error) : nullptr;
+  ERR_clear_error();
+  return reason != nullptr ? reason : "no PEM block found";
+}
+
+using Bio = std::unique_ptr<BIO, decltype(&BIO_free)>;
+using X509Ptr = std::unique_ptr<X509, decltype(&X509_free)>;
+using KeyPtr = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
+
+Bio MemoryBio(const std::string& pem) {
+  return Bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), &BIO_free);
+}
+
+X509Ptr FirstCertificate(const std::string& pem) {
+  Bio bio = MemoryBio(pem);
+  return X509Ptr(bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr,
+                 &X509_free);
+}
+
+// gRPC only fails later with "Invalid cert chain file" or nothing at all, and may fail only at
+// the first handshake; OpenSSL says exactly what is wrong, before anything is bound.
+engine::Status CheckTlsPem(const TlsFiles& files, const std::string& cert, const std::string& key,
+                           const std::string& client_ca) {
+  X509Ptr certificate = FirstCertificate(cert);
+  if (!certificate) {
+    return Refuse("--tls-cert: " + files.cert + " is not a PEM certificate (" + OpenSslReason() +
+                  ")");
+  }
+  KeyPtr private_key(nullptr, &EVP_PKEY_free);
+  if (Bio bio = MemoryBio(key); bio) {
+    // An encrypted key would make OpenSSL ask for its passphrase on the terminal.
+    pem_password_cb* no_passphrase = [](char*, int, int, void*) { return 0; };
+    private_key.reset(PEM_read_bio_PrivateKey(bio.get(), nullptr, no_passphrase, nullptr));
+  }
+  if (!private_key) {
+    const std::string reason = OpenSslReason();
+    return Refuse("--tls-key: " + files.key + " is not a PEM private key (" +
+                  (key.find("ENCRYPTED") != std::string::npos
+                       ? "it is encrypted; docklined needs it unencrypted"
+                       : reason) +
+                  ")");
+  }
+  if (X509_check_private_key(certificate.get(), private_key.get()) != 1) {
+    ERR_clear_error();
+    return Refuse("--tls-key: " + files.key + " is not the key of the certificate in --tls-cert " +
+                  files.cert);
+  }
+  if (!client_ca.empty() && !FirstCertificate(client_ca)) {
+    return Refuse("--tls-client-ca: " + files.client_ca + " is not a PEM certificate (" +
+                  OpenSslReason() + ")");
+  }
+  return engine::Status::Ok();
 }
 
 }  // namespace
@@ -129,15 +193,22 @@ engine::Result<std::shared_ptr<grpc::ServerCredentials>> ServerCredentialsFromFi
   if (!key.ok()) {
     return key.status();
   }
-  pair.cert_chain = std::move(cert.value());
-  pair.private_key = std::move(key.value());
-  options.pem_key_cert_pairs.push_back(std::move(pair));
+  std::string client_ca;
   if (!files.client_ca.empty()) {
     auto ca = ReadFile(files.client_ca, "--tls-client-ca");
     if (!ca.ok()) {
       return ca.status();
     }
-    options.pem_root_certs = std::move(ca.value());
+    client_ca = std::move(ca.value());
+  }
+  if (engine::Status st = CheckTlsPem(files, cert.value(), key.value(), client_ca); !st.ok()) {
+    return st;
+  }
+  pair.cert_chain = std::move(cert.value());
+  pair.private_key = std::move(key.value());
+  options.pem_key_cert_pairs.push_back(std::move(pair));
+  if (!client_ca.empty()) {
+    options.pem_root_certs = std::move(client_ca);
     options.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
   }
   return grpc::SslServerCredentials(options);

@@ -41,6 +41,8 @@ struct TlsFiles {
 
 // Server credentials for `files`: plaintext when no certificate is given; TLS otherwise, and
 // with a client CA, a handshake that fails unless the client shows a certificate signed by it.
+// Files that are not a PEM certificate and its matching (unencrypted) key, or a client CA that
+// is not a PEM certificate, are refused with the flag, the path and the reason.
 engine::Result<std::shared_ptr<grpc::ServerCredentials>> ServerCredentialsFromFiles(
     const TlsFiles& files);
 

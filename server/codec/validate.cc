@@ -206,6 +206,10 @@ grpc::Status ValidateContainerName(std::string_view field, std::string_view name
         "leading \"/\"), got " +
             QuoteValue(name));
   }
+  if (name.size() > kMaxContainerRefLength) {
+    return InvalidField(field, "must be at most " + std::to_string(kMaxContainerRefLength) +
+                                   " bytes, got " + std::to_string(name.size()));
+  }
   return grpc::Status::OK;
 }
 
@@ -213,10 +217,21 @@ grpc::Status ValidateContainerRef(std::string_view field, std::string_view value
   if (value.empty()) {
     return InvalidField(field, "must not be empty");
   }
+  if (value.size() > kMaxContainerRefLength) {
+    return InvalidField(field, "must be at most " + std::to_string(kMaxContainerRefLength) +
+                                   " bytes (a Docker id is 64 characters), got " +
+                                   std::to_string(value.size()));
+  }
   if (HasControl(value)) {
     return InvalidField(field, "must not contain control characters, got " + QuoteValue(value));
   }
-  // It becomes one URL path segment, and the daemon's router unescapes before matching.
+  // It becomes one URL path segment, and the daemon's router unescapes it and then cleans the
+  // path, answering a redirect to wherever "." or ".." (or an escaped '/') leads.
+  if (value == "." || value == "..") {
+    return InvalidField(field, "must not be \".\" or \"..\", got " + QuoteValue(value));
+  }
+  // '?' and '#' would be harmless escaped, but no Docker id or name holds them: refusing them
+  // answers a probe without a daemon round trip.
   if (value.find_first_of("/?#") != std::string_view::npos) {
     return InvalidField(field, "must not contain '/', '?' or '#', got " + QuoteValue(value));
   }

@@ -3,6 +3,7 @@
 #include <google/protobuf/duration.pb.h>
 #include <grpcpp/support/status.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -26,11 +27,18 @@ bool DurationToNanos(const google::protobuf::Duration& d, int64_t* out);
 // case, optionally followed by "b": "512mb"); fractions allowed ("1.5g", "0.5k"), rounded down.
 grpc::Status ParseMemory(std::string_view text, int64_t* bytes);
 
-// Docker's container-name rule, [a-zA-Z0-9][a-zA-Z0-9_.-]+ with an optional leading "/".
+// The longest container or exec reference accepted, in bytes. A Docker id is 64 hex characters;
+// the daemon sets no limit on names, so container names are held to the same cap at create, and
+// a container dockline made can always be named in a later call.
+inline constexpr size_t kMaxContainerRefLength = 256;
+
+// Docker's container-name rule, [a-zA-Z0-9][a-zA-Z0-9_.-]+ with an optional leading "/", and at
+// most kMaxContainerRefLength bytes.
 grpc::Status ValidateContainerName(std::string_view field, std::string_view name);
 
-// A value that goes into a URL path segment (container or exec reference): non-empty, no
-// control characters, no '/', '?' or '#'. Messages read "<field>: must not be empty".
+// A value that goes into a URL path segment (container or exec reference): non-empty, at most
+// kMaxContainerRefLength bytes, no control characters, not "." or "..", no '/', '?' or '#'.
+// Messages read "<field>: must not be empty".
 grpc::Status ValidateContainerRef(std::string_view field, std::string_view value);
 
 // A signal as the daemon accepts it: "SIGTERM", "TERM", "sigterm", "SIGRTMIN+3" or a number

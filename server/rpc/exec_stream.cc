@@ -14,7 +14,9 @@
 #include <utility>
 #include <vector>
 
+#include "server/auth/limits.h"
 #include "server/codec/exec_codec.h"
+#include "server/policy/rules.h"
 #include "server/reactor/stream_core.h"
 #include "server/rpc/exec_session.h"
 
@@ -56,9 +58,12 @@ class ExecStreamCore : public StreamCore<ExecStreamCore<Response, Reactor>, Resp
   static constexpr bool kInteractive = std::is_same_v<Response, v1::AttachExecResponse>;
 
   // `plan` is StreamExec's; AttachExec's comes with the first message.
-  ExecStreamCore(engine::DockerApi api, std::optional<ExecPlan> plan)
-      : Base(api.engine_ptr(), "exec", &OutputMessage<Response>),
-        api_(std::move(api)),
+  ExecStreamCore(const RpcEnv& env, std::optional<ExecPlan> plan)
+      : Base(env.api.engine_ptr(), "exec", &OutputMessage<Response>),
+        api_(env.api),
+        rules_(env.rules),
+        record_(env.record),
+        max_request_bytes_(env.options.max_request_bytes),
         plan_(std::move(plan)) {}
 
   // --- ExecSession::Listener (engine threads, mu_ not held) ---
@@ -152,6 +157,33 @@ class ExecStreamCore : public StreamCore<ExecStreamCore<Response, Reactor>, Resp
     begin_pending_ = true;
   }
 
+  // What the guard does for the other RPCs, for the config that came as the first message: the
+  // request size, the policy's exec rules and the audit record's target.
+  grpc::Status AdmitConfig() {
+    grpc::Status status;
+    if (max_request_bytes_ > 0) {
+      status = auth::CheckRequestSize(request_, max_request_bytes_);
+    }
+    policy::Decision decision;
+    if (status.ok() && rules_) {
+      decision = policy::CheckExec(*rules_, request_.config(), "config");
+      status = decision.status;
+    }
+    if (record_) {
+      record_->Update([&](calls::CallRecord& r) {
+        r.container = request_.config().container();
+        if (!decision.rule.empty()) {
+          r.rule = decision.rule;
+        }
+        if (!status.ok()) {
+          r.decision = "deny";
+          r.rule = decision.rule.empty() ? "max-request-size" : decision.rule;
+        }
+      });
+    }
+    return status;
+  }
+
   // One AttachExecRequest is in request_; mu_ held.
   void HandleRequest() {
     switch (request_.event_case()) {
@@ -159,6 +191,9 @@ class ExecStreamCore : public StreamCore<ExecStreamCore<Response, Reactor>, Resp
         if (session_) {
           return this->Fail(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                                          "AttachExec: config may only be sent first"));
+        }
+        if (grpc::Status st = AdmitConfig(); !st.ok()) {
+          return this->Fail(st);
         }
         ExecPlan plan;
         grpc::Status st = PlanExec(request_.config(), ExecMode::kAttached, &plan);
@@ -260,6 +295,9 @@ class ExecStreamCore : public StreamCore<ExecStreamCore<Response, Reactor>, Resp
   }
 
   const engine::DockerApi api_;
+  const std::shared_ptr<const policy::IdentityRules> rules_;
+  const std::shared_ptr<calls::CallRecord> record_;
+  const size_t max_request_bytes_;
 
   // Guarded by mu_.
   std::optional<ExecPlan> plan_;  // StreamExec's, until the first Step makes the session
@@ -298,12 +336,12 @@ grpc::ServerWriteReactor<v1::StreamExecResponse>* rpc::StreamExec(
   if (grpc::Status st = PlanExec(request->config(), ExecMode::kStreamed, &plan); !st.ok()) {
     return new RejectedStream<v1::StreamExecResponse>(st);
   }
-  return StartStream<StreamExecCore>(env.api, std::optional<ExecPlan>(std::move(plan)));
+  return StartStream<StreamExecCore>(env, std::optional<ExecPlan>(std::move(plan)));
 }
 
 grpc::ServerBidiReactor<v1::AttachExecRequest, v1::AttachExecResponse>* rpc::AttachExec(
     const RpcEnv& env, grpc::CallbackServerContext*) {
-  return StartStream<AttachExecCore, CoreBidiReactor<AttachExecCore>>(env.api, std::nullopt);
+  return StartStream<AttachExecCore, CoreBidiReactor<AttachExecCore>>(env, std::nullopt);
 }
 
 }  // namespace dockline::server

@@ -276,6 +276,33 @@ TEST_F(AuthTest, NonLoopbackListenersNeedTlsAndAWayToAuthenticate) {
   EXPECT_THAT(r.out + r.err, HasSubstr("--allow-insecure-remote"));
 }
 
+TEST_F(AuthTest, TlsFilesThatAreNotACertificateAndItsKeyRefuseToStart) {
+  // alice's key is a valid PEM key, just not the server certificate's: gRPC alone would only
+  // fail to listen, without saying why.
+  server::ServerOptions options = TlsOptions();
+  options.tls_key_file = pki_->Path("alice.key");
+  auto refused = server::DocklineServer::Start(options);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().message(), "--tls-key: " + pki_->Path("alice.key") +
+                                            " is not the key of the certificate in --tls-cert " +
+                                            pki_->Path("server.pem"));
+
+  options = TlsOptions();
+  options.tls_client_ca_file = pki_->Path("alice.key");
+  refused = server::DocklineServer::Start(options);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().message(), HasSubstr("--tls-client-ca: " + pki_->Path("alice.key") +
+                                                    " is not a PEM certificate"));
+
+  // The binary says so and exits; `timeout` keeps a server that did start from hanging the test.
+  CommandResult r = RunCommand({"timeout", "60", DOCKLINED_PATH, "--listen", "127.0.0.1:0",
+                                "--tls-cert", pki_->Path("server.key"), "--tls-key",
+                                pki_->Path("server.key"), "--tls-client-ca", pki_->Path("ca.pem")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.out + r.err,
+              HasSubstr("--tls-cert: " + pki_->Path("server.key") + " is not a PEM certificate"));
+}
+
 TEST_F(AuthTest, BadTokensFileAndBadGroupRefuseToStart) {
   server::ServerOptions options = Options();
   tokens_.Write(

@@ -3,6 +3,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <fstream>
+#include <optional>
+#include <string>
+
+#include "unit/client/tls_fake.h"
+
 namespace dockline::server {
 namespace {
 
@@ -57,6 +64,80 @@ TEST(ServerCredentialsFromFilesTest, FlagsThatGoTogether) {
   auto missing = auth::ServerCredentialsFromFiles({"/nonexistent/c.pem", "/nonexistent/k.pem", ""});
   ASSERT_FALSE(missing.ok());
   EXPECT_THAT(missing.status().message(), HasSubstr("/nonexistent/c.pem"));
+}
+
+// Real certificates from the openssl CLI, and files that only look like them.
+class TlsFilesTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { certs_ = new std::optional(testing::TestCertificates::Make()); }
+  static void TearDownTestSuite() {
+    delete certs_;
+    certs_ = nullptr;
+  }
+  void SetUp() override {
+    // scripts/install-deps.sh installs it: a machine without it must fail, not skip.
+    ASSERT_TRUE(certs_->has_value()) << "the openssl CLI is needed to make test certificates";
+  }
+  const testing::TestCertificates& certs() const { return **certs_; }
+  std::string Path(const std::string& name) const { return certs().Path(name); }
+  // A file next to the certificates holding `content`.
+  std::string Write(const std::string& name, const std::string& content) const {
+    std::ofstream(Path(name)) << content;
+    return Path(name);
+  }
+  static std::string Refusal(const auth::TlsFiles& files) {
+    auto credentials = auth::ServerCredentialsFromFiles(files);
+    return credentials.ok() ? "" : credentials.status().message();
+  }
+
+  static inline std::optional<testing::TestCertificates>* certs_ = nullptr;
+};
+
+TEST_F(TlsFilesTest, AMatchingCertificateAndKeyAndAPemCaPass) {
+  EXPECT_EQ(Refusal({Path("server.pem"), Path("server.key"), ""}), "");
+  EXPECT_EQ(Refusal({Path("server.pem"), Path("server.key"), Path("ca.pem")}), "");
+  // A chain file: the leaf first, then its CA.
+  const std::string chain = Write("chain.pem", certs().Read("server.pem") + certs().Read("ca.pem"));
+  EXPECT_EQ(Refusal({chain, Path("server.key"), ""}), "");
+}
+
+TEST_F(TlsFilesTest, ACertificateThatIsNotPemNamesTheFlagAndTheReason) {
+  const std::string garbage = Write("garbage.pem", "not a certificate\n");
+  EXPECT_EQ(Refusal({garbage, Path("server.key"), ""}),
+            "--tls-cert: " + garbage + " is not a PEM certificate (no start line)");
+  // A key where the certificate belongs.
+  EXPECT_THAT(Refusal({Path("server.key"), Path("server.key"), ""}),
+              HasSubstr("--tls-cert: " + Path("server.key") + " is not a PEM certificate ("));
+  // The right header over a body that is not base64 DER.
+  const std::string broken =
+      Write("broken.pem", "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n");
+  EXPECT_THAT(Refusal({broken, Path("server.key"), ""}),
+              HasSubstr("--tls-cert: " + broken + " is not a PEM certificate ("));
+}
+
+TEST_F(TlsFilesTest, AKeyThatIsNotAPemKeyOrNotTheCertificatesNamesTheFlag) {
+  EXPECT_THAT(Refusal({Path("server.pem"), Path("server.pem"), ""}),
+              HasSubstr("--tls-key: " + Path("server.pem") + " is not a PEM private key ("));
+  EXPECT_EQ(Refusal({Path("server.pem"), Path("client.key"), ""}),
+            "--tls-key: " + Path("client.key") +
+                " is not the key of the certificate in --tls-cert " + Path("server.pem"));
+}
+
+TEST_F(TlsFilesTest, AnEncryptedKeyIsRefusedWithoutAskingForAPassphrase) {
+  const std::string encrypted = Path("encrypted.key");
+  const std::string command = "openssl pkey -in '" + Path("server.key") +
+                              "' -aes256 -passout pass:secret -out '" + encrypted +
+                              "' >/dev/null 2>&1";
+  ASSERT_EQ(std::system(command.c_str()), 0);
+  EXPECT_EQ(Refusal({Path("server.pem"), encrypted, ""}),
+            "--tls-key: " + encrypted +
+                " is not a PEM private key (it is encrypted; docklined needs it unencrypted)");
+}
+
+TEST_F(TlsFilesTest, AClientCaThatIsNotPemNamesTheFlag) {
+  const std::string garbage = Write("ca-garbage.pem", "ca\n");
+  EXPECT_EQ(Refusal({Path("server.pem"), Path("server.key"), garbage}),
+            "--tls-client-ca: " + garbage + " is not a PEM certificate (no start line)");
 }
 
 }  // namespace

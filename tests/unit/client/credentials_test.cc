@@ -90,6 +90,45 @@ TEST(NewChannelTest, RefusesBadOptionsWithoutQuotingTheToken) {
       "a client private key needs its certificate");
 }
 
+TEST(NewChannelTest, RefusesAServerNameThatNoCertificateCanHold) {
+  TlsOptions tls;
+  for (const std::string& bad :
+       std::vector<std::string>{"dock host", "dockhost.example/x", "-dockhost", ".example",
+                                "dockhost\nexample", "dockhost:443", std::string(254, 'a')}) {
+    tls.server_name = bad;
+    Result<std::shared_ptr<grpc::Channel>> channel =
+        NewChannel("127.0.0.1:1", &tls, "", grpc::ChannelArguments());
+    EXPECT_EQ(channel.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << bad;
+    EXPECT_THAT(channel.status.error_message(), HasSubstr("is not a host name")) << bad;
+  }
+  for (const char* good : {"dockhost.example", "dockhost", "10.0.0.1", "::1"}) {
+    tls.server_name = good;
+    EXPECT_TRUE(NewChannel("127.0.0.1:1", &tls, "", grpc::ChannelArguments()).ok()) << good;
+  }
+}
+
+TEST(ClientOpenTest, RefusesKeepaliveValuesAChannelCannotHold) {
+  ClientOptions options;
+  options.keepalive_time = std::chrono::milliseconds(-1);
+  Result<std::unique_ptr<Client>> opened = Client::Open("127.0.0.1:1", options);
+  EXPECT_EQ(opened.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(opened.status.error_message(), HasSubstr("keepalive time -1ms"));
+
+  options.keepalive_time = std::chrono::hours(1000);
+  EXPECT_THAT(Client::Open("127.0.0.1:1", options).status.error_message(),
+              HasSubstr("keepalive time 3600000000ms"));
+
+  options.keepalive_time = std::chrono::seconds(1);
+  options.keepalive_timeout = std::chrono::milliseconds(0);
+  EXPECT_THAT(Client::Open("127.0.0.1:1", options).status.error_message(),
+              HasSubstr("keepalive timeout 0ms"));
+
+  // No pings: the timeout is never used.
+  options.keepalive_time = std::chrono::milliseconds(0);
+  EXPECT_TRUE(Client::Open("127.0.0.1:1", options).ok());
+  EXPECT_TRUE(Client::Open("127.0.0.1:1", ClientOptions{}).ok());
+}
+
 TEST_F(ClientTest, TokenReachesTheServerAsBearerMetadataOnPlaintextLoopback) {
   ClientOptions options;
   options.token = kToken;
@@ -181,6 +220,38 @@ TEST_F(TlsClientTest, AServerSignedByAnotherCaIsRefused) {
   EXPECT_EQ(client.Inspect("abc").status.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_EQ(service_.inspect_request.container(), "");
   EXPECT_FALSE(service_.last_authorization.has_value());
+}
+
+TEST_F(TlsClientTest, TheServerNameOverrideChecksTheCertificateForThatName) {
+  // The certificate names dockhost.example only; the client dials 127.0.0.1.
+  StartServer(/*require_client_cert=*/false, "dockhost");
+  ClientOptions options;
+  options.tls = Tls("ca.pem", /*with_client_cert=*/false);
+  options.default_timeout = std::chrono::seconds(10);
+
+  Client by_address = MakeClientOrDie(options);
+  EXPECT_EQ(by_address.Inspect("abc").status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  options.tls->server_name = "other.example";
+  Client wrong_name = MakeClientOrDie(options);
+  EXPECT_EQ(wrong_name.Inspect("abc").status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(service_.inspect_request.container(), "");
+
+  options.tls->server_name = "dockhost.example";
+  Client by_name = MakeClientOrDie(options);
+  Result<v1::InspectContainerResponse> result = by_name.Inspect("abc");
+  ASSERT_TRUE(result.ok()) << result.status.error_message();
+  EXPECT_EQ(service_.inspect_request.container(), "abc");
+}
+
+TEST_F(TlsClientTest, TheServerNameOverrideStillNeedsTheTrustedCa) {
+  StartServer(/*require_client_cert=*/false, "dockhost");
+  ClientOptions options;
+  options.tls = Tls("other-ca.pem", /*with_client_cert=*/false);
+  options.tls->server_name = "dockhost.example";
+  options.default_timeout = std::chrono::seconds(10);
+  Client client = MakeClientOrDie(options);
+  EXPECT_EQ(client.Inspect("abc").status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(service_.inspect_request.container(), "");
 }
 
 TEST_F(TlsClientTest, PlaintextToATlsServerFails) {

@@ -22,8 +22,9 @@
 
 namespace dockline::testing {
 
-// A CA, a server certificate for 127.0.0.1 and localhost, a client certificate (CN ci-runner)
-// and an unrelated CA, as PEM files in a temporary directory.
+// A CA, a server certificate for 127.0.0.1 and localhost, one for the name dockhost.example
+// only, a client certificate (CN ci-runner) and an unrelated CA, as PEM files in a temporary
+// directory.
 class TestCertificates {
  public:
   // nullopt when the openssl CLI is missing or fails (scripts/install-deps.sh installs it).
@@ -53,7 +54,9 @@ class TestCertificates {
         "command -v openssl >/dev/null && (" + ca("ca") + " && " + ca("other-ca") + " && " +
         leaf("server", "localhost",
              "subjectAltName=IP:127.0.0.1,DNS:localhost\\nextendedKeyUsage=serverAuth\\n", 1) +
-        " && " + leaf("client", "ci-runner", "extendedKeyUsage=clientAuth\\n", 2) +
+        " && " + leaf("client", "ci-runner", "extendedKeyUsage=clientAuth\\n", 2) + " && " +
+        leaf("dockhost", "dockhost.example",
+             "subjectAltName=DNS:dockhost.example\\nextendedKeyUsage=serverAuth\\n", 3) +
         ") >/dev/null 2>&1";
     if (std::system(script.c_str()) != 0) {
       return std::nullopt;
@@ -111,12 +114,14 @@ class TlsClientTest : public ::testing::Test {
 
   const TestCertificates& certs() const { return **certs_; }
 
-  void StartServer(bool require_client_cert) {
+  // `leaf`: the server's certificate, "server" (127.0.0.1, localhost) or "dockhost".
+  void StartServer(bool require_client_cert, const std::string& leaf = "server") {
     grpc::SslServerCredentialsOptions options(
         require_client_cert ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
                             : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
     options.pem_root_certs = certs().Read("ca.pem");
-    options.pem_key_cert_pairs.push_back({certs().Read("server.key"), certs().Read("server.pem")});
+    options.pem_key_cert_pairs.push_back(
+        {certs().Read(leaf + ".key"), certs().Read(leaf + ".pem")});
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", grpc::SslServerCredentials(options), &port);

@@ -116,6 +116,40 @@ TEST(ValidateContainerRefTest, Cases) {
             "container: must not contain control characters, got \"a\\x0ab\"");
 }
 
+TEST(ValidateContainerRefTest, DotSegmentsAreRefusedAndOtherDotsPass) {
+  // The daemon cleans "." and ".." out of the path it routes, even escaped.
+  EXPECT_EQ(ValidateContainerRef("container", ".").error_message(),
+            "container: must not be \".\" or \"..\", got \".\"");
+  EXPECT_EQ(ValidateContainerRef("exec_id", "..").error_message(),
+            "exec_id: must not be \".\" or \"..\", got \"..\"");
+  for (const char* good : {"...", ".a", "a.", "..a", "a..b", "%2e%2e", "%2e%2e%2fimages"}) {
+    EXPECT_TRUE(ValidateContainerRef("container", good).ok()) << good;
+  }
+}
+
+TEST(ValidateContainerRefTest, LengthIsCappedAndTheMessageSaysAtWhat) {
+  EXPECT_TRUE(ValidateContainerRef("container", std::string(kMaxContainerRefLength, 'a')).ok());
+  EXPECT_EQ(kMaxContainerRefLength, 256u);
+  EXPECT_EQ(ValidateContainerRef("container", std::string(257, 'a')).error_message(),
+            "container: must be at most 256 bytes (a Docker id is 64 characters), got 257");
+  grpc::Status huge = ValidateContainerRef("config.container", std::string(10000, '/'));
+  EXPECT_EQ(huge.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(huge.error_message(),
+            "config.container: must be at most 256 bytes (a Docker id is 64 characters), got "
+            "10000");
+}
+
+TEST(ValidateContainerRefTest, NulAndOtherControlBytesAreRefused) {
+  for (std::string bad : {std::string("\0", 1), std::string("ab\0", 3), std::string("a\x1b[2J"),
+                          std::string("a\x7f"), std::string("a\rb")}) {
+    grpc::Status status = ValidateContainerRef("exec_id", bad);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_EQ(status.error_message().rfind("exec_id: must not contain control characters, got ", 0),
+              0u)
+        << status.error_message();
+  }
+}
+
 TEST(ValidateContainerNameTest, Cases) {
   for (const char* good : {"ab", "/ab", "demo-full", "a.b_c-d", "0dfa", "A1"}) {
     EXPECT_TRUE(ValidateContainerName("name", good).ok()) << good;
@@ -123,6 +157,14 @@ TEST(ValidateContainerNameTest, Cases) {
   for (const char* bad : {"", "a", "/a", "-ab", ".ab", "a/b", "a:b", "héllo", "a b"}) {
     EXPECT_FALSE(ValidateContainerName("name", bad).ok()) << bad;
   }
+}
+
+TEST(ValidateContainerNameTest, NamesAreHeldToTheReferenceCap) {
+  // The daemon takes any length; a longer name could not be used in a later call.
+  EXPECT_TRUE(ValidateContainerName("spec.name", "/" + std::string(255, 'a')).ok());
+  EXPECT_TRUE(ValidateContainerName("spec.name", std::string(256, 'a')).ok());
+  EXPECT_EQ(ValidateContainerName("spec.name", std::string(257, 'a')).error_message(),
+            "spec.name: must be at most 256 bytes, got 257");
 }
 
 }  // namespace

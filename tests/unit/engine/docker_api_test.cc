@@ -6,6 +6,8 @@
 #include <future>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "unit/fake_engine.h"
 
@@ -52,9 +54,112 @@ struct StatusOutcome {
 TEST_F(DockerApiTest, IdsAreOneEscapedPathSegment) {
   engine_->unary = [](const ApiRequest&) { return Reply(nlohmann::json::object()); };
   StatusOutcome out;
-  api_.StartContainer("../x y/?#", out.Callback());
+  api_.StartContainer("..x y?#%", out.Callback());
   EXPECT_TRUE(out.Get().ok());
-  EXPECT_EQ(Only().path, "/containers/..%2Fx%20y%2F%3F%23/start");
+  EXPECT_EQ(Only().path, "/containers/..x%20y%3F%23%25/start");
+}
+
+// Every function that puts an id into a path, called with `id`; each returns the status its
+// callback got (the callbacks run on the engine's thread, as for any call).
+std::vector<std::pair<std::string, Status>> CallEveryIdEndpoint(const DockerApi& api,
+                                                                const std::string& id) {
+  std::vector<std::pair<std::string, Status>> got;
+  auto status = [&](const char* name, auto start) {
+    StatusOutcome out;
+    start(out.Callback());
+    got.emplace_back(name, out.Get());
+  };
+  auto result = [&]<typename T>(const char* name, auto start, Outcome<T>&& out) {
+    start(out.Callback());
+    got.emplace_back(name, out.Get().status());
+  };
+  auto stream = [&](const char* name, auto start) {
+    std::promise<Status> promise;
+    start([&promise](Result<ApiResponse> res, std::shared_ptr<BodyStream> body) {
+      promise.set_value(body ? Status(Code::kDaemonError, "a body for a refused call")
+                             : res.status());
+    });
+    got.emplace_back(name, promise.get_future().get());
+  };
+  status("StartContainer", [&](StatusDone d) { api.StartContainer(id, d); });
+  status("StopContainer", [&](StatusDone d) { api.StopContainer(id, 1, d); });
+  status("RestartContainer", [&](StatusDone d) { api.RestartContainer(id, std::nullopt, d); });
+  status("KillContainer", [&](StatusDone d) { api.KillContainer(id, "KILL", d); });
+  status("RemoveContainer", [&](StatusDone d) { api.RemoveContainer(id, true, true, d); });
+  result(
+      "InspectContainer", [&](Done<ContainerDocument> d) { api.InspectContainer(id, d); },
+      Outcome<ContainerDocument>());
+  bool registered = false;
+  result(
+      "WaitContainer",
+      [&](Done<ExitStatus> d) {
+        api.WaitContainer(
+            id, "not-running", std::chrono::milliseconds(0), [&registered] { registered = true; },
+            d);
+      },
+      Outcome<ExitStatus>());
+  EXPECT_FALSE(registered) << "a refused wait said it was in place";
+  stream("ContainerLogs",
+         [&](Engine::StreamCallback d) { api.ContainerLogs(id, LogsQuery{}, std::move(d)); });
+  result(
+      "CreateExec",
+      [&](Done<std::string> d) {
+        api.CreateExec(id, Json{{"Cmd", {"true"}}}, d);
+      },
+      Outcome<std::string>());
+  status("StartExecDetached", [&](StatusDone d) { api.StartExecDetached(id, false, d); });
+  stream("StartExecAttached",
+         [&](Engine::StreamCallback d) { api.StartExecAttached(id, false, std::move(d)); });
+  result(
+      "InspectExec", [&](Done<Json> d) { api.InspectExec(id, d); }, Outcome<Json>());
+  status("ResizeExec", [&](StatusDone d) { api.ResizeExec(id, 24, 80, d); });
+  result(
+      "InspectNetwork", [&](Done<Json> d) { api.InspectNetwork(id, d); }, Outcome<Json>());
+  status("RemoveVolume", [&](StatusDone d) { api.RemoveVolume(id, d); });
+  return got;
+}
+
+TEST_F(DockerApiTest, SegmentsTheDaemonWouldReRouteAreRefusedBeforeSending) {
+  // dockerd unescapes the path, then redirects to its cleaned form: an empty, "." or ".."
+  // segment, or an escaped '/', would lead away from the endpoint.
+  for (const std::string id : {"", ".", "..", "a/b", "../images/json", "/abc", "abc/"}) {
+    for (const auto& [name, st] : CallEveryIdEndpoint(api_, id)) {
+      SCOPED_TRACE(name + " with id \"" + id + "\"");
+      EXPECT_EQ(st.code(), Code::kBadRequest) << st.message();
+      EXPECT_THAT(st.message(), HasSubstr("an id must be one path segment"));
+    }
+  }
+  EXPECT_EQ(engine_->Calls(), std::vector<std::string>());
+}
+
+TEST_F(DockerApiTest, TheRefusalShowsTheEscapedPathCut) {
+  StatusOutcome dots, slashes;
+  api_.StartContainer("..", dots.Callback());
+  EXPECT_EQ(dots.Get().message(),
+            "refused to send \"/containers/../start\": an id must be one path segment, not "
+            "empty, \".\" or \"..\" and without '/'");
+  api_.StartContainer(std::string(1000, '/'), slashes.Callback());
+  std::string message = slashes.Get().message();
+  EXPECT_THAT(message, HasSubstr("\"/containers/%2F%2F"));
+  EXPECT_THAT(message, HasSubstr("...\": an id"));
+  EXPECT_LT(message.size(), 250u);
+  EXPECT_TRUE(engine_->Calls().empty());
+}
+
+TEST_F(DockerApiTest, DotsThatAreNotWholeSegmentsAreSentEscaped) {
+  engine_->unary = [](const ApiRequest&) { return Reply(nlohmann::json::object()); };
+  for (const std::string id : {"...", ".a", "a..", "%2e%2e", "%2F"}) {
+    StatusOutcome out;
+    api_.StartContainer(id, out.Callback());
+    EXPECT_TRUE(out.Get().ok()) << id;
+  }
+  auto requests = engine_->Requests();
+  ASSERT_EQ(requests.size(), 5u);
+  EXPECT_EQ(requests[0].path, "/containers/.../start");
+  EXPECT_EQ(requests[1].path, "/containers/.a/start");
+  EXPECT_EQ(requests[2].path, "/containers/a../start");
+  EXPECT_EQ(requests[3].path, "/containers/%252e%252e/start");
+  EXPECT_EQ(requests[4].path, "/containers/%252F/start");
 }
 
 TEST_F(DockerApiTest, ShortCallsCarryTheUnaryTimeoutAndLongOnesNone) {

@@ -333,6 +333,38 @@ TEST(CredentialArgsTest, TlsFilesAreReadAndAMissingOneNamesItsFlag) {
   EXPECT_EQ(system_roots.value.tls->root_ca_pem, "");
 }
 
+TEST(CredentialArgsTest, TlsServerNameImpliesTlsAndReachesTheOptions) {
+  Result<ClientOptions> options =
+      MakeClientOptions(Parse({"--tls-server-name", "dockhost.example", "ps"}).value);
+  ASSERT_TRUE(options.ok()) << options.status.error_message();
+  ASSERT_TRUE(options.value.tls.has_value());
+  EXPECT_EQ(options.value.tls->server_name, "dockhost.example");
+  EXPECT_EQ(options.value.tls->root_ca_pem, "");
+  EXPECT_EQ(MakeClientOptions(Parse({"--tls", "ps"}).value).value.tls->server_name, "");
+}
+
+TEST(KeepaliveArgsTest, DurationsReachTheOptionsAndBadOnesNameTheFlag) {
+  EXPECT_EQ(MakeClientOptions(Parse({"ps"}).value).value.keepalive_time,
+            client::kDefaultKeepaliveTime);
+  EXPECT_EQ(MakeClientOptions(Parse({"--keepalive-time", "5s", "ps"}).value).value.keepalive_time,
+            std::chrono::seconds(5));
+  EXPECT_EQ(MakeClientOptions(Parse({"ps", "--keepalive-time=1m30s"}).value).value.keepalive_time,
+            std::chrono::seconds(90));
+  EXPECT_EQ(MakeClientOptions(Parse({"--keepalive-time", "0", "ps"}).value).value.keepalive_time,
+            std::chrono::milliseconds(0));
+  for (const char* bad : {"30", "abc", "-1s", "500us", "1000h", ""}) {
+    Result<Invocation> parsed = Parse({"--keepalive-time", bad, "ps"});
+    if (std::string(bad).empty()) {
+      // An empty value is "not given": the default stays.
+      ASSERT_TRUE(parsed.ok());
+      EXPECT_FALSE(parsed.value.keepalive_time.has_value());
+      continue;
+    }
+    EXPECT_EQ(parsed.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << bad;
+    EXPECT_THAT(parsed.status.error_message(), HasSubstr("invalid --keepalive-time")) << bad;
+  }
+}
+
 TEST(CredentialMainTest, ATokenIsNotSentInClearToARemoteHost) {
   std::ostringstream out;
   std::ostringstream err;
@@ -411,6 +443,26 @@ TEST_F(TlsClientTest, CliConnectsOverMutualTlsWithTheFlags) {
   EXPECT_EQ(Main({"--addr", address_, "--tls-ca", certs().Path("ca.pem"), "--timeout", "10s", "ps"},
                  FakeEnv({}), out, err),
             kExitCommandFailed);
+}
+
+TEST_F(TlsClientTest, CliDialsAnAddressAndChecksTheCertificateForTheServerName) {
+  StartServer(/*require_client_cert=*/false, "dockhost");
+  std::ostringstream out;
+  std::ostringstream err;
+  EXPECT_EQ(Main({"--addr", address_, "--tls-ca", certs().Path("ca.pem"), "--tls-server-name",
+                  "dockhost.example", "--timeout", "10s", "ps", "-q"},
+                 FakeEnv({}), out, err),
+            0)
+      << err.str();
+  EXPECT_EQ(out.str(), "0123456789ab\n");
+
+  // The certificate does not name the address.
+  out.str("");
+  EXPECT_EQ(
+      Main({"--addr", address_, "--tls-ca", certs().Path("ca.pem"), "--timeout", "10s", "ps", "-q"},
+           FakeEnv({}), out, err),
+      kExitCommandFailed);
+  EXPECT_EQ(out.str(), "");
 }
 
 }  // namespace
