@@ -53,7 +53,8 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   app.add_option("--tokens", options.tokens_file,
                  "bearer tokens: one 'IDENTITY sha256:<hex of the token>' a line; callers then "
-                 "send 'authorization: Bearer TOKEN' (over TLS unless on loopback/unix)")
+                 "send 'authorization: Bearer TOKEN' (over TLS unless on loopback/unix); "
+                 "re-read on SIGHUP")
       ->check(CLI::ExistingFile);
   std::string listen_mode = "0660";
   app.add_option("--listen-mode", listen_mode, "a unix: listener's permission bits (octal)")
@@ -153,7 +154,7 @@ int main(int argc, char** argv) {
 
   int received = 0;
   while (sigwait(&signals, &received) == 0 && received == SIGHUP) {
-    spdlog::info("SIGHUP: reloading the policy and reopening the audit file");
+    spdlog::info("SIGHUP: reloading the tokens and the policy, reopening the audit file");
     server.value()->Reload();
   }
   spdlog::info("signal {}: shutting down", received);

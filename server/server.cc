@@ -10,11 +10,15 @@
 #include <atomic>
 #include <climits>
 #include <mutex>
+#include <string>
+#include <string_view>
 
 #include "engine/docker_engine.h"
 #include "server/auth/authenticator.h"
 #include "server/auth/limits.h"
 #include "server/auth/tokens.h"
+#include "server/policy/policy.h"
+#include "server/reloadable.h"
 #include "server/service.h"
 
 namespace dockline::server {
@@ -39,6 +43,7 @@ class DocklineServer::Impl {
   std::shared_ptr<engine::DockerEngine> engine;
   std::unique_ptr<DocklineService> service;
   Guards guards;
+  std::shared_ptr<auth::TokenStore> tokens;  // null without --tokens
   std::unique_ptr<grpc::Server> server;
   int port = 0;
   std::string address;
@@ -111,7 +116,7 @@ engine::Result<auth::AuthConfig> TransportConfig(const ServerOptions& options) {
     if (!tokens.ok()) {
       return tokens.status();
     }
-    config.tokens = std::make_shared<const auth::TokenTable>(std::move(tokens.value()));
+    config.tokens = auth::MakeTokenStore(std::move(tokens.value()), options.tokens_file);
   }
   if (!config.local_listener && config.tls && !config.client_certificates && !config.tokens) {
     return Refuse("refusing to listen on " + options.listen +
@@ -133,7 +138,7 @@ engine::Status MakeGuards(const ServerOptions& options, Guards* guards) {
     if (!policy.ok()) {
       return Refuse("--policy " + policy.status().message());
     }
-    guards->policy = std::make_shared<policy::PolicyStore>(policy.value(), options.policy_file);
+    guards->policy = policy::MakePolicyStore(policy.value(), options.policy_file);
     spdlog::info("policy {}: {}", options.policy_file, policy.value()->Describe());
   } else {
     spdlog::info("no --policy: every authenticated caller may call every RPC on every container");
@@ -196,6 +201,7 @@ engine::Result<std::unique_ptr<DocklineServer>> DocklineServer::Start(
   }
   auto impl = std::make_unique<Impl>();
   impl->engine = engine.value();
+  impl->tokens = config->tokens;
   impl->health_interval = options.health_interval;
   ServiceOptions service_options;
   service_options.exec_output_cap = options.exec_output_cap;
@@ -305,17 +311,33 @@ size_t DocklineServer::OpenStreams() const {
   return impl_->guards.calls ? impl_->guards.calls->open_streams() : 0;
 }
 
+namespace {
+
+// Re-reads one SIGHUP-reloadable file and logs the outcome; `describe` summarises the new value.
+template <typename T, typename Describe>
+void ReloadAndLog(Reloadable<T>* store, std::string_view what, Describe describe,
+                  engine::Status* result) {
+  if (store == nullptr) {
+    return;
+  }
+  if (engine::Status st = store->Reload(); !st.ok()) {
+    spdlog::error("{} reload failed, what was in force stays: {}", what, st.message());
+    *result = st;
+    return;
+  }
+  spdlog::info("{} {} reloaded: {}", what, store->path(), describe(*store->Current()));
+}
+
+}  // namespace
+
 engine::Status DocklineServer::Reload() {
   engine::Status result;
-  if (impl_->guards.policy) {
-    if (engine::Status st = impl_->guards.policy->Reload(); !st.ok()) {
-      spdlog::error("policy reload failed, the previous policy stays in force: {}", st.message());
-      result = st;
-    } else {
-      spdlog::info("policy {} reloaded: {}", impl_->guards.policy->path(),
-                   impl_->guards.policy->Current()->Describe());
-    }
-  }
+  ReloadAndLog(
+      impl_->tokens.get(), "tokens",
+      [](const auth::TokenTable& t) { return std::to_string(t.size()) + " token(s)"; }, &result);
+  ReloadAndLog(
+      impl_->guards.policy.get(), "policy", [](const policy::Policy& p) { return p.Describe(); },
+      &result);
   if (impl_->guards.calls) {
     if (engine::Status st = impl_->guards.calls->ReopenAudit(); !st.ok()) {
       spdlog::error("audit file reopen failed, still writing to the old one: {}", st.message());

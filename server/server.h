@@ -67,7 +67,8 @@ class DocklineServer {
   // Stops accepting, lets calls end until `deadline`, cancels the rest, stops the engine.
   void Shutdown(std::chrono::milliseconds grace = std::chrono::milliseconds(5000));
   void Wait();
-  // SIGHUP: re-reads the policy (a bad file keeps the one in force) and reopens the audit file.
+  // SIGHUP: re-reads the tokens and the policy (a bad file keeps what is in force) and reopens
+  // the audit file.
   // Returns what went wrong, if anything; the server keeps serving either way.
   engine::Status Reload();
   // Streaming calls open now, as counted for --max-streams (0 without stream limits or audit).

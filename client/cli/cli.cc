@@ -1,5 +1,6 @@
 #include "client/cli/cli.h"
 
+#include <absl/status/status.h>
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
@@ -152,25 +153,9 @@ std::string RedactTokens(std::string message, const std::vector<std::string>& ar
 }
 
 std::string CodeName(grpc::StatusCode code) {
-  static constexpr std::string_view kNames[] = {"OK",
-                                                "CANCELLED",
-                                                "UNKNOWN",
-                                                "INVALID_ARGUMENT",
-                                                "DEADLINE_EXCEEDED",
-                                                "NOT_FOUND",
-                                                "ALREADY_EXISTS",
-                                                "PERMISSION_DENIED",
-                                                "RESOURCE_EXHAUSTED",
-                                                "FAILED_PRECONDITION",
-                                                "ABORTED",
-                                                "OUT_OF_RANGE",
-                                                "UNIMPLEMENTED",
-                                                "INTERNAL",
-                                                "UNAVAILABLE",
-                                                "DATA_LOSS",
-                                                "UNAUTHENTICATED"};
-  const auto index = static_cast<size_t>(code);
-  return index < std::size(kNames) ? std::string(kNames[index]) : fmt::format("status {}", index);
+  // gRPC's codes are absl's, number for number.
+  std::string name = absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
+  return name.empty() ? fmt::format("status {}", static_cast<int>(code)) : name;
 }
 
 }  // namespace

@@ -111,7 +111,7 @@ grpc::Status Authenticator::Decide(const CallCredentials& call, Identity* identi
     if (!config_.tokens) {
       return Unauthenticated("a bearer token was sent, but this server takes none (no --tokens)");
     }
-    std::optional<std::string> name = config_.tokens->Match(*token);
+    std::optional<std::string> name = config_.tokens->Current()->Match(*token);
     if (!name) {
       return Unauthenticated("the bearer token is not one this server knows");
     }
@@ -149,8 +149,8 @@ std::string Authenticator::Describe() const {
     accepted = "client certificates";
   }
   if (config_.tokens) {
-    accepted += std::string(accepted.empty() ? "" : ", ") + std::to_string(config_.tokens->size()) +
-                " bearer token(s)" +
+    accepted += std::string(accepted.empty() ? "" : ", ") +
+                std::to_string(config_.tokens->Current()->size()) + " bearer token(s)" +
                 (config_.tls || config_.local_listener ? "" : " (none usable without TLS)");
   }
   if (!CredentialsRequired()) {

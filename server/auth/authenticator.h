@@ -23,7 +23,7 @@ struct AuthConfig {
   // --allow-insecure-remote on a plaintext non-loopback listener with no credentials
   // configured: the operator chose "anyone who reaches it", and those callers are `anonymous`.
   bool anonymous_remote = false;
-  std::shared_ptr<const TokenTable> tokens = nullptr;  // null without --tokens
+  std::shared_ptr<TokenStore> tokens = nullptr;  // null without --tokens
 };
 
 // What one call carried, read from its context (or made up by a test).

@@ -133,6 +133,18 @@ engine::Result<TokenTable> TokenTable::Load(const std::string& path) {
   return Parse(text.str(), path);
 }
 
+std::shared_ptr<TokenStore> MakeTokenStore(TokenTable table, const std::string& path) {
+  return std::make_shared<TokenStore>(
+      std::make_shared<const TokenTable>(std::move(table)), path,
+      [](const std::string& file) -> engine::Result<std::shared_ptr<const TokenTable>> {
+        auto loaded = TokenTable::Load(file);
+        if (!loaded.ok()) {
+          return loaded.status();
+        }
+        return std::make_shared<const TokenTable>(std::move(loaded.value()));
+      });
+}
+
 std::optional<std::string> TokenTable::Match(std::string_view token) const {
   Sha256Digest digest = Sha256(token);
   const Entry* found = nullptr;

@@ -2,12 +2,14 @@
 
 #include <array>
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "engine/status.h"
+#include "server/reloadable.h"
 
 namespace dockline::server::auth {
 
@@ -43,5 +45,9 @@ class TokenTable {
   };
   std::vector<Entry> entries_;
 };
+
+// The tokens in force; SIGHUP re-reads the file, so tokens rotate without a restart.
+using TokenStore = Reloadable<TokenTable>;
+std::shared_ptr<TokenStore> MakeTokenStore(TokenTable table, const std::string& path);
 
 }  // namespace dockline::server::auth

@@ -248,22 +248,9 @@ std::string Policy::Describe() const {
   return out;
 }
 
-std::shared_ptr<const Policy> PolicyStore::Current() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return policy_;
-}
-
-engine::Status PolicyStore::Reload() {
-  if (path_.empty()) {
-    return Status::Ok();
-  }
-  auto policy = Policy::Load(path_);
-  if (!policy.ok()) {
-    return policy.status();
-  }
-  std::lock_guard<std::mutex> lock(mu_);
-  policy_ = policy.value();
-  return Status::Ok();
+std::shared_ptr<PolicyStore> MakePolicyStore(std::shared_ptr<const Policy> policy,
+                                             const std::string& path) {
+  return std::make_shared<PolicyStore>(std::move(policy), path, &Policy::Load);
 }
 
 }  // namespace dockline::server::policy

@@ -2,7 +2,6 @@
 
 #include <map>
 #include <memory>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
@@ -11,6 +10,7 @@
 #include <vector>
 
 #include "engine/status.h"
+#include "server/reloadable.h"
 
 namespace dockline::server::policy {
 
@@ -67,21 +67,9 @@ const std::map<std::string, std::vector<std::string>>& RpcGroups();
 // The group `rpc` belongs to; empty when it is in none.
 std::string GroupOf(std::string_view rpc);
 
-// The policy in force, swapped whole on reload. Thread-safe.
-class PolicyStore {
- public:
-  explicit PolicyStore(std::shared_ptr<const Policy> policy, std::string path = {})
-      : policy_(std::move(policy)), path_(std::move(path)) {}
-
-  std::shared_ptr<const Policy> Current() const;
-  const std::string& path() const { return path_; }
-  // Re-reads the file; on any error the old policy stays in force and the error is returned.
-  engine::Status Reload();
-
- private:
-  mutable std::mutex mu_;
-  std::shared_ptr<const Policy> policy_;
-  const std::string path_;
-};
+// The policy in force; SIGHUP re-reads its file.
+using PolicyStore = Reloadable<Policy>;
+std::shared_ptr<PolicyStore> MakePolicyStore(std::shared_ptr<const Policy> policy,
+                                             const std::string& path);
 
 }  // namespace dockline::server::policy

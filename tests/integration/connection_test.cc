@@ -330,6 +330,67 @@ class ConnectionTest : public DaemonTest {
     container_ = CreateAndStart(Spec({"sh", "-c", "echo ready; exec sleep 600"}));
     return container_;
   }
+  // docklined behind a frame-counting proxy and a client following a quiet container's logs
+  // through it, past the container's "ready". Members go in reverse: the stream ends first.
+  struct ProxiedFollow {
+    std::unique_ptr<server::DocklineServer> server;
+    std::unique_ptr<FrameCountingProxy> proxy;
+    std::unique_ptr<client::Client> client;
+    std::unique_ptr<FollowStream> follow;
+  };
+  void FollowThroughProxy(const server::ServerOptions& options,
+                          const client::ClientOptions& client_options,
+                          std::optional<seconds> deadline, ProxiedFollow* out) {
+    out->server = Start(options);
+    ASSERT_NE(out->server, nullptr);
+    out->proxy = std::make_unique<FrameCountingProxy>(out->server->port());
+    out->client = Open(out->proxy->address(), client_options);
+    ASSERT_NE(out->client, nullptr);
+    std::string id = StartQuietContainer();
+    ASSERT_FALSE(id.empty());
+    out->follow = std::make_unique<FollowStream>(*out->client, id, deadline);
+    ASSERT_TRUE(PollUntil([&] { return out->follow->output() == "ready\n"; }, seconds(30)))
+        << out->follow->output();
+  }
+  enum class Pinger { kServer, kClient };
+  // Follows a quiet container's logs through a frame-counting proxy until `pinger` has sent
+  // kPings pings and the other side has acked them, and checks that the stream stayed open and
+  // neither side sent GOAWAY (a server that took client pings as abuse would: too_many_pings).
+  void ExpectIdleFollowKeptAlive(const server::ServerOptions& options,
+                                 const client::ClientOptions& client_options, Pinger pinger) {
+    ProxiedFollow f;
+    ASSERT_NO_FATAL_FAILURE(FollowThroughProxy(options, client_options, std::nullopt, &f));
+    FrameCountingProxy& proxy = *f.proxy;
+    FollowStream& follow = *f.follow;
+    auto pings = [&] {
+      return pinger == Pinger::kServer ? proxy.from_server().pings : proxy.from_client().pings;
+    };
+    auto acks = [&] {
+      return pinger == Pinger::kServer ? proxy.from_client().ping_acks
+                                       : proxy.from_server().ping_acks;
+    };
+    const int pings_before = pings();
+    const int acks_before = acks();
+    const int client_pings_before = proxy.from_client().pings;
+    EXPECT_TRUE(PollUntil(
+        [&] {
+          // A stream that ended early has failed already.
+          return follow.status().has_value() ||
+                 (pings() >= pings_before + kPings && acks() >= acks_before + kPings);
+        },
+        seconds(60)))
+        << "pings " << pings() - pings_before << ", acks " << acks() - acks_before;
+    if (pinger == Pinger::kServer) {
+      EXPECT_EQ(proxy.from_client().pings, client_pings_before);
+    }
+    EXPECT_EQ(proxy.from_server().goaways, 0);
+    EXPECT_EQ(proxy.from_client().goaways, 0);
+    EXPECT_FALSE(follow.status().has_value()) << follow.status()->error_message();
+
+    follow.Cancel();
+    ASSERT_TRUE(PollUntil([&] { return follow.status().has_value(); }, seconds(30)));
+    EXPECT_EQ(follow.status()->error_code(), grpc::StatusCode::CANCELLED);
+  }
   void TearDown() override {
     if (!container_.empty()) {
       v1::RemoveContainerRequest request;
@@ -347,93 +408,27 @@ class ConnectionTest : public DaemonTest {
 TEST_F(ConnectionTest, TheServerPingsAnIdleFollowStreamAtItsKeepaliveTime) {
   server::ServerOptions options = Options();
   options.keepalive_time = seconds(1);
-  auto server = Start(options);
-  ASSERT_NE(server, nullptr);
-  FrameCountingProxy proxy(server->port());
   client::ClientOptions client_options;
   client_options.keepalive_time = milliseconds(0);  // only the server pings
-  auto client = Open(proxy.address(), client_options);
-  ASSERT_NE(client, nullptr);
-  std::string id = StartQuietContainer();
-  ASSERT_FALSE(id.empty());
-
-  FollowStream follow(*client, id, std::nullopt);
-  ASSERT_TRUE(PollUntil([&] { return follow.output() == "ready\n"; }, seconds(30)))
-      << follow.output();
-  const FrameCounts server_before = proxy.from_server();
-  const FrameCounts client_before = proxy.from_client();
-  EXPECT_TRUE(PollUntil(
-      [&] {
-        // A stream that ended early has failed already.
-        return follow.status().has_value() ||
-               (proxy.from_server().pings >= server_before.pings + kPings &&
-                proxy.from_client().ping_acks >= client_before.ping_acks + kPings);
-      },
-      seconds(60)))
-      << "server pings " << proxy.from_server().pings - server_before.pings << ", client acks "
-      << proxy.from_client().ping_acks - client_before.ping_acks;
-  EXPECT_EQ(proxy.from_client().pings, client_before.pings);
-  EXPECT_EQ(proxy.from_server().goaways, 0);
-  EXPECT_EQ(proxy.from_client().goaways, 0);
-  EXPECT_FALSE(follow.status().has_value()) << follow.status()->error_message();
-
-  follow.Cancel();
-  ASSERT_TRUE(PollUntil([&] { return follow.status().has_value(); }, seconds(30)));
-  EXPECT_EQ(follow.status()->error_code(), grpc::StatusCode::CANCELLED);
+  ExpectIdleFollowKeptAlive(options, client_options, Pinger::kServer);
 }
 
 TEST_F(ConnectionTest, ClientPingsOnAnIdleFollowStreamAreAnsweredNotPunished) {
-  auto server = Start(Options());  // its own keepalive (60s) stays out of the way
-  ASSERT_NE(server, nullptr);
-  FrameCountingProxy proxy(server->port());
   client::ClientOptions client_options;
   client_options.keepalive_time = seconds(1);  // far below the server's minimum ping interval
-  auto client = Open(proxy.address(), client_options);
-  ASSERT_NE(client, nullptr);
-  std::string id = StartQuietContainer();
-  ASSERT_FALSE(id.empty());
-
-  FollowStream follow(*client, id, std::nullopt);
-  ASSERT_TRUE(PollUntil([&] { return follow.output() == "ready\n"; }, seconds(30)))
-      << follow.output();
-  const FrameCounts server_before = proxy.from_server();
-  const FrameCounts client_before = proxy.from_client();
-  EXPECT_TRUE(PollUntil(
-      [&] {
-        // A stream that ended early has failed already.
-        return follow.status().has_value() ||
-               (proxy.from_client().pings >= client_before.pings + kPings &&
-                proxy.from_server().ping_acks >= server_before.ping_acks + kPings);
-      },
-      seconds(60)))
-      << "client pings " << proxy.from_client().pings - client_before.pings << ", server acks "
-      << proxy.from_server().ping_acks - server_before.ping_acks;
-  // A server that counted them as abuse would have sent GOAWAY (too_many_pings).
-  EXPECT_EQ(proxy.from_server().goaways, 0);
-  EXPECT_EQ(proxy.from_client().goaways, 0);
-  EXPECT_FALSE(follow.status().has_value()) << follow.status()->error_message();
-
-  follow.Cancel();
-  ASSERT_TRUE(PollUntil([&] { return follow.status().has_value(); }, seconds(30)));
-  EXPECT_EQ(follow.status()->error_code(), grpc::StatusCode::CANCELLED);
+  // The server's own keepalive (60s) stays out of the way.
+  ExpectIdleFollowKeptAlive(Options(), client_options, Pinger::kClient);
 }
 
 TEST_F(ConnectionTest, AFollowStreamEndsUnavailableWhenTheServerStopsAnswering) {
-  auto server = Start(Options());
-  ASSERT_NE(server, nullptr);
-  FrameCountingProxy proxy(server->port());
   client::ClientOptions client_options;
   client_options.keepalive_time = seconds(1);
   client_options.keepalive_timeout = seconds(1);
-  auto client = Open(proxy.address(), client_options);
-  ASSERT_NE(client, nullptr);
-  std::string id = StartQuietContainer();
-  ASSERT_FALSE(id.empty());
-
+  ProxiedFollow f;
   // The deadline is the backstop: without keepalive the stream would wait for it.
-  FollowStream follow(*client, id, seconds(60));
-  ASSERT_TRUE(PollUntil([&] { return follow.output() == "ready\n"; }, seconds(30)))
-      << follow.output();
+  ASSERT_NO_FATAL_FAILURE(FollowThroughProxy(Options(), client_options, seconds(60), &f));
+  FrameCountingProxy& proxy = *f.proxy;
+  FollowStream& follow = *f.follow;
   proxy.Freeze();
   ASSERT_TRUE(PollUntil([&] { return follow.status().has_value(); }, seconds(90)));
   EXPECT_EQ(follow.status()->error_code(), grpc::StatusCode::UNAVAILABLE)
@@ -444,19 +439,11 @@ TEST_F(ConnectionTest, TheServerDropsAClientThatStopsAnswering) {
   server::ServerOptions options = Options();
   options.keepalive_time = seconds(1);
   options.keepalive_timeout = seconds(1);
-  auto server = Start(options);
-  ASSERT_NE(server, nullptr);
-  FrameCountingProxy proxy(server->port());
   client::ClientOptions client_options;
   client_options.keepalive_time = milliseconds(0);
-  auto client = Open(proxy.address(), client_options);
-  ASSERT_NE(client, nullptr);
-  std::string id = StartQuietContainer();
-  ASSERT_FALSE(id.empty());
-
-  FollowStream follow(*client, id, std::nullopt);
-  ASSERT_TRUE(PollUntil([&] { return follow.output() == "ready\n"; }, seconds(30)))
-      << follow.output();
+  ProxiedFollow f;
+  ASSERT_NO_FATAL_FAILURE(FollowThroughProxy(options, client_options, std::nullopt, &f));
+  FrameCountingProxy& proxy = *f.proxy;
   proxy.Freeze();
   // Without keepalive the server would hold the stream, and its daemon connection, forever.
   EXPECT_TRUE(PollUntil([&] { return proxy.upstream_closed(); }, seconds(60)));

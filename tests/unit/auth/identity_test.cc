@@ -31,11 +31,11 @@ TEST(IdentityFromCertificateTest, EmptyNamesAreSkippedAndNoneGivesNothing) {
   EXPECT_EQ(IdentityFromCertificate(names), "cn");
 }
 
-std::shared_ptr<const TokenTable> Tokens() {
+std::shared_ptr<TokenStore> Tokens() {
   auto table = TokenTable::Parse(
       "alice sha256:9c220f200955d76c0a38d308225e0ef10c5f971acaf2f8d1d8f732affa5bd1dc\n", "t");
   EXPECT_TRUE(table.ok());
-  return std::make_shared<const TokenTable>(std::move(table.value()));
+  return MakeTokenStore(std::move(table.value()), "");
 }
 
 CallCredentials Bearer(const std::string& value) { return CallCredentials{{}, {value}}; }

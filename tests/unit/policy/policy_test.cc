@@ -163,7 +163,8 @@ TEST(PolicyStoreTest, ReloadSwapsAGoodFileAndKeepsTheOldPolicyOnABadOne) {
   TempFile file(".yaml", "identities:\n  ci:\n    allow: [read]\n");
   auto first = Policy::Load(file.path());
   ASSERT_TRUE(first.ok());
-  PolicyStore store(first.value(), file.path());
+  std::shared_ptr<PolicyStore> held = MakePolicyStore(first.value(), file.path());
+  PolicyStore& store = *held;
   auto before = store.Current();
 
   file.Write("identities:\n  ci:\n    allow: [read, prune]\n");
