@@ -64,7 +64,24 @@ Status FrameDemuxer::ParseHeader() {
   remaining_ = (static_cast<uint32_t>(header_[4]) << 24) |
                (static_cast<uint32_t>(header_[5]) << 16) |
                (static_cast<uint32_t>(header_[6]) << 8) | static_cast<uint32_t>(header_[7]);
+  frame_size_ = remaining_;
   return Status::Ok();
+}
+
+Status FrameDemuxer::Finish() const {
+  if (!error_.ok() || AtFrameBoundary()) {
+    return error_;
+  }
+  if (header_size_ != 0) {
+    return Status(Code::kDataLoss, "the daemon's multiplexed stream ended inside a frame header (" +
+                                       std::to_string(header_size_) + " of " +
+                                       std::to_string(kHeaderSize) + " bytes): output was lost");
+  }
+  static constexpr const char* kNames[] = {"stdin", "stdout", "stderr", "system error"};
+  return Status(Code::kDataLoss, "the daemon's multiplexed stream ended inside a " +
+                                     std::string(kNames[static_cast<int>(kind_)]) +
+                                     " frame: " + std::to_string(remaining_) + " of its " +
+                                     std::to_string(frame_size_) + " bytes never came");
 }
 
 bool SplitTimestamp(std::string_view payload, std::string_view* timestamp, std::string_view* rest) {

@@ -45,6 +45,9 @@ class FrameDemuxer {
 
   // True when no frame is partly read: a stream that ends while this is false was truncated.
   bool AtFrameBoundary() const { return header_size_ == 0 && remaining_ == 0; }
+  // For the end of the stream: OK at a frame boundary, else Code::kDataLoss saying what was cut
+  // (a stream that ends cleanly inside a frame lost output, which must not pass as success).
+  Status Finish() const;
 
  private:
   static constexpr size_t kHeaderSize = 8;
@@ -52,8 +55,9 @@ class FrameDemuxer {
   Status ParseHeader();
 
   std::array<uint8_t, kHeaderSize> header_{};
-  size_t header_size_ = 0;  // bytes of the next header collected so far
-  uint32_t remaining_ = 0;  // payload bytes of the current frame still to come
+  size_t header_size_ = 0;   // bytes of the next header collected so far
+  uint32_t remaining_ = 0;   // payload bytes of the current frame still to come
+  uint32_t frame_size_ = 0;  // the payload size the current frame's header announced
   bool at_frame_start_ = false;
   StreamKind kind_ = StreamKind::kStdout;
   Status error_;
@@ -85,8 +89,9 @@ class LogEntryParser {
   LogEntryParser(bool tty, bool timestamps) : tty_(tty), timestamps_(timestamps) {}
 
   Status Feed(std::string_view bytes, Sink& sink);
-  // True when no entry is partly read (a stream ending otherwise was cut).
-  bool AtEntryBoundary() const { return !in_entry_ && demux_.AtFrameBoundary(); }
+  // For the end of the stream: Code::kDataLoss when it ended inside a frame. A raw (TTY) stream
+  // has no frames, so whatever came is all there was.
+  Status Finish() const { return tty_ ? Status::Ok() : demux_.Finish(); }
 
  private:
   // Handles bytes of the current entry's start: gathers the prefix, then passes the rest on.

@@ -22,6 +22,7 @@ enum class Code {
   kCancelled,           // the caller went away
   kUnsupportedVersion,  // the daemon's API is older than the oldest we speak
   kExhausted,           // this process is out of open files: too many calls at once
+  kDataLoss,            // the daemon's stream ended inside a frame: output was cut
 };
 
 class Status {

@@ -14,6 +14,7 @@ all_pkgs=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libboost-dev libboost-system-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libcli11-dev libspdlog-dev libfmt-dev libssl-dev openssl libyaml-cpp-dev
+  libutfcpp-dev
   python3 python3-grpcio python3-grpc-tools python3-docker python3-protobuf
   clang-format git openssl
   "${engine_pkgs[@]}"

@@ -13,6 +13,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -159,6 +160,22 @@ engine::Result<gid_t> LookupGroup(const std::string& name) {
                   (err != 0 ? std::string(" (") + std::strerror(err) + ")" : ""));
   }
   return found->gr_gid;
+}
+
+engine::Status CheckSocketDirectory(const std::string& socket_path) {
+  const std::filesystem::path dir = std::filesystem::path(socket_path).parent_path();
+  const std::string shown = dir.empty() ? "." : dir.string();
+  struct stat st {};
+  if (stat(shown.c_str(), &st) != 0) {
+    return Refuse("--listen: cannot use the socket directory " + shown + ": " +
+                  std::strerror(errno));
+  }
+  if ((st.st_mode & S_IWOTH) != 0 && (st.st_mode & S_ISVTX) == 0) {
+    return Refuse("--listen: the socket directory " + shown +
+                  " is writable by anyone and not sticky, so anyone could replace the socket; "
+                  "use a directory only trusted users can write");
+  }
+  return engine::Status::Ok();
 }
 
 engine::Status SecureUnixSocket(const std::string& path, mode_t mode, std::optional<gid_t> group) {

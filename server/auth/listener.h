@@ -29,6 +29,10 @@ engine::Result<mode_t> ParseListenMode(const std::string& text);
 // The group's id; an unknown group is an error naming it.
 engine::Result<gid_t> LookupGroup(const std::string& name);
 
+// Refuses a socket whose directory anyone may write without the sticky bit: anyone could then
+// unlink the socket and put their own in its place. (/tmp, sticky, is fine.)
+engine::Status CheckSocketDirectory(const std::string& socket_path);
+
 // Gives the bound Unix socket `path` its mode and, when `group` is set, its group.
 engine::Status SecureUnixSocket(const std::string& path, mode_t mode, std::optional<gid_t> group);
 

@@ -55,7 +55,8 @@ class ExecOutputDecoder {
   ExecOutputDecoder(bool tty, bool deliver_stdout, bool deliver_stderr);
   // Appends views into `bytes` to `pieces`. A bad frame header is Code::kProtocolError.
   engine::Status Feed(std::string_view bytes, std::vector<OutputPiece>* pieces);
-  bool AtFrameBoundary() const { return tty_ || demux_.AtFrameBoundary(); }
+  // For the end of the output: Code::kDataLoss when a multiplexed stream ended inside a frame.
+  engine::Status Finish() const { return tty_ ? engine::Status::Ok() : demux_.Finish(); }
 
  private:
   bool tty_;

@@ -416,13 +416,17 @@ void ContainerSummaryFromJson(const json& item, v1::ContainerSummary* out) {
   }
 }
 
-void EngineInfoFromVersionJson(const json& version, v1::GetEngineInfoResponse* out) {
+bool EngineInfoFromVersionJson(const json& version, v1::GetEngineInfoResponse* out) {
+  if (GetString(version, "Version").empty() || GetString(version, "ApiVersion").empty()) {
+    return false;
+  }
   out->set_engine_version(GetString(version, "Version"));
   out->set_engine_api_version(GetString(version, "ApiVersion"));
   out->set_engine_min_api_version(GetString(version, "MinAPIVersion"));
   out->set_os(GetString(version, "Os"));
   out->set_arch(GetString(version, "Arch"));
   out->set_kernel_version(GetString(version, "KernelVersion"));
+  return true;
 }
 
 }  // namespace dockline::server

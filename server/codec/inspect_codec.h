@@ -34,7 +34,8 @@ void ContainerInfoFromJson(const nlohmann::json& inspect, v1::ContainerInfo* out
 void ContainerSummaryFromJson(const nlohmann::json& item, v1::ContainerSummary* out);
 
 // GET /version. Fills the engine_* fields, os, arch and kernel_version; api_version and
-// dockline_version are the caller's.
-void EngineInfoFromVersionJson(const nlohmann::json& version, v1::GetEngineInfoResponse* out);
+// dockline_version are the caller's. False when the document lacks the Version and ApiVersion
+// strings every daemon sends: an answer of empty fields would pass garbage off as an engine.
+bool EngineInfoFromVersionJson(const nlohmann::json& version, v1::GetEngineInfoResponse* out);
 
 }  // namespace dockline::server

@@ -108,10 +108,12 @@ class StreamCore : public std::enable_shared_from_this<Derived> {
       failure_ = std::move(status);
     }
   }
-  // mu_ held. Ends the call with OK once everything queued has been written.
-  void Complete() {
-    if (!failure_) {
+  // mu_ held. Ends the call with `status` once everything queued has been written: OK, or an
+  // end that still owes the client what came before it (a stream the daemon cut short).
+  void Complete(grpc::Status status = grpc::Status::OK) {
+    if (!failure_ && !completing_) {
       completing_ = true;
+      completion_ = std::move(status);
     }
   }
   // mu_ held.
@@ -167,7 +169,7 @@ class StreamCore : public std::enable_shared_from_this<Derived> {
     }
     if ((failure_ || completing_) && !end_reported_) {
       end_reported_ = true;
-      OnEnd(failure_ ? *failure_ : grpc::Status::OK, actions);
+      OnEnd(failure_ ? *failure_ : completion_, actions);
     }
     if (failure_) {
       if (!out_.writing() && reactor_calls_ == 0) {
@@ -187,7 +189,7 @@ class StreamCore : public std::enable_shared_from_this<Derived> {
     }
     if (completing_ && out_.drained() && reactor_calls_ == 0) {
       finished_ = true;
-      actions->push_back([r = reactor_] { r->Finish(grpc::Status::OK); });
+      actions->push_back([r = reactor_, st = completion_] { r->Finish(st); });
     }
   }
 
@@ -195,6 +197,7 @@ class StreamCore : public std::enable_shared_from_this<Derived> {
   const std::string what_;
   FlushTimer flush_timer_;
   std::optional<grpc::Status> failure_;
+  grpc::Status completion_;  // what a completing call ends with
   bool completing_ = false;
   bool end_reported_ = false;
   bool finished_ = false;

@@ -237,7 +237,12 @@ grpc::ServerUnaryReactor* rpc::GetEngineInfo(const RpcEnv& env, grpc::CallbackSe
                                              v1::GetEngineInfoResponse* resp) {
   return UnaryEngineCall<nlohmann::json>([&](auto done) { return env.api.Version(done); },
                                          [resp, api = env.api](const nlohmann::json& version) {
-                                           EngineInfoFromVersionJson(version, resp);
+                                           if (!EngineInfoFromVersionJson(version, resp)) {
+                                             return grpc::Status(
+                                                 grpc::StatusCode::INTERNAL,
+                                                 "the daemon's version reply has no Version and "
+                                                 "ApiVersion strings");
+                                           }
                                            resp->set_api_version(api.ApiVersion());
                                            resp->set_dockline_version(DOCKLINE_VERSION);
                                            return grpc::Status::OK;

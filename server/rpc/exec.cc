@@ -71,7 +71,12 @@ class UnaryExec : public ExecSession::Listener,
     }
   }
 
-  void OnExecExited(int exit_code) override {
+  void OnExecExited(int exit_code, const grpc::Status& output_end) override {
+    if (!output_end.ok()) {
+      return handle_.Finish(grpc::Status(
+          output_end.error_code(), output_end.error_message() + " (the command exited with code " +
+                                       std::to_string(exit_code) + ")"));
+    }
     handle_.Finish(grpc::Status::OK, [this, exit_code] {
       std::lock_guard<std::mutex> lock(mu_);
       captured_response_->set_exec_id(exec_id_);

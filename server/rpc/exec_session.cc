@@ -186,18 +186,12 @@ void ExecSession::OnRead(const engine::Status& status, std::string_view data, bo
     return Fail(ToGrpcStatus(decoded));
   }
   if (eof) {
-    std::string id;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      eof_ = true;
-      body_ = nullptr;
-      poll_started_ = std::chrono::steady_clock::now();
-      next_delay_ = poll_.first_delay;
-      id = id_;
-    }
-    if (!decoder_.AtFrameBoundary()) {
-      spdlog::warn("exec {}: the daemon ended the output in the middle of a frame", id);
-    }
+    std::lock_guard<std::mutex> lock(mu_);
+    eof_ = true;
+    body_ = nullptr;
+    poll_started_ = std::chrono::steady_clock::now();
+    next_delay_ = poll_.first_delay;
+    output_end_ = ToGrpcStatus(decoder_.Finish());
   }
   if (auto listener = ListenerIfLive()) {
     listener->OnExecOutput(pieces, eof);
@@ -229,8 +223,13 @@ void ExecSession::OnPolled(Result<engine::Json> res) {
   const engine::Json& j = res.value();
   const auto* code = Member(j, "ExitCode");
   if (!GetBool(j, "Running") && code != nullptr && code->is_number()) {
+    grpc::Status output_end;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      output_end = output_end_;
+    }
     if (auto listener = End()) {
-      listener->OnExecExited(static_cast<int>(GetInt(j, "ExitCode")));
+      listener->OnExecExited(static_cast<int>(GetInt(j, "ExitCode")), output_end);
     }
     return;
   }

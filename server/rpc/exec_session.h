@@ -61,7 +61,10 @@ class ExecSession : public engine::Call, public std::enable_shared_from_this<Exe
     // The result of one Read(): pieces (views valid during the call; possibly none) and
     // whether the output has ended. After eof the session fetches the exit code.
     virtual void OnExecOutput(const std::vector<OutputPiece>& pieces, bool eof) = 0;
-    virtual void OnExecExited(int exit_code) = 0;
+    // The process exited. `output_end` is OK, or DATA_LOSS naming what was lost when the daemon
+    // ended the output inside a frame: the exit code is still worth telling, but the call must
+    // not pass as a success.
+    virtual void OnExecExited(int exit_code, const grpc::Status& output_end) = 0;
     // Any failure, at any step; nothing follows.
     virtual void OnExecFailed(const grpc::Status& status) = 0;
   };
@@ -128,6 +131,7 @@ class ExecSession : public engine::Call, public std::enable_shared_from_this<Exe
   bool started_ = false;
   std::shared_ptr<engine::BodyStream> body_;
   bool eof_ = false;
+  grpc::Status output_end_;  // set at eof: DATA_LOSS when the output was cut inside a frame
   std::chrono::steady_clock::time_point poll_started_;
   std::chrono::milliseconds next_delay_{0};
   std::optional<std::pair<uint32_t, uint32_t>> pending_resize_;

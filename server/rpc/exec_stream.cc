@@ -89,12 +89,12 @@ class ExecStreamCore : public StreamCore<ExecStreamCore<Response, Reactor>, Resp
     });
   }
 
-  void OnExecExited(int exit_code) override {
+  void OnExecExited(int exit_code, const grpc::Status& output_end) override {
     this->Update([&] {
       Response msg;
       msg.mutable_exited()->set_exit_code(exit_code);
       this->out_.Push(std::move(msg));
-      this->Complete();
+      this->Complete(output_end);
     });
   }
 

@@ -303,9 +303,10 @@ void LogsCore::OnLogsOpened(const engine::Status& st, std::shared_ptr<engine::Bo
   if (!st.ok()) {
     if (st.http_status() == 501 ||
         st.message().find("does not support reading") != std::string::npos) {
-      return Fail(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                               "container " + request_.container() + " uses the \"" + driver_ +
-                                   "\" log driver, which cannot be read: " + st.message()));
+      return Fail(
+          grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                       "container " + request_.container() + " uses the \"" + driver_ +
+                           "\" log driver, which cannot be read: " + StatusMessage(st.message())));
     }
     return Fail(ToGrpcStatus(st));
   }
@@ -326,7 +327,8 @@ void LogsCore::ReadLogs(std::shared_ptr<engine::BodyStream> body) {
       }
       if (eof) {
         self->logs_ = nullptr;
-        self->Complete();
+        // A cut stream still delivers what came before the cut; its status says the rest is lost.
+        self->Complete(ToGrpcStatus(self->parser_->Finish()));
       }
     });
   });

@@ -247,10 +247,10 @@ void DeleteVolumes(const PruneChain& chain, std::shared_ptr<const VolumeList> vo
     } else if (st.code() == engine::Code::kCancelled) {
       return chain.handle.Fail(st);
     } else if (st.code() != engine::Code::kNotFound && st.code() != engine::Code::kConflict) {
-      return chain.handle.Finish(
-          grpc::Status(ToGrpcCode(st.code()), "removing volume " + name + " failed after " +
-                                                  std::to_string(removed->volumes_deleted_size()) +
-                                                  " volume(s) were removed: " + st.message()));
+      return chain.handle.Finish(grpc::Status(
+          ToGrpcCode(st.code()), "removing volume " + name + " failed after " +
+                                     std::to_string(removed->volumes_deleted_size()) +
+                                     " volume(s) were removed: " + StatusMessage(st.message())));
     }
     DeleteVolumes(chain, volumes, index + 1, removed, response);
   }));

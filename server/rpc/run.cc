@@ -109,6 +109,7 @@ class RunCore : public StreamCore<RunCore, Response>, private engine::LogEntryPa
   bool logs_reading_ = false;
   bool pass_is_final_ = false;
   bool logs_complete_ = false;
+  grpc::Status lost_;  // set when a log pass was cut inside a frame
   engine::LogEntryParser parser_{false, true};
   LogResume resume_;
   ChunkStamps stamps_;
@@ -150,7 +151,7 @@ void RunCore::Step(Actions* actions) {
         exited->set_removed(removed_);
         out_.Push(std::move(msg));
       }
-      return Complete();
+      return Complete(lost_);
   }
 }
 
@@ -314,6 +315,14 @@ void RunCore::ReadLogs(uint64_t generation, std::shared_ptr<engine::BodyStream> 
           }
           if (eof) {
             self->logs_ = nullptr;
+            // A follow pass cut inside an entry is resumed by the next pass (LogResume); the
+            // final pass has none after it, so a cut there lost output. The run still goes on
+            // to its exit code (and --rm); the call then ends with the loss rather than OK.
+            if (engine::Status cut = self->parser_.Finish(); !cut.ok() && self->pass_is_final_) {
+              self->lost_ = ToGrpcStatus(cut);
+              self->logs_complete_ = true;
+              return;
+            }
             if (self->pass_is_final_ || self->tty_) {
               self->logs_complete_ = true;
             }

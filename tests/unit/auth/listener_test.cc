@@ -2,6 +2,8 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -44,6 +46,23 @@ TEST(ParseListenModeTest, OctalOnly) {
     ASSERT_FALSE(mode.ok()) << bad;
     EXPECT_THAT(mode.status().message(), HasSubstr("--listen-mode")) << bad;
   }
+}
+
+TEST(CheckSocketDirectoryTest, AWorldWritableDirectoryNeedsTheStickyBit) {
+  char tmpl[] = "/tmp/dockline-sockdir-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  const std::string socket = dir + "/d.sock";
+  ASSERT_EQ(chmod(dir.c_str(), 0700), 0);
+  EXPECT_TRUE(auth::CheckSocketDirectory(socket).ok());
+  ASSERT_EQ(chmod(dir.c_str(), 01777), 0);  // like /tmp: others cannot replace our socket
+  EXPECT_TRUE(auth::CheckSocketDirectory(socket).ok());
+  ASSERT_EQ(chmod(dir.c_str(), 0777), 0);
+  engine::Status st = auth::CheckSocketDirectory(socket);
+  EXPECT_FALSE(st.ok());
+  EXPECT_THAT(st.message(), HasSubstr(dir + " is writable by anyone and not sticky"));
+  EXPECT_FALSE(auth::CheckSocketDirectory(dir + "/missing/d.sock").ok());
+  rmdir(dir.c_str());
 }
 
 TEST(LookupGroupTest, UnknownGroupIsNamed) {

@@ -186,7 +186,7 @@ TEST(ExecOutputDecoderTest, FramesSplitAcrossReads) {
   EXPECT_EQ(Decode(decoder, feeds), (Runs{{StreamKind::kStdout, "out\n"},
                                           {StreamKind::kStderr, "err\n"},
                                           {StreamKind::kStdout, "more"}}));
-  EXPECT_TRUE(decoder.AtFrameBoundary());
+  EXPECT_TRUE(decoder.Finish().ok());
 }
 
 TEST(ExecOutputDecoderTest, SelectionAndTheDaemonsSystemErrFrames) {

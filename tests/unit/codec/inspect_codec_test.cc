@@ -428,7 +428,7 @@ TEST(EngineInfoFromVersionJsonTest, Version) {
   v1::GetEngineInfoResponse info;
   info.set_api_version("1.41");
   info.set_dockline_version("0.1.0");
-  EngineInfoFromVersionJson(doc, &info);
+  EXPECT_TRUE(EngineInfoFromVersionJson(doc, &info));
   ExpectProtoEq(info, Proto<v1::GetEngineInfoResponse>(R"pb(
                   engine_version: "20.10.24+dfsg1"
                   api_version: "1.41"
@@ -440,8 +440,9 @@ TEST(EngineInfoFromVersionJsonTest, Version) {
                   dockline_version: "0.1.0"
                 )pb"));
   v1::GetEngineInfoResponse bad;
-  EXPECT_NO_THROW(EngineInfoFromVersionJson(json::parse(R"({"Version":1,"Os":null})"), &bad));
-  EXPECT_NO_THROW(EngineInfoFromVersionJson(json::parse("[1,2]"), &bad));
+  EXPECT_FALSE(EngineInfoFromVersionJson(json::parse(R"({"Version":1,"Os":null})"), &bad));
+  EXPECT_FALSE(EngineInfoFromVersionJson(json::parse("[1,2]"), &bad));
+  EXPECT_FALSE(EngineInfoFromVersionJson(json::parse(R"({"Version":"20.10.24"})"), &bad));
   EXPECT_EQ(bad.engine_version(), "");
 }
 

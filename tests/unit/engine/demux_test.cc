@@ -120,6 +120,38 @@ TEST(FrameDemuxerTest, TruncatedStreamIsNotAtBoundary) {
   EXPECT_FALSE(demuxer2.AtFrameBoundary());  // partial payload
 }
 
+TEST(FrameDemuxerTest, FinishSaysWhatACutStreamLost) {
+  Collected got;
+  FrameDemuxer whole;
+  ASSERT_TRUE(whole.Feed(Frame(1, "abc") + Frame(2, ""), got.Callback()).ok());
+  EXPECT_TRUE(whole.Finish().ok());
+
+  FrameDemuxer in_header;
+  ASSERT_TRUE(in_header.Feed(Frame(1, "abc") + Frame(2, "x").substr(0, 5), got.Callback()).ok());
+  Status st = in_header.Finish();
+  EXPECT_EQ(st.code(), Code::kDataLoss);
+  EXPECT_NE(st.message().find("frame header (5 of 8 bytes)"), std::string::npos) << st.message();
+
+  FrameDemuxer in_payload;
+  ASSERT_TRUE(in_payload.Feed(Frame(2, std::string(100, 'e')).substr(0, 18), got.Callback()).ok());
+  st = in_payload.Finish();
+  EXPECT_EQ(st.code(), Code::kDataLoss);
+  EXPECT_NE(st.message().find("stderr frame: 90 of its 100 bytes never came"), std::string::npos)
+      << st.message();
+
+  // A header announcing 2 GiB, then the end: the largest loss a header can claim.
+  FrameDemuxer huge;
+  ASSERT_TRUE(huge.Feed(std::string("\x01\0\0\0\x7f\xff\xff\xff", 8) + "abc", got.Callback()).ok());
+  st = huge.Finish();
+  EXPECT_EQ(st.code(), Code::kDataLoss);
+  EXPECT_NE(st.message().find("2147483644 of its 2147483647 bytes"), std::string::npos)
+      << st.message();
+
+  FrameDemuxer bad;
+  EXPECT_FALSE(bad.Feed(std::string("\x09\0\0\0\0\0\0\x01", 8), got.Callback()).ok());
+  EXPECT_EQ(bad.Finish().code(), Code::kProtocolError);
+}
+
 TEST(FrameDemuxerTest, LargeLengthUsesAllFourBytes) {
   std::string payload(70000, 'z');
   std::string input = Frame(2, payload);
@@ -272,7 +304,7 @@ TEST(LogEntryParserTest, TimestampsTakenOffFramesAtEverySplit) {
     }
     EXPECT_EQ(out, "out1\n") << split;
     EXPECT_EQ(err, "err1\n") << split;
-    EXPECT_TRUE(parser.AtEntryBoundary());
+    EXPECT_TRUE(parser.Finish().ok());
   }
 }
 
@@ -280,11 +312,21 @@ TEST(LogEntryParserTest, TtyLinesWithTimestamps) {
   LogEntryParser parser(true, true);
   Recorder r;
   ASSERT_TRUE(parser.Feed("2026-11-27T00:01:44Z out\r\n2026-11-27T00:01:45Z er", r).ok());
-  EXPECT_FALSE(parser.AtEntryBoundary());
+  // A raw stream has no frames: a last line without its newline is all there was.
+  EXPECT_TRUE(parser.Finish().ok());
   ASSERT_TRUE(parser.Feed("r\r\n", r).ok());
   EXPECT_EQ(r.events,
             (std::vector<std::string>{"entry 2026-11-27T00:01:44Z", "out out\r\n", "end",
                                       "entry 2026-11-27T00:01:45Z", "out er", "out r\r\n", "end"}));
+}
+
+TEST(LogEntryParserTest, AMultiplexedStreamCutInAFrameIsDataLoss) {
+  LogEntryParser parser(false, true);
+  Recorder r;
+  ASSERT_TRUE(parser.Feed(Frame(1, "2026-11-27T00:01:44Z whole\n"), r).ok());
+  EXPECT_TRUE(parser.Finish().ok());
+  ASSERT_TRUE(parser.Feed(Frame(1, "2026-11-27T00:01:45Z cut here\n").substr(0, 20), r).ok());
+  EXPECT_EQ(parser.Finish().code(), Code::kDataLoss);
 }
 
 TEST(LogEntryParserTest, NoTimestampsMeansNoPrefixHandling) {

@@ -39,6 +39,7 @@ class RecordingListener : public ExecSession::Listener {
   std::string out;
   std::string err;
   int exit_code = -1;
+  grpc::Status end;  // what OnExecExited said of the output
   grpc::Status failure;
   bool ended = false;
   std::weak_ptr<ExecSession> session;
@@ -68,9 +69,10 @@ class RecordingListener : public ExecSession::Listener {
       }
     }
   }
-  void OnExecExited(int code) override {
+  void OnExecExited(int code, const grpc::Status& output_end) override {
     std::lock_guard<std::mutex> lock(mu);
     exit_code = code;
+    end = output_end;
     events += "exited;";
     ended = true;
     cv.notify_all();
@@ -121,6 +123,22 @@ TEST(ExecSessionTest, ExitCodeIsRetriedWhileTheDaemonSaysRunning) {
   ASSERT_GE(requests.size(), 2u);
   EXPECT_EQ(requests[0], "POST /containers/c1/exec");
   EXPECT_EQ(requests[1], "POST /exec/e1/start");
+}
+
+TEST(ExecSessionTest, OutputCutInsideAFrameEndsWithDataLossAfterTheExitCode) {
+  FakeEngine engine;
+  ScriptDaemon(engine, /*running_answers=*/0, /*exit_code=*/3);
+  // A whole frame, then a frame announcing 100 bytes of which 10 come before a clean end.
+  engine.body->Script({Frame(1, "whole\n") + Frame(2, std::string(100, 'e')).substr(0, 18)}, false);
+  auto listener = std::make_shared<RecordingListener>();
+  auto session = MakeSession(engine, listener, Config({"x"}));
+  session->Begin();
+  ASSERT_TRUE(listener->WaitEnd());
+  EXPECT_EQ(listener->events, "started:e1;eof;exited;");
+  EXPECT_EQ(listener->exit_code, 3);
+  EXPECT_EQ(listener->out, "whole\n");
+  EXPECT_EQ(listener->end.error_code(), grpc::StatusCode::DATA_LOSS);
+  EXPECT_THAT(listener->end.error_message(), HasSubstr("90 of its 100 bytes never came"));
 }
 
 TEST(ExecSessionTest, GivesUpWhenTheExitCodeNeverComes) {

@@ -7,6 +7,7 @@
 #include <google/protobuf/util/time_util.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <mutex>
@@ -104,13 +105,16 @@ class RunResumeTest : public ::testing::Test {
           all += EntryFrame(e);
         }
       }
+      all.resize(all.size() - std::min(all.size(), final_pass_cut_));
       body->Push(all);
       body->End();
     };
   }
 
-  // Runs, reads output until `before_exit` has arrived, then lets the container exit.
-  void RunUntilExit(const std::string& before_exit_out, const std::string& before_exit_err) {
+  // Runs, reads output until `before_exit` has arrived, then lets the container exit. Returns
+  // how the call ended.
+  [[nodiscard]] grpc::Status RunUntilExit(const std::string& before_exit_out,
+                                          const std::string& before_exit_err) {
     v1::RunContainerRequest request;
     request.mutable_spec()->set_image("busybox");
     grpc::ClientContext ctx;
@@ -128,13 +132,15 @@ class RunResumeTest : public ::testing::Test {
       if (!exited_sent && out_ == before_exit_out && err_ == before_exit_err) {
         exited_sent = true;
         std::lock_guard<std::mutex> lock(mu_);
-        ASSERT_TRUE(wait_);
+        EXPECT_TRUE(wait_);
+        if (!wait_) {
+          break;
+        }
         wait_->Push("{\"StatusCode\":3}\n");
         wait_->End();
       }
     }
-    grpc::Status st = reader->Finish();
-    ASSERT_TRUE(st.ok()) << st.error_message();
+    return reader->Finish();
   }
 
   testing::ScriptedService scripted_;
@@ -145,6 +151,7 @@ class RunResumeTest : public ::testing::Test {
   std::string out_;
   std::string err_;
   int64_t exit_code_ = -1;
+  size_t final_pass_cut_ = 0;  // bytes the final (non-follow) pass leaves off its end
 };
 
 // stderr's first line was stamped before stdout's but written after it: the follow had only
@@ -153,7 +160,8 @@ TEST_F(RunResumeTest, LateWrittenEntryOfASilentStreamIsNotLost) {
   std::vector<Entry> log = {{1, 200, "o1\n"}, {2, 100, "e1\n"}};
   Script(log, {{EntryFrame(log[0])}});
   ASSERT_TRUE(scripted_.server);
-  RunUntilExit("o1\n", "");
+  grpc::Status st = RunUntilExit("o1\n", "");
+  ASSERT_TRUE(st.ok()) << st.error_message();
   EXPECT_EQ(out_, "o1\n");
   EXPECT_EQ(err_, "e1\n");
   EXPECT_EQ(exit_code_, 3);
@@ -164,7 +172,8 @@ TEST_F(RunResumeTest, LateWrittenEntryAfterBothStreamsRelayedIsNotLost) {
   std::vector<Entry> log = {{2, 100, "e1\n"}, {1, 300, "o1\n"}, {2, 200, "e2\n"}, {1, 400, "o2\n"}};
   Script(log, {{EntryFrame(log[0]) + EntryFrame(log[1])}});
   ASSERT_TRUE(scripted_.server);
-  RunUntilExit("o1\n", "e1\n");
+  grpc::Status st = RunUntilExit("o1\n", "e1\n");
+  ASSERT_TRUE(st.ok()) << st.error_message();
   EXPECT_EQ(out_, "o1\no2\n");
   EXPECT_EQ(err_, "e1\ne2\n");
   // The final pass started no later than the late entry.
@@ -180,7 +189,8 @@ TEST_F(RunResumeTest, EntryCutTwiceIsRelayedOnce) {
   Script(log,
          {{EntryFrame(log[0], 30), true}, {EntryFrame(log[0], 60), true}, {EntryFrame(log[0])}});
   ASSERT_TRUE(scripted_.server);
-  RunUntilExit(line, "");
+  grpc::Status st = RunUntilExit(line, "");
+  ASSERT_TRUE(st.ok()) << st.error_message();
   EXPECT_EQ(out_, line + "after\n");
   EXPECT_EQ(follows_, 3u);
 }
@@ -190,8 +200,23 @@ TEST_F(RunResumeTest, EntriesSharingATimestampAreCounted) {
   std::vector<Entry> log = {{1, 100, "a\n"}, {1, 100, "b\n"}, {1, 100, "c\n"}};
   Script(log, {{EntryFrame(log[0]) + EntryFrame(log[1]), true}, {}});
   ASSERT_TRUE(scripted_.server);
-  RunUntilExit("a\nb\n", "");
+  grpc::Status st = RunUntilExit("a\nb\n", "");
+  ASSERT_TRUE(st.ok()) << st.error_message();
   EXPECT_EQ(out_, "a\nb\nc\n");
+}
+
+// The final pass has no pass after it to resume a cut entry: the run reports its exit code and
+// then ends with DATA_LOSS instead of passing the cut output off as complete.
+TEST_F(RunResumeTest, AFinalPassCutInsideAFrameEndsWithDataLoss) {
+  std::vector<Entry> log = {{1, 100, "a\n"}, {1, 200, "lost line\n"}};
+  final_pass_cut_ = 4;
+  Script(log, {{EntryFrame(log[0]), true}});
+  ASSERT_TRUE(scripted_.server);
+  grpc::Status st = RunUntilExit("a\n", "");
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::DATA_LOSS) << st.error_message();
+  EXPECT_NE(st.error_message().find("4 of its"), std::string::npos) << st.error_message();
+  EXPECT_EQ(exit_code_, 3);
+  EXPECT_EQ(out_.substr(0, 2), "a\n");
 }
 
 }  // namespace
