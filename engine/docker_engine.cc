@@ -1,5 +1,7 @@
 #include "engine/docker_engine.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <atomic>
 #include <boost/asio.hpp>
@@ -27,6 +29,8 @@ using Protocol = asio::local::stream_protocol;
 using SocketStream = beast::basic_stream<Protocol>;
 
 constexpr size_t kReadChunk = 64 * 1024;
+// Unary replies at least this large are followed by malloc_trim (see OnUnaryRead).
+constexpr size_t kTrimAfterBytes = 1 << 20;
 
 std::string DockerMessage(const std::string& body) {
   auto j = nlohmann::json::parse(body, nullptr, false);
@@ -144,15 +148,17 @@ class DockerEngine::Impl : public std::enable_shared_from_this<DockerEngine::Imp
     return version_;
   }
 
+  // Every /_ping (the first call's, and the health pinger's) negotiates afresh: a daemon
+  // restarted at another version gets paths it speaks. One we can no longer speak clears the
+  // version, so the next call pings again and fails with why.
   Status SetVersionFromPing(const std::string& header) {
     auto negotiated = NegotiateApiVersion(header);
+    std::lock_guard<std::mutex> lock(version_mu_);
     if (!negotiated.ok()) {
+      version_.clear();
       return negotiated.status();
     }
-    std::lock_guard<std::mutex> lock(version_mu_);
-    if (version_.empty()) {
-      version_ = negotiated.value();
-    }
+    version_ = negotiated.value();
     return Status::Ok();
   }
 
@@ -353,11 +359,14 @@ class HttpOp : public BodyStream, public std::enable_shared_from_this<HttpOp> {
     }
     if (mode_ == Mode::kUnary) {
       unary_parser_.emplace();
-      unary_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
-      http::async_read(*stream_, buffer_, *unary_parser_,
-                       [self = shared_from_this()](beast::error_code ec, size_t n) {
-                         self->OnUnaryRead(ec, n);
-                       });
+      unary_parser_->body_limit(engine_->options().max_reply_bytes);
+      // Beast 1.74 ignores body_limit for a Content-Length body once the parser is eager (as
+      // async_read makes it), so the header comes first and its length is checked here; a
+      // chunked body is held to body_limit by Beast itself.
+      http::async_read_header(*stream_, buffer_, *unary_parser_,
+                              [self = shared_from_this()](beast::error_code ec, size_t n) {
+                                self->OnUnaryHeader(ec, n);
+                              });
     } else {
       parser_.emplace();
       parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
@@ -382,7 +391,32 @@ class HttpOp : public BodyStream, public std::enable_shared_from_this<HttpOp> {
     FailIo(ec, what);
   }
 
+  void OnUnaryHeader(beast::error_code ec, size_t bytes) {
+    const auto length = unary_parser_->content_length();
+    if (ec == http::error::body_limit ||
+        (!ec && length && *length > engine_->options().max_reply_bytes)) {
+      return FailOverCap();
+    }
+    if (ec || unary_parser_->is_done()) {
+      return OnUnaryRead(ec, bytes);
+    }
+    http::async_read(*stream_, buffer_, *unary_parser_,
+                     [self = shared_from_this(), bytes](beast::error_code ec, size_t n) {
+                       self->OnUnaryRead(ec, bytes + n);
+                     });
+  }
+
+  void FailOverCap() {
+    Fail(Status(Code::kExhausted, "the daemon's reply to " + request_.method + " " + request_.path +
+                                      " is over the " +
+                                      std::to_string(engine_->options().max_reply_bytes) +
+                                      "-byte cap on reply bodies (docklined --max-reply-size)"));
+  }
+
   void OnUnaryRead(beast::error_code ec, size_t bytes) {
+    if (ec == http::error::body_limit) {
+      return FailOverCap();
+    }
     if (ec) {
       if (bytes == 0) {
         return RetryOrFail(ec, "reading the reply");
@@ -408,11 +442,17 @@ class HttpOp : public BodyStream, public std::enable_shared_from_this<HttpOp> {
     if (!cb) {
       return;
     }
+    const bool large = out.body.size() >= kTrimAfterBytes;
     if (out.status >= 200 && out.status < 300) {
       cb(Result<ApiResponse>(std::move(out)));
     } else {
       Status st = StatusFromHttp(out.status, out.body);
       cb(Result<ApiResponse>(st, std::move(out)));
+    }
+    if (large) {
+      // The body and the JSON parsed from it are freed by now, but glibc keeps freed memory in
+      // its per-thread arenas: without a trim one large listing raises RSS for good.
+      malloc_trim(0);
     }
   }
 

@@ -18,6 +18,9 @@ struct DockerEngineOptions {
   int io_threads = 2;
   std::chrono::milliseconds connect_timeout{5000};
   size_t max_idle_connections = 16;
+  // The largest unary reply body read (inspect, list, prune...); a larger one is
+  // Code::kExhausted naming the cap, so a daemon's 64 MB listing cannot balloon this process.
+  size_t max_reply_bytes = 32 << 20;
 };
 
 // The Engine API over HTTP/1.1 on the daemon's Unix socket (Boost.Beast). Owns its io_context
@@ -37,7 +40,8 @@ class DockerEngine : public Engine {
   std::shared_ptr<Call> Schedule(std::chrono::milliseconds delay,
                                  std::function<void(bool)> fn) override;
 
-  // GET /_ping; negotiates the API version the first time it succeeds.
+  // GET /_ping; negotiates the API version again, so a daemon restarted at another version is
+  // followed (the health pinger calls this every few seconds).
   void Ping(std::function<void(Status)> cb);
 
   const std::string& socket_path() const;

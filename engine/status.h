@@ -21,7 +21,7 @@ enum class Code {
   kTimeout,             // our own deadline passed
   kCancelled,           // the caller went away
   kUnsupportedVersion,  // the daemon's API is older than the oldest we speak
-  kExhausted,           // this process is out of open files: too many calls at once
+  kExhausted,           // out of open files (too many calls at once), or a reply over its cap
   kDataLoss,            // the daemon's stream ended inside a frame: output was cut
 };
 

@@ -2,6 +2,7 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -10,6 +11,26 @@
 #include "server/auth/listener.h"
 #include "server/codec/spec_codec.h"
 #include "server/server.h"
+
+namespace {
+
+// A byte-size flag ("16m", "512k", "1048576"); false, having said why, when it is not one.
+bool ParseSizeFlag(const char* flag, const std::string& text, size_t* out) {
+  int64_t bytes = 0;
+  if (grpc::Status st = dockline::server::ParseMemory(text, &bytes); !st.ok() || bytes <= 0) {
+    // ParseMemory names the spec field it usually checks; the flag is what the user typed.
+    std::string why = st.ok() ? "must be at least 1 byte" : st.error_message();
+    if (why.rfind("spec.memory: ", 0) == 0) {
+      why.erase(0, 13);
+    }
+    std::fprintf(stderr, "%s: %s\n", flag, why.c_str());
+    return false;
+  }
+  *out = static_cast<size_t>(bytes);
+  return true;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   dockline::server::ServerOptions options;
@@ -40,6 +61,11 @@ int main(int argc, char** argv) {
   app.add_option("--exec-output-cap", exec_output_cap,
                  "ExecContainer keeps at most this much of each output stream (bytes, or with a "
                  "unit: 512k, 16m, 1g); past it the reply says truncated")
+      ->capture_default_str();
+  std::string max_reply_size = "32m";
+  app.add_option("--max-reply-size", max_reply_size,
+                 "the largest reply body read from the daemon for inspect, list and the like "
+                 "(bytes, or with a unit); past it the call is RESOURCE_EXHAUSTED")
       ->capture_default_str();
   app.add_flag("--allow-insecure-remote", options.allow_insecure_remote,
                "serve a non-loopback address without TLS (anyone who reaches it is root here)");
@@ -92,18 +118,10 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   spdlog::set_level(spdlog::level::from_str(log_level));
-  int64_t cap_bytes = 0;
-  if (grpc::Status st = dockline::server::ParseMemory(exec_output_cap, &cap_bytes);
-      !st.ok() || cap_bytes <= 0) {
-    // ParseMemory names the spec field it usually checks; the flag is what the user typed.
-    std::string why = st.ok() ? "must be at least 1 byte" : st.error_message();
-    if (why.rfind("spec.memory: ", 0) == 0) {
-      why.erase(0, 13);
-    }
-    std::fprintf(stderr, "--exec-output-cap: %s\n", why.c_str());
+  if (!ParseSizeFlag("--exec-output-cap", exec_output_cap, &options.exec_output_cap) ||
+      !ParseSizeFlag("--max-reply-size", max_reply_size, &options.max_reply_bytes)) {
     return 2;
   }
-  options.exec_output_cap = static_cast<size_t>(cap_bytes);
   auto mode = dockline::server::auth::ParseListenMode(listen_mode);
   if (!mode.ok()) {
     std::fprintf(stderr, "%s\n", mode.status().message().c_str());

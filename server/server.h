@@ -40,6 +40,8 @@ struct ServerOptions {
   std::string listen_group;
   // ExecContainer keeps at most this much of each output stream (truncated=true past it).
   size_t exec_output_cap = 16 << 20;
+  // The largest unary reply body read from the daemon; past it the call is RESOURCE_EXHAUSTED.
+  size_t max_reply_bytes = 32 << 20;
   // A request larger than this is INVALID_ARGUMENT naming both sizes; gRPC drops one larger than
   // twice this unread (RESOURCE_EXHAUSTED).
   size_t max_request_bytes = 4 << 20;

@@ -182,6 +182,21 @@ class RequestFramer {
   size_t remaining_ = 0;
 };
 
+// Waits until `fd` can be read (or accepted) or `stop_fd` is signalled, riding out EINTR. False
+// at the stop or on a poll error: the caller's loop ends.
+inline bool WaitReadable(int fd, int stop_fd) {
+  while (true) {
+    pollfd fds[2] = {{fd, POLLIN, 0}, {stop_fd, POLLIN, 0}};
+    if (poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return false;
+    }
+    return fds[1].revents == 0;
+  }
+}
+
 inline int ConnectUnix(const std::string& path) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
@@ -279,17 +294,7 @@ class RecordingProxy {
   }
 
   void AcceptLoop() {
-    while (true) {
-      pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
-      if (poll(fds, 2, -1) < 0) {
-        if (errno == EINTR) {
-          continue;
-        }
-        return;
-      }
-      if (fds[1].revents != 0) {
-        return;
-      }
+    while (WaitReadable(listen_fd_, stop_fd_)) {
       int client = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
       if (client < 0) {
         continue;

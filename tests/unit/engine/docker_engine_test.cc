@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <future>
@@ -146,7 +147,8 @@ class FakeDaemon {
 void Send(int fd, const std::string& bytes) {
   size_t off = 0;
   while (off < bytes.size()) {
-    ssize_t n = write(fd, bytes.data() + off, bytes.size() - off);
+    // A client that stops reading early (a reply over its cap) must not kill the test.
+    ssize_t n = send(fd, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
     if (n <= 0) {
       return;
     }
@@ -167,8 +169,8 @@ std::string Json(int status, const std::string& body) {
 
 bool IsPing(const SeenRequest& r) { return r.head.rfind("GET /_ping ", 0) == 0; }
 
-std::shared_ptr<DockerEngine> Connect(const FakeDaemon& fake) {
-  DockerEngineOptions options;
+std::shared_ptr<DockerEngine> Connect(const FakeDaemon& fake,
+                                      DockerEngineOptions options = DockerEngineOptions()) {
   options.docker_host = fake.host();
   auto engine = DockerEngine::Create(options);
   EXPECT_TRUE(engine.ok()) << engine.status().message();
@@ -225,6 +227,24 @@ TEST(DockerEngineTest, NegotiatesThenPrefixesPathsAndSendsHost) {
   EXPECT_THAT(seen[1].head, HasSubstr("Host: localhost\r\n"));
 }
 
+TEST(DockerEngineTest, APingRenegotiatesWhenTheDaemonComesBackAtAnotherVersion) {
+  std::atomic<bool> downgraded{false};
+  FakeDaemon fake([&downgraded](int fd, const SeenRequest& r) {
+    Send(fd, IsPing(r) ? Ping(downgraded ? "1.41" : "1.43") : Json(200, "{}"));
+    return true;
+  });
+  auto engine = Connect(fake);
+  ASSERT_TRUE(Call(*engine, ApiRequest("GET", "/info")).ok());
+  EXPECT_EQ(engine->ApiVersion(), "1.43");
+  downgraded = true;
+  std::promise<Status> pinged;
+  engine->Ping([&pinged](Status st) { pinged.set_value(st); });
+  ASSERT_TRUE(pinged.get_future().get().ok());
+  EXPECT_EQ(engine->ApiVersion(), "1.41");
+  ASSERT_TRUE(Call(*engine, ApiRequest("GET", "/info")).ok());
+  EXPECT_THAT(fake.requests().back().head, HasSubstr("GET /v1.41/info HTTP/1.1"));
+}
+
 TEST(DockerEngineTest, TooOldDaemonIsAClearError) {
   FakeDaemon fake([](int fd, const SeenRequest&) {
     Send(fd, Ping("1.24"));
@@ -261,6 +281,42 @@ TEST(DockerEngineTest, LargeContentLengthBodyIsReadWhole) {
   auto res = Call(*engine, ApiRequest("GET", "/containers/json"));
   ASSERT_TRUE(res.ok()) << res.status().message();
   EXPECT_EQ(res->body.size(), big.size());
+}
+
+TEST(DockerEngineTest, AReplyOverTheCapIsExhaustedNamingItAndTheNextCallWorks) {
+  std::string big((1 << 20) + 1, 'x');
+  FakeDaemon fake([&big](int fd, const SeenRequest& r) {
+    if (r.head.find("/containers/chunked") != std::string::npos) {
+      // As dockerd sends large listings: chunked, no Content-Length.
+      char size[32];
+      std::snprintf(size, sizeof(size), "%zx", big.size());
+      Send(fd,
+           "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+           "Transfer-Encoding: chunked\r\n\r\n" +
+               std::string(size) + "\r\n" + big + "\r\n0\r\n\r\n");
+      return true;
+    }
+    const bool small = r.head.find("/containers/small") != std::string::npos;
+    Send(fd, IsPing(r) ? Ping("1.41") : Json(200, small ? "{}" : big));
+    return true;
+  });
+  DockerEngineOptions options;
+  options.max_reply_bytes = 1 << 20;
+  auto engine = Connect(fake, options);
+  auto res = Call(*engine, ApiRequest("GET", "/containers/json"));
+  ASSERT_FALSE(res.ok());
+  EXPECT_EQ(res.status().code(), Code::kExhausted);
+  EXPECT_NE(res.status().message().find("GET /containers/json is over the 1048576-byte cap"),
+            std::string::npos)
+      << res.status().message();
+  res = Call(*engine, ApiRequest("GET", "/containers/chunked"));
+  EXPECT_EQ(res.status().code(), Code::kExhausted) << res.status().message();
+  // Exactly at the cap is fine, and the connection left mid-body is not reused.
+  big.pop_back();
+  res = Call(*engine, ApiRequest("GET", "/containers/json"));
+  ASSERT_TRUE(res.ok()) << res.status().message();
+  EXPECT_EQ(res->body.size(), big.size());
+  EXPECT_TRUE(Call(*engine, ApiRequest("GET", "/containers/small")).ok());
 }
 
 TEST(DockerEngineTest, StreamsAChunkedBodyAndErrorsKeepDockersMessage) {
