@@ -15,6 +15,8 @@
 #       The same lines are written to $DIR/env; with --state-file the dir path goes to FILE.
 #   test-engine.sh stop [DIR]          DIR defaults to $DOCKLINE_ENGINE_DIR
 #   test-engine.sh status [DIR]        exit 0 and print the env lines if the engine answers
+#   test-engine.sh crash DIR           SIGKILL that engine's dockerd, as a crash would
+#   test-engine.sh revive DIR          start dockerd again in DIR (after crash), same socket
 #   test-engine.sh cleanup-stale       remove /tmp/dle.* dirs whose daemon died or whose start was killed
 #
 # Environment:
@@ -39,7 +41,7 @@ die() {
 }
 
 usage() {
-  sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -520,6 +522,41 @@ status_engine() {
   return 1
 }
 
+# crash DIR: SIGKILL the engine's dockerd, verified by its command line, and wait until it is
+# gone. Its managed containerd dies with it; revive starts both again.
+crash_engine() {
+  local dir="$1" pid i
+  is_engine_dir "$dir" || die "crash: $dir is not an engine dir"
+  pid="$(read_pidfile "$dir/d.pid")"
+  pid_cmdline_has "$pid" "$dir" || die "crash: no dockerd of $dir is running"
+  log "SIGKILL dockerd (pid $pid)"
+  kill -KILL "$pid"
+  for ((i = 0; i < 100; i++)); do
+    pid_cmdline_has "$pid" "$dir" || break
+    sleep 0.1
+  done
+  pid_cmdline_has "$pid" "$dir" && die "crash: dockerd (pid $pid) still alive after SIGKILL"
+  # Its containerd gets a signal as its parent dies and takes a moment to go; a dockerd started
+  # while it is still there waits for it and times out. Containers' shims stay, as in a crash.
+  pid="$(read_pidfile "$dir/exec/containerd/containerd.pid")"
+  stop_pid "$pid" "$dir" 10 "containerd" || die "crash: containerd (pid $pid) did not exit"
+}
+
+# revive DIR: starts dockerd again in DIR with the storage driver it had.
+revive_engine() {
+  local dir="$1" driver pid
+  is_engine_dir "$dir" || die "revive: $dir is not an engine dir"
+  ping_ok "$dir/d.sock" && die "revive: the engine in $dir is running"
+  pid="$(read_pidfile "$dir/d.pid")"
+  pid_cmdline_has "$pid" "$dir" && die "revive: dockerd (pid $pid) of $dir is still alive"
+  # A killed dockerd leaves its pidfile (and its containerd one), and a new one refuses to start
+  # beside it.
+  rm -f "$dir/d.pid" "$dir/exec/containerd/containerd.pid"
+  driver="$(cat "$dir/storage-driver")"
+  launch_dockerd "$dir" "$driver" || die "revive: dockerd did not start again (see $dir/dockerd.log)"
+  log "revived: DOCKER_HOST=unix://$dir/d.sock"
+}
+
 main() {
   local cmd="${1:-}"
   (($#)) && shift
@@ -532,6 +569,11 @@ main() {
       stop_engine "$dir"
       ;;
     status) status_engine "$@" ;;
+    crash | revive)
+      [[ -n "${1:-}" ]] || die "$cmd: DIR is required"
+      ((EUID == 0)) || die "must run as root"
+      "${cmd}_engine" "$1"
+      ;;
     cleanup-stale)
       ((EUID == 0)) || die "must run as root"
       cleanup_stale
