@@ -393,11 +393,10 @@ class HttpOp : public BodyStream, public std::enable_shared_from_this<HttpOp> {
 
   void OnUnaryHeader(beast::error_code ec, size_t bytes) {
     const auto length = unary_parser_->content_length();
-    if (ec == http::error::body_limit ||
-        (!ec && length && *length > engine_->options().max_reply_bytes)) {
+    if (!ec && length && *length > engine_->options().max_reply_bytes) {
       return FailOverCap();
     }
-    if (ec || unary_parser_->is_done()) {
+    if (ec || unary_parser_->is_done()) {  // OnUnaryRead maps body_limit to the cap, too
       return OnUnaryRead(ec, bytes);
     }
     http::async_read(*stream_, buffer_, *unary_parser_,

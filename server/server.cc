@@ -183,6 +183,11 @@ engine::Result<std::unique_ptr<DocklineServer>> DocklineServer::Start(
   if (options.listen_mode > 0777) {
     return Refuse("--listen-mode has bits beyond 0777");
   }
+  if (socket_path) {
+    if (engine::Status st = auth::CheckSocketDirectory(*socket_path); !st.ok()) {
+      return st;
+    }
+  }
   if (!config->local_listener && !config->tls) {
     spdlog::warn(
         "serving {} WITHOUT TLS (--allow-insecure-remote): traffic, tokens included, crosses the "
@@ -251,12 +256,6 @@ engine::Result<std::unique_ptr<DocklineServer>> DocklineServer::Start(
   // The socket is created by bind inside BuildAndStart with the process umask; a tight umask
   // around it means no one else can connect in the moment before the chmod below. umask is
   // process-wide, but nothing else creates files while the server starts.
-  if (socket_path) {
-    if (engine::Status st = auth::CheckSocketDirectory(*socket_path); !st.ok()) {
-      impl->engine->Shutdown();
-      return st;
-    }
-  }
   mode_t old_umask = socket_path ? umask(0177) : 0;
   impl->server = builder.BuildAndStart();
   if (socket_path) {

@@ -41,11 +41,7 @@ grpc::StatusCode ToGrpcCode(engine::Code code) {
 
 std::string StatusMessage(std::string_view text) {
   std::string valid;
-  if (utf8::is_valid(text.begin(), text.end())) {
-    valid.assign(text);
-  } else {
-    utf8::replace_invalid(text.begin(), text.end(), std::back_inserter(valid));
-  }
+  utf8::replace_invalid(text.begin(), text.end(), std::back_inserter(valid));
   std::string out;
   out.reserve(valid.size());
   for (auto it = valid.begin(); it != valid.end();) {

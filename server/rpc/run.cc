@@ -320,8 +320,6 @@ void RunCore::ReadLogs(uint64_t generation, std::shared_ptr<engine::BodyStream> 
             // to its exit code (and --rm); the call then ends with the loss rather than OK.
             if (engine::Status cut = self->parser_.Finish(); !cut.ok() && self->pass_is_final_) {
               self->lost_ = ToGrpcStatus(cut);
-              self->logs_complete_ = true;
-              return;
             }
             if (self->pass_is_final_ || self->tty_) {
               self->logs_complete_ = true;

@@ -20,10 +20,7 @@ TEST_F(AuditAndLimitsTest, AuditHasALinePerMutatingCallExecAndRefusalWithTheFina
   bad.set_image("nginx:latest");
   ASSERT_FALSE(CreateAs("alice", bad).ok());
   ASSERT_TRUE(InspectAs("alice", id).ok());
-  v1::StartContainerRequest start;
-  start.set_container(id);
-  v1::StartContainerResponse started;
-  ASSERT_TRUE(client_->StartContainer(As("alice").get(), start, &started).ok());
+  ASSERT_TRUE(StartAs("alice", id).ok());
   v1::ExecContainerRequest exec;
   exec.mutable_config()->set_container(id);
   exec.mutable_config()->add_cmd("echo");
@@ -87,10 +84,7 @@ TEST_F(AuditAndLimitsTest, StreamCapsServerWideAndPerIdentityNameTheirLimit) {
   std::string id;
   v1::ContainerSpec spec = NamedSpec({"sleep", "600"});
   ASSERT_TRUE(CreateAs("alice", spec, &id).ok());
-  v1::StartContainerRequest start;
-  start.set_container(id);
-  v1::StartContainerResponse started;
-  ASSERT_TRUE(client_->StartContainer(As("alice").get(), start, &started).ok());
+  ASSERT_TRUE(StartAs("alice", id).ok());
 
   struct Follow {
     std::unique_ptr<grpc::ClientContext> ctx;

@@ -24,17 +24,6 @@ using std::chrono::seconds;
 const std::string kEngineScript = std::string(DOCKLINE_SOURCE_DIR) + "/tests/engine/test-engine.sh";
 const std::string kProbe = std::string(DOCKLINE_SOURCE_DIR) + "/tests/integration/py/grpc_probe.py";
 
-bool PollUntil(const std::function<bool()>& done, milliseconds limit) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > end) {
-      return false;
-    }
-    std::this_thread::sleep_for(milliseconds(100));
-  }
-  return true;
-}
-
 class EngineRestartTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -104,18 +104,6 @@ bool IsValidUtf8(std::string_view text) {
   return true;
 }
 
-// Polls `done` until it holds or `limit` passes; its last value.
-bool Eventually(const std::function<bool()>& done, milliseconds limit) {
-  const auto end = steady_clock::now() + limit;
-  while (!done()) {
-    if (steady_clock::now() >= end) {
-      return false;
-    }
-    std::this_thread::sleep_for(milliseconds(20));
-  }
-  return true;
-}
-
 // A client context with a deadline, remembering when the call began.
 class TimedCall {
  public:
@@ -271,7 +259,7 @@ class FaultEngineTest : public ::testing::Test {
         grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials()));
     // Negotiates the API version and opens this test's gRPC connection before the baseline.
     ASSERT_NO_FATAL_FAILURE(ExpectServing());
-    ASSERT_TRUE(Eventually([&] { return fake_.OpenConnections() == 0; }, seconds(5)))
+    ASSERT_TRUE(PollUntil([&] { return fake_.OpenConnections() == 0; }, seconds(5)))
         << "docklined kept " << fake_.OpenConnections() << " connection(s) to the fake open";
     baseline_descriptors_ = OpenDescriptors();
     ASSERT_GT(baseline_descriptors_, 0);
@@ -299,7 +287,7 @@ class FaultEngineTest : public ::testing::Test {
   // fake sees both ends closed, and the process has the descriptors it had before).
   void ExpectRecovered() {
     ExpectServing();
-    bool back = Eventually(
+    bool back = PollUntil(
         [&] { return fake_.OpenConnections() == 0 && OpenDescriptors() == baseline_descriptors_; },
         seconds(5));
     EXPECT_TRUE(back) << "connections open at the fake: " << fake_.OpenConnections()

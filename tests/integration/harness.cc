@@ -222,7 +222,7 @@ DaemonTest::DaemonLogs DaemonTest::Logs(const std::string& id) {
   return logs;
 }
 
-bool DaemonTest::PollUntil(const std::function<bool()>& done, std::chrono::milliseconds limit) {
+bool PollUntil(const std::function<bool()>& done, std::chrono::milliseconds limit) {
   auto end = std::chrono::steady_clock::now() + limit;
   while (true) {
     if (done()) {
@@ -233,6 +233,10 @@ bool DaemonTest::PollUntil(const std::function<bool()>& done, std::chrono::milli
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
+}
+
+bool DaemonTest::PollUntil(const std::function<bool()>& done, std::chrono::milliseconds limit) {
+  return dockline::testing::PollUntil(done, limit);
 }
 
 engine::Result<engine::ApiResponse> DaemonTest::Daemon(engine::ApiRequest request) {

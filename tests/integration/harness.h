@@ -72,7 +72,6 @@ class DaemonTest : public ::testing::Test {
     std::vector<LogEntry> entries;
   };
   static DaemonLogs Logs(const std::string& id);
-  // Polls `done` every 50ms until it holds or `limit` passes; returns its last value.
   static bool PollUntil(const std::function<bool()>& done, std::chrono::milliseconds limit);
 
   // Runs a container through RunContainer and gathers everything.
@@ -114,6 +113,9 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// Polls `done` every 50ms until it holds or `limit` passes; returns its last value.
+bool PollUntil(const std::function<bool()>& done, std::chrono::milliseconds limit);
 
 // Runs a command, returns its exit status and combined output (for CLI and Python checks).
 struct CommandResult {

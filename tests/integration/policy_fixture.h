@@ -104,6 +104,12 @@ class PolicyFixture : public DaemonTest {
     }
     return st;
   }
+  grpc::Status StartAs(const std::string& identity, const std::string& container) {
+    v1::StartContainerRequest req;
+    req.set_container(container);
+    v1::StartContainerResponse resp;
+    return client_->StartContainer(As(identity).get(), req, &resp);
+  }
   grpc::Status InspectAs(const std::string& identity, const std::string& container) {
     v1::InspectContainerRequest req;
     req.set_container(container);

@@ -109,10 +109,7 @@ TEST_F(PolicyTest, FieldRulesDenyNamingTheRuleAndTheFieldAndAllowWhatTheyList) {
   nlohmann::json inspect = DaemonInspect(id);
   ASSERT_FALSE(inspect.is_null());
   EXPECT_EQ(inspect["Config"]["Labels"]["dockline.owner"], "alice");
-  v1::StartContainerRequest start;
-  start.set_container(id);
-  v1::StartContainerResponse started;
-  ASSERT_TRUE(client_->StartContainer(As("alice").get(), start, &started).ok());
+  ASSERT_TRUE(StartAs("alice", id).ok());
 
   // Exec: argv[0] listed or not, privileged never.
   v1::ExecContainerRequest exec;
@@ -182,11 +179,7 @@ TEST_F(PolicyTest, OwnedIdentitiesSeeOnlyTheirOwnContainersAsIfTheOthersWereAbse
     EXPECT_THAT(st.error_message(), HasSubstr("No such container: " + other));
   }
   // Every other container RPC: NOT_FOUND, and nothing happened to alice's container.
-  v1::StartContainerRequest start;
-  start.set_container(alices);
-  v1::StartContainerResponse started;
-  EXPECT_EQ(client_->StartContainer(As("bob").get(), start, &started).error_code(),
-            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(StartAs("bob", alices).error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_FALSE(DaemonInspect(alices)["State"]["Running"].get<bool>());
   v1::RemoveContainerRequest remove;
   remove.set_container(alices);
@@ -215,7 +208,7 @@ TEST_F(PolicyTest, OwnedIdentitiesSeeOnlyTheirOwnContainersAsIfTheOthersWereAbse
     }
     EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::NOT_FOUND);
   }
-  ASSERT_TRUE(client_->StartContainer(As("alice").get(), start, &started).ok());
+  ASSERT_TRUE(StartAs("alice", alices).ok());
   v1::ExecContainerRequest exec;
   exec.mutable_config()->set_container(alices);
   exec.mutable_config()->add_cmd("echo");
