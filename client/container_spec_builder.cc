@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "client/quote.h"
 #include "client/shlex.h"
 
 namespace dockline::client {
@@ -84,7 +85,7 @@ ContainerSpecBuilder& ContainerSpecBuilder::Env(
 
 ContainerSpecBuilder& ContainerSpecBuilder::Env(std::string_view key, std::string_view value) {
   if (key.empty() || key.find('=') != std::string_view::npos) {
-    Fail(InvalidArgument(fmt::format("invalid environment variable name {:?}", key)));
+    Fail(InvalidArgument(fmt::format("invalid environment variable name {}", client::Quote(key))));
     return *this;
   }
   spec_.add_env(fmt::format("{}={}", key, value));
@@ -94,7 +95,7 @@ ContainerSpecBuilder& ContainerSpecBuilder::Env(std::string_view key, std::strin
 ContainerSpecBuilder& ContainerSpecBuilder::EnvList(const std::vector<std::string>& entries) {
   for (const std::string& entry : entries) {
     if (entry.empty() || entry.front() == '=') {
-      Fail(InvalidArgument(fmt::format("invalid environment variable {:?}", entry)));
+      Fail(InvalidArgument(fmt::format("invalid environment variable {}", client::Quote(entry))));
       continue;
     }
     spec_.add_env(entry);

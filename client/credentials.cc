@@ -16,6 +16,8 @@
 #include <utility>
 #include <vector>
 
+#include "client/quote.h"
+
 namespace dockline::client {
 namespace {
 
@@ -202,9 +204,9 @@ Result<std::shared_ptr<grpc::Channel>> NewChannel(const std::string& target, con
   if (!tls->server_name.empty()) {
     if (!IsValidServerName(tls->server_name)) {
       return Error<ChannelResult>(InvalidArgument(fmt::format(
-          "the TLS server name {:?} is not a host name (letters, digits, '-', '.', or an IP "
+          "the TLS server name {} is not a host name (letters, digits, '-', '.', or an IP "
           "address)",
-          tls->server_name)));
+          client::Quote(tls->server_name))));
     }
     tls_arguments.SetSslTargetNameOverride(tls->server_name);
   }

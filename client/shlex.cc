@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "client/quote.h"
+
 namespace dockline::client {
 namespace {
 
@@ -27,8 +29,8 @@ Result<std::vector<std::string>> ShlexSplit(std::string_view command) {
     } else if (c == '\'') {
       const size_t end = command.find('\'', i + 1);
       if (end == std::string_view::npos) {
-        return Error<std::vector<std::string>>(
-            InvalidArgument(fmt::format("invalid command {:?}: no closing quotation", command)));
+        return Error<std::vector<std::string>>(InvalidArgument(
+            fmt::format("invalid command {}: no closing quotation", client::Quote(command))));
       }
       word.append(command.substr(i + 1, end - i - 1));
       in_word = true;
@@ -54,14 +56,14 @@ Result<std::vector<std::string>> ShlexSplit(std::string_view command) {
         ++i;
       }
       if (!closed) {
-        return Error<std::vector<std::string>>(
-            InvalidArgument(fmt::format("invalid command {:?}: no closing quotation", command)));
+        return Error<std::vector<std::string>>(InvalidArgument(
+            fmt::format("invalid command {}: no closing quotation", client::Quote(command))));
       }
       in_word = true;
     } else if (c == '\\') {
       if (i + 1 >= command.size()) {
-        return Error<std::vector<std::string>>(
-            InvalidArgument(fmt::format("invalid command {:?}: no escaped character", command)));
+        return Error<std::vector<std::string>>(InvalidArgument(
+            fmt::format("invalid command {}: no escaped character", client::Quote(command))));
       }
       word.push_back(command[i + 1]);
       in_word = true;

@@ -7,6 +7,8 @@
 #include <charconv>
 #include <tuple>
 
+#include "client/quote.h"
+
 namespace dockline::client {
 
 google::protobuf::Duration ToProtoDuration(std::chrono::nanoseconds duration) {
@@ -23,7 +25,8 @@ Result<v1::Protocol> ParseProtocol(std::string_view protocol) {
   if (protocol == "sctp") {
     return Ok(v1::PROTOCOL_SCTP);
   }
-  return Error<v1::Protocol>(InvalidArgument(fmt::format("invalid protocol {:?}", protocol)));
+  return Error<v1::Protocol>(
+      InvalidArgument(fmt::format("invalid protocol {}", client::Quote(protocol))));
 }
 
 Result<uint32_t> ParsePortNumber(std::string_view port, bool allow_zero) {
@@ -31,7 +34,7 @@ Result<uint32_t> ParsePortNumber(std::string_view port, bool allow_zero) {
   const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
   if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value > 65535 ||
       (value == 0 && !allow_zero)) {
-    return Error<uint32_t>(InvalidArgument(fmt::format("invalid port {:?}", port)));
+    return Error<uint32_t>(InvalidArgument(fmt::format("invalid port {}", client::Quote(port))));
   }
   return Ok(value);
 }
@@ -44,7 +47,7 @@ Result<v1::PortBinding> ParseContainerPort(std::string_view port) {
     protocol = port.substr(slash + 1);
     if (protocol.empty()) {
       return Error<v1::PortBinding>(
-          InvalidArgument(fmt::format("invalid protocol in port {:?}", port)));
+          InvalidArgument(fmt::format("invalid protocol in port {}", client::Quote(port))));
     }
   }
   auto parsed_port = ParsePortNumber(number, /*allow_zero=*/false);
@@ -72,16 +75,18 @@ Result<v1::RestartPolicy> MakeRestartPolicy(std::string_view name, int maximum_r
   } else if (name == "on-failure") {
     policy.set_name(v1::RESTART_POLICY_NAME_ON_FAILURE);
   } else {
-    return Error<v1::RestartPolicy>(InvalidArgument(fmt::format(
-        "invalid restart policy {:?}: want no, always, unless-stopped or on-failure", name)));
+    return Error<v1::RestartPolicy>(InvalidArgument(
+        fmt::format("invalid restart policy {}: want no, always, unless-stopped or on-failure",
+                    client::Quote(name))));
   }
   if (maximum_retry_count < 0) {
     return Error<v1::RestartPolicy>(
         InvalidArgument("invalid restart policy: the maximum retry count cannot be negative"));
   }
   if (maximum_retry_count > 0 && policy.name() != v1::RESTART_POLICY_NAME_ON_FAILURE) {
-    return Error<v1::RestartPolicy>(InvalidArgument(fmt::format(
-        "invalid restart policy: a maximum retry count cannot be used with {:?}", name)));
+    return Error<v1::RestartPolicy>(InvalidArgument(
+        fmt::format("invalid restart policy: a maximum retry count cannot be used with {}",
+                    client::Quote(name))));
   }
   policy.set_maximum_retry_count(maximum_retry_count);
   return Ok(std::move(policy));
@@ -104,19 +109,20 @@ Result<VolumeMode> ParseVolumeMode(std::string_view mode) {
       if (mode.empty()) {
         break;
       }
-      return Error<VolumeMode>(InvalidArgument(fmt::format("invalid volume mode {:?}", mode)));
+      return Error<VolumeMode>(
+          InvalidArgument(fmt::format("invalid volume mode {}", client::Quote(mode))));
     }
     if (part == "ro" || part == "rw") {
       if (saw_access) {
-        return Error<VolumeMode>(
-            InvalidArgument(fmt::format("invalid volume mode {:?}: ro/rw given twice", mode)));
+        return Error<VolumeMode>(InvalidArgument(
+            fmt::format("invalid volume mode {}: ro/rw given twice", client::Quote(mode))));
       }
       saw_access = true;
       parsed.read_only = part == "ro";
     } else if (IsPropagation(part)) {
       if (!parsed.propagation.empty()) {
         return Error<VolumeMode>(InvalidArgument(
-            fmt::format("invalid volume mode {:?}: propagation given twice", mode)));
+            fmt::format("invalid volume mode {}: propagation given twice", client::Quote(mode))));
       }
       parsed.propagation = std::string(part);
     } else if (part == "nocopy") {
@@ -124,12 +130,13 @@ Result<VolumeMode> ParseVolumeMode(std::string_view mode) {
     } else if (part == "consistent" || part == "cached" || part == "delegated") {
       // Docker Desktop hints that dockerd on Linux accepts and ignores; so do we.
     } else if (part == "z" || part == "Z") {
-      return Error<VolumeMode>(InvalidArgument(fmt::format(
-          "invalid volume mode {:?}: SELinux relabeling (z, Z) is not supported", mode)));
+      return Error<VolumeMode>(InvalidArgument(
+          fmt::format("invalid volume mode {}: SELinux relabeling (z, Z) is not supported",
+                      client::Quote(mode))));
     } else {
       return Error<VolumeMode>(InvalidArgument(fmt::format(
-          "invalid volume mode {:?}: unknown option {:?} (want ro, rw, nocopy or a propagation)",
-          mode, part)));
+          "invalid volume mode {}: unknown option {} (want ro, rw, nocopy or a propagation)",
+          client::Quote(mode), client::Quote(part))));
     }
   }
   return Ok(std::move(parsed));
@@ -138,7 +145,8 @@ Result<VolumeMode> ParseVolumeMode(std::string_view mode) {
 grpc::Status AddVolume(std::string_view source, std::string_view target, std::string_view mode,
                        v1::ContainerSpec& spec) {
   if (target.empty() || target.front() != '/') {
-    return InvalidArgument(fmt::format("invalid volume target {:?}: not an absolute path", target));
+    return InvalidArgument(
+        fmt::format("invalid volume target {}: not an absolute path", client::Quote(target)));
   }
   auto parsed = ParseVolumeMode(mode);
   if (!parsed.ok()) {
@@ -146,12 +154,13 @@ grpc::Status AddVolume(std::string_view source, std::string_view target, std::st
   }
   const bool host_path = !source.empty() && source.front() == '/';
   if (parsed.value.no_copy && host_path) {
-    return InvalidArgument(
-        fmt::format("invalid volume mode {:?}: nocopy applies to volumes, not host paths", mode));
+    return InvalidArgument(fmt::format(
+        "invalid volume mode {}: nocopy applies to volumes, not host paths", client::Quote(mode)));
   }
   if (!parsed.value.propagation.empty() && !host_path) {
-    return InvalidArgument(fmt::format(
-        "invalid volume mode {:?}: propagation applies to host paths, not volumes", mode));
+    return InvalidArgument(
+        fmt::format("invalid volume mode {}: propagation applies to host paths, not volumes",
+                    client::Quote(mode)));
   }
   // VolumeBind cannot say "anonymous" or "nocopy"; Mount can.
   if (source.empty() || parsed.value.no_copy) {
@@ -189,8 +198,9 @@ Result<v1::Healthcheck> MakeHealthcheck(const HealthcheckOptions& options) {
           InvalidArgument("invalid healthcheck: \"NONE\" takes no arguments"));
     }
     if (kind != "CMD" && kind != "CMD-SHELL" && kind != "NONE") {
-      return Error<v1::Healthcheck>(InvalidArgument(fmt::format(
-          "invalid healthcheck: the test starts with {:?}; want CMD, CMD-SHELL or NONE", kind)));
+      return Error<v1::Healthcheck>(InvalidArgument(
+          fmt::format("invalid healthcheck: the test starts with {}; want CMD, CMD-SHELL or NONE",
+                      client::Quote(kind))));
     }
     check.mutable_test()->Assign(test.begin(), test.end());
   }

@@ -128,17 +128,20 @@ void LogEntryParser::Data(StreamKind kind, std::string_view data, bool entry_sta
     }
   }
   if (in_prefix_) {
-    size_t space = data.find(' ');
-    if (space == std::string_view::npos && prefix_.size() + data.size() <= kMaxPrefix &&
-        !entry_end) {
+    // The prefix ends at the first space, at kMaxPrefix bytes (no timestamp is that long) or at
+    // the entry's end, wherever the reads happen to be cut.
+    const size_t room = kMaxPrefix - prefix_.size();
+    const size_t space = data.substr(0, room).find(' ');
+    if (space == std::string_view::npos && data.size() < room && !entry_end) {
       prefix_.append(data);
       return;
     }
+    const size_t take = space != std::string_view::npos ? space + 1 : std::min(data.size(), room);
+    prefix_.append(data.substr(0, take));
+    data.remove_prefix(take);
+    in_prefix_ = false;
     std::string_view ts;
     std::string_view rest;
-    prefix_.append(data.substr(0, space == std::string_view::npos ? data.size() : space + 1));
-    data.remove_prefix(space == std::string_view::npos ? data.size() : space + 1);
-    in_prefix_ = false;
     if (SplitTimestamp(prefix_, &ts, &rest)) {
       sink.OnEntry(kind, ts);
       if (!rest.empty()) {
@@ -146,7 +149,9 @@ void LogEntryParser::Data(StreamKind kind, std::string_view data, bool entry_sta
       }
     } else {
       sink.OnEntry(kind, {});
-      sink.OnData(kind, prefix_);
+      if (!prefix_.empty()) {
+        sink.OnData(kind, prefix_);
+      }
     }
   }
   if (!data.empty()) {

@@ -392,9 +392,13 @@ class HttpOp : public BodyStream, public std::enable_shared_from_this<HttpOp> {
   }
 
   void OnUnaryHeader(beast::error_code ec, size_t bytes) {
-    const auto length = unary_parser_->content_length();
-    if (!ec && length && *length > engine_->options().max_reply_bytes) {
-      return FailOverCap();
+    // content_length() is only defined once the header is complete (Beast asserts it), so it
+    // is asked only when reading the header succeeded.
+    if (!ec) {
+      const auto length = unary_parser_->content_length();
+      if (length && *length > engine_->options().max_reply_bytes) {
+        return FailOverCap();
+      }
     }
     if (ec || unary_parser_->is_done()) {  // OnUnaryRead maps body_limit to the cap, too
       return OnUnaryRead(ec, bytes);

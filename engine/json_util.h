@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -28,14 +29,20 @@ inline int64_t GetInt(const nlohmann::json& j, std::string_view key, int64_t fal
   if (m == nullptr) {
     return fallback;
   }
-  if (m->is_number_integer()) {
+  if (m->is_number_unsigned()) {
+    const uint64_t u = m->get<uint64_t>();
+    return u <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) ? static_cast<int64_t>(u)
+                                                                           : fallback;
+  }
+  if (m->is_number_integer()) {  // after the unsigned test: it is true for unsigned values too
     return m->get<int64_t>();
   }
-  if (m->is_number_unsigned()) {
-    return static_cast<int64_t>(m->get<uint64_t>());
-  }
   if (m->is_number_float()) {
-    return static_cast<int64_t>(m->get<double>());
+    // Converting a double outside int64's range (or NaN) is undefined: such a value is no
+    // number we can use (found by json_fuzz).
+    const double d = m->get<double>();
+    constexpr double kLimit = 9223372036854775808.0;  // 2^63
+    return d >= -kLimit && d < kLimit ? static_cast<int64_t>(d) : fallback;
   }
   return fallback;
 }

@@ -1,19 +1,25 @@
 #!/usr/bin/env bash
-# Build dockline and run every test (ctest) against a private test engine.
+# Build dockline and run every test (ctest) against a private test engine, then build it again
+# with clang under ASan+UBSan (with the libFuzzer targets) and run the suites and a short run of
+# each fuzzer there, against the same engine.
 #
 # Usage: scripts/test.sh [extra ctest args...]     e.g. scripts/test.sh -R Logs
-# Environment: BUILD_DIR (default build), CTEST_TIMEOUT (seconds per test, default 300),
-#              CTEST_PARALLEL (default 2)
+# Environment: BUILD_DIR (default build), ASAN_BUILD_DIR (default build-asan),
+#              SANITIZE=0 to skip the sanitizer build and run (local runs only; CI runs both),
+#              FUZZ_SECONDS (per fuzzer, default 30), CTEST_TIMEOUT (seconds per test,
+#              default 300), CTEST_PARALLEL (default 2)
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
 
 build_dir="${BUILD_DIR:-build}"
+asan_dir="${ASAN_BUILD_DIR:-build-asan}"
+sanitize="${SANITIZE:-1}"
 engine_script="$repo_root/tests/engine/test-engine.sh"
 t0=$SECONDS
 
-log() { printf 'test: %s\n' "$*" >&2; }
+log() { printf "test [%ds]: %s\n" "$((SECONDS - t0))" "$*" >&2; }
 
 log "installing dependencies (if missing)"
 bash scripts/install-deps.sh
@@ -24,6 +30,19 @@ gen=()
 cmake -S . -B "$build_dir" "${gen[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDOCKLINE_BUILD_TESTS=ON \
   >/dev/null
 cmake --build "$build_dir"
+
+if [[ "$sanitize" != 0 ]]; then
+  log "building in $asan_dir (clang, ASan+UBSan, fuzzers)"
+  gen=()
+  [[ -f "$asan_dir/CMakeCache.txt" ]] || gen=(-G Ninja)
+  # -O0 and line tables only: the sanitizer build is for finding faults, and at -O1 with full
+  # debug information it takes twice as long to build.
+  CXX=clang++-14 cmake -S . -B "$asan_dir" "${gen[@]}" -DCMAKE_BUILD_TYPE=Debug \
+    "-DCMAKE_CXX_FLAGS_DEBUG=-O0 -gline-tables-only" -DDOCKLINE_BUILD_TESTS=ON \
+    -DDOCKLINE_BUILD_BENCHMARKS=OFF -DDOCKLINE_SANITIZE=ON -DDOCKLINE_FUZZ=ON \
+    "-DDOCKLINE_FUZZ_SECONDS=${FUZZ_SECONDS:-30}" >/dev/null
+  cmake --build "$asan_dir"
+fi
 
 engine_dir=""
 # shellcheck disable=SC2317 # invoked by trap
@@ -60,25 +79,46 @@ log "engine: DOCKER_HOST=$DOCKER_HOST ($(cat "$engine_dir/storage-driver") stora
 
 # ctest runs in its own session so that a signal to this script (Ctrl-C, a CI timeout) can stop
 # ctest and every test process at once before the engine is stopped.
-setsid ctest --test-dir "$build_dir" --output-on-failure --no-tests=error \
-  -j "${CTEST_PARALLEL:-2}" --timeout "${CTEST_TIMEOUT:-300}" "$@" &
-ctest_pid=$!
+run_ctest() {
+  local dir=$1
+  shift
+  setsid ctest --test-dir "$dir" --output-on-failure --no-tests=error \
+    -j "${CTEST_PARALLEL:-2}" --timeout "${CTEST_TIMEOUT:-300}" "$@" &
+  ctest_pid=$!
+  interrupted=0
+  local rc=0
+  while :; do
+    wait "$ctest_pid" && rc=0 || rc=$?
+    kill -0 "$ctest_pid" 2>/dev/null || break
+  done
+  if ((interrupted)); then
+    log "interrupted; stopping"
+    exit "$interrupted"
+  fi
+  return "$rc"
+}
+ctest_pid=""
 interrupted=0
 # shellcheck disable=SC2317 # invoked by trap
 on_signal() {
   interrupted=$1
-  kill -TERM -- "-$ctest_pid" 2>/dev/null || true
+  [[ -n "$ctest_pid" ]] && kill -TERM -- "-$ctest_pid" 2>/dev/null || true
 }
 trap 'on_signal 130' INT
 trap 'on_signal 143' TERM HUP
+
 rc=0
-while :; do
-  wait "$ctest_pid" && rc=0 || rc=$?
-  kill -0 "$ctest_pid" 2>/dev/null || break
-done
-if ((interrupted)); then
-  log "interrupted; stopping"
-  exit "$interrupted"
+log "running the tests in $build_dir"
+run_ctest "$build_dir" "$@" || rc=$?
+if [[ "$sanitize" != 0 ]]; then
+  log "running the tests and fuzzers under ASan+UBSan in $asan_dir"
+  # Any report fails the test that caused it: UBSan aborts, ASan and LSan exit non-zero.
+  export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:strict_string_checks=1}"
+  export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+  export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$repo_root/tests/sanitizer/lsan.supp:print_suppressions=0}"
+  asan_rc=0
+  run_ctest "$asan_dir" "$@" || asan_rc=$?
+  ((rc != 0)) || rc=$asan_rc
 fi
 
 echo >&2
@@ -86,6 +126,7 @@ if ((rc == 0)); then
   log "SUMMARY: all tests passed ($((SECONDS - t0)) s)"
 else
   log "SUMMARY: FAILED (ctest exit $rc, $((SECONDS - t0)) s);" \
-    "logs: $build_dir/Testing/Temporary/LastTest.log, daemon log: $build_dir/Testing/dockerd.log"
+    "logs: $build_dir/Testing/Temporary/LastTest.log (and $asan_dir's)," \
+    "daemon log: $build_dir/Testing/dockerd.log"
 fi
 exit "$rc"

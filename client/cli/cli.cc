@@ -16,6 +16,7 @@
 #include "client/cli/logs.h"
 #include "client/cli/prune.h"
 #include "client/cli/run.h"
+#include "client/quote.h"
 
 #ifndef DOCKLINE_VERSION
 #define DOCKLINE_VERSION "unknown"
@@ -305,8 +306,8 @@ Result<Invocation> ParseArgs(const std::vector<std::string>& args, const EnvLook
   if (!timeout.empty()) {
     auto parsed = ParseGoDuration(timeout);
     if (!parsed.ok() || parsed.value.count() <= 0) {
-      return Error<Invocation>(InvalidArgument(
-          fmt::format("invalid --timeout {:?}: want a positive duration, e.g. 30s", timeout)));
+      return Error<Invocation>(InvalidArgument(fmt::format(
+          "invalid --timeout {}: want a positive duration, e.g. 30s", client::Quote(timeout))));
     }
     invocation.timeout = parsed.value;
   }
@@ -318,8 +319,8 @@ Result<Invocation> ParseArgs(const std::vector<std::string>& args, const EnvLook
         (parsed.value.count() > 0 && parsed.value < std::chrono::milliseconds(1)) ||
         parsed.value > std::chrono::milliseconds(INT_MAX)) {
       return Error<Invocation>(InvalidArgument(
-          fmt::format("invalid --keepalive-time {:?}: want 0 (never) or 1ms to 596h, e.g. 30s",
-                      keepalive_time)));
+          fmt::format("invalid --keepalive-time {}: want 0 (never) or 1ms to 596h, e.g. 30s",
+                      client::Quote(keepalive_time))));
     }
     invocation.keepalive_time = parsed.value;
   }
@@ -387,8 +388,9 @@ Result<Invocation> ParseArgs(const std::vector<std::string>& args, const EnvLook
       if (!wait_timeout.empty()) {
         auto parsed = ParseGoDuration(wait_timeout);
         if (!parsed.ok() || parsed.value.count() <= 0) {
-          return Error<Invocation>(InvalidArgument(fmt::format(
-              "invalid --timeout {:?}: want a positive duration, e.g. 30s", wait_timeout)));
+          return Error<Invocation>(InvalidArgument(
+              fmt::format("invalid --timeout {}: want a positive duration, e.g. 30s",
+                          client::Quote(wait_timeout))));
         }
         invocation.wait_timeout = parsed.value;
       }

@@ -19,6 +19,7 @@
 
 #include "client/cli/cli.h"
 #include "client/cli/format.h"
+#include "client/quote.h"
 #include "client/shlex.h"
 
 namespace dockline::cli {
@@ -301,8 +302,8 @@ grpc::Status FinishExecArgs(const ExecFlags& flags, const CLI::App& command, con
   if (exec->cmd.size() == 1 && exec->cmd.front().find_first_of(" \t\n") != std::string::npos) {
     auto split = client::ShlexSplit(exec->cmd.front());
     if (!split.ok()) {
-      return InvalidArgument(
-          fmt::format("command {:?}: {}", exec->cmd.front(), split.status.error_message()));
+      return InvalidArgument(fmt::format("command {}: {}", client::Quote(exec->cmd.front()),
+                                         split.status.error_message()));
     }
     exec->cmd = std::move(split.value);
   }

@@ -14,6 +14,7 @@
 #include "client/cli/cli.h"
 #include "client/cli/format.h"
 #include "client/cli/values.h"
+#include "client/quote.h"
 
 namespace dockline::cli {
 namespace {
@@ -186,8 +187,8 @@ grpc::Status FinishHealthArgs(const HealthFlags& flags, HealthInvocation* health
     }
     auto parsed = ParseGoDuration(flags.timeout);
     if (!parsed.ok() || parsed.value.count() <= 0) {
-      return InvalidArgument(
-          fmt::format("invalid --timeout {:?}: want a positive duration, e.g. 30s", flags.timeout));
+      return InvalidArgument(fmt::format("invalid --timeout {}: want a positive duration, e.g. 30s",
+                                         client::Quote(flags.timeout)));
     }
     health->timeout = parsed.value;
   }
@@ -249,7 +250,7 @@ std::string FormatHealthChange(const v1::WatchHealthResponse& change) {
     const v1::HealthProbe& last = health.log(health.log_size() - 1);
     text += fmt::format("  last probe: exit {}", last.exit_code());
     if (std::string output = OutputCell(last.output()); !output.empty()) {
-      text += fmt::format(" {:?}", output);
+      text += fmt::format(" {}", client::Quote(output));
     }
   }
   return text + "\n";

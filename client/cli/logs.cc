@@ -8,6 +8,7 @@
 #include <charconv>
 
 #include "client/cli/cli.h"
+#include "client/quote.h"
 
 namespace dockline::cli {
 
@@ -50,8 +51,8 @@ grpc::Status FinishLogsArgs(const LogsFlags& flags, client::LogsOptions* options
     int64_t n = -1;
     auto [end, ec] = std::from_chars(flags.tail.data(), flags.tail.data() + flags.tail.size(), n);
     if (ec != std::errc() || end != flags.tail.data() + flags.tail.size() || n < 0) {
-      return client::InvalidArgument(
-          fmt::format("--tail: want a number of lines or \"all\", got {:?}", flags.tail));
+      return client::InvalidArgument(fmt::format(
+          "--tail: want a number of lines or \"all\", got {}", client::Quote(flags.tail)));
     }
     options->tail = n;
   }

@@ -11,6 +11,7 @@
 #include "client/cli/cli.h"
 #include "client/cli/format.h"
 #include "client/cli/values.h"
+#include "client/quote.h"
 #include "client/spec_values.h"
 
 namespace dockline::cli {
@@ -42,16 +43,17 @@ grpc::Status AddPruneFilter(const std::string& text, std::chrono::system_clock::
     // An age goes to the server as one, so it counts back from the daemon's clock.
     if (auto age = ParseGoDuration(value); age.ok()) {
       if (age.value.count() < 0) {
-        return InvalidArgument(fmt::format("invalid until filter {:?}: negative age", value));
+        return InvalidArgument(
+            fmt::format("invalid until filter {}: negative age", client::Quote(value)));
       }
       *filters.mutable_older_than() = client::ToProtoDuration(age.value);
     } else {
       auto when = ParseTimeArg(value, now);
       if (!when.ok()) {
         return InvalidArgument(fmt::format(
-            "invalid until filter {:?}: want a time (RFC 3339 or Unix seconds) or an age such "
+            "invalid until filter {}: want a time (RFC 3339 or Unix seconds) or an age such "
             "as 24h",
-            value));
+            client::Quote(value)));
       }
       *filters.mutable_until_time() = TimeUtil::NanosecondsToTimestamp(
           std::chrono::duration_cast<std::chrono::nanoseconds>(when.value.time_since_epoch())
@@ -67,11 +69,11 @@ grpc::Status AddPruneFilter(const std::string& text, std::chrono::system_clock::
       prune->options.all = true;
     } else {
       return InvalidArgument(
-          fmt::format("invalid dangling filter {:?}: want true or false", value));
+          fmt::format("invalid dangling filter {}: want true or false", client::Quote(value)));
     }
   } else {
     return InvalidArgument(
-        fmt::format("invalid filter {:?}: prune takes until, label, label!{}", key,
+        fmt::format("invalid filter {}: prune takes until, label, label!{}", client::Quote(key),
                     prune->target == PruneTarget::kImages ? " and dangling" : ""));
   }
   return grpc::Status::OK;
@@ -146,8 +148,9 @@ grpc::Status FinishPruneArgs(const PruneFlags& flags, std::chrono::system_clock:
     }
   }
   if (!known) {
-    return InvalidArgument(fmt::format(
-        "unknown prune type {:?}: want containers, images, volumes or networks", flags.target));
+    return InvalidArgument(
+        fmt::format("unknown prune type {}: want containers, images, volumes or networks",
+                    client::Quote(flags.target)));
   }
   if (flags.all && prune->target != PruneTarget::kImages &&
       prune->target != PruneTarget::kVolumes) {

@@ -11,6 +11,7 @@
 
 #include "client/cli/cli.h"
 #include "client/cli/format.h"
+#include "client/quote.h"
 #include "client/spec_values.h"
 
 namespace dockline::cli {
@@ -76,8 +77,8 @@ grpc::Status SetHealthcheck(const RunFlags& flags, v1::ContainerSpec& spec) {
     const std::string& text = flags.health_retries;
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), retries);
     if (ec != std::errc() || end != text.data() + text.size() || retries < 0) {
-      return InvalidArgument(
-          fmt::format("invalid --health-retries {:?}: want a whole number, 0 or more", text));
+      return InvalidArgument(fmt::format(
+          "invalid --health-retries {}: want a whole number, 0 or more", client::Quote(text)));
     }
     options.retries = retries;
   }

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <limits>
 
+#include "client/quote.h"
 #include "client/spec_values.h"
 
 namespace dockline::cli {
@@ -22,11 +23,12 @@ using client::Ok;
 
 // Prefixes a nested parser's message with what was being parsed.
 grpc::Status Wrap(std::string_view what, std::string_view value, const grpc::Status& status) {
-  return InvalidArgument(fmt::format("invalid {} {:?}: {}", what, value, status.error_message()));
+  return InvalidArgument(
+      fmt::format("invalid {} {}: {}", what, client::Quote(value), status.error_message()));
 }
 
 grpc::Status Invalid(std::string_view what, std::string_view value, std::string_view reason) {
-  return InvalidArgument(fmt::format("invalid {} {:?}: {}", what, value, reason));
+  return InvalidArgument(fmt::format("invalid {} {}: {}", what, client::Quote(value), reason));
 }
 
 std::vector<std::string_view> Split(std::string_view text, char separator) {
@@ -85,7 +87,8 @@ Result<PortRange> ParsePortRange(std::string_view text, bool allow_zero) {
   }
   auto last = client::ParsePortNumber(text.substr(dash + 1), /*allow_zero=*/false);
   if (!last.ok() || first.value == 0 || last.value < first.value) {
-    return Error<PortRange>(InvalidArgument(fmt::format("invalid port range {:?}", text)));
+    return Error<PortRange>(
+        InvalidArgument(fmt::format("invalid port range {}", client::Quote(text))));
   }
   return Ok(PortRange{first.value, last.value});
 }
@@ -223,7 +226,8 @@ Result<std::chrono::nanoseconds> ParseGoDuration(std::string_view text) {
     } else if (unit.empty()) {
       return invalid("missing unit (ns, us, ms, s, m or h)");
     } else {
-      return invalid(fmt::format("unknown unit {:?} (want ns, us, ms, s, m or h)", unit));
+      return invalid(
+          fmt::format("unknown unit {} (want ns, us, ms, s, m or h)", client::Quote(unit)));
     }
     if (whole > kMax / scale) {
       return invalid("out of range");
@@ -246,21 +250,37 @@ client::Result<std::chrono::system_clock::time_point> ParseTimeArg(
   if (text.empty()) {
     return Error<TimePoint>(InvalidArgument("empty time"));
   }
-  // Unix seconds, optionally with a fraction.
-  if (text.find_first_not_of("0123456789.") == std::string_view::npos &&
-      std::count(text.begin(), text.end(), '.') <= 1) {
-    size_t dot = text.find('.');
-    int64_t seconds = 0;
-    std::from_chars(text.data(), text.data() + (dot == std::string_view::npos ? text.size() : dot),
-                    seconds);
-    int64_t nanos = 0;
-    if (dot != std::string_view::npos) {
-      std::string frac(text.substr(dot + 1, 9));
-      frac.resize(9, '0');
-      std::from_chars(frac.data(), frac.data() + frac.size(), nanos);
+  const auto out_of_range = [text] {
+    return Error<TimePoint>(InvalidArgument(
+        fmt::format("invalid time {}: out of range (years 1678 to 2262)", client::Quote(text))));
+  };
+  // system_clock counts nanoseconds in an int64: about 292 years either side of 1970.
+  const auto to_time_point = [&](int64_t seconds, int64_t nanos) -> client::Result<TimePoint> {
+    constexpr int64_t kMaxSeconds = std::numeric_limits<int64_t>::max() / 1'000'000'000 - 1;
+    if (seconds > kMaxSeconds || seconds < -kMaxSeconds) {
+      return out_of_range();
     }
     return Ok(TimePoint(std::chrono::duration_cast<TimePoint::duration>(
         std::chrono::seconds(seconds) + std::chrono::nanoseconds(nanos))));
+  };
+  // Unix seconds, optionally with a fraction.
+  if (text.find_first_not_of("0123456789.") == std::string_view::npos &&
+      std::count(text.begin(), text.end(), '.') <= 1 && text != ".") {
+    const std::string_view whole = text.substr(0, text.find('.'));
+    int64_t seconds = 0;
+    if (!whole.empty()) {
+      const auto [end, ec] = std::from_chars(whole.data(), whole.data() + whole.size(), seconds);
+      if (ec != std::errc() || end != whole.data() + whole.size()) {
+        return out_of_range();
+      }
+    }
+    int64_t nanos = 0;
+    if (whole.size() < text.size()) {
+      std::string frac(text.substr(whole.size() + 1, 9));
+      frac.resize(9, '0');
+      std::from_chars(frac.data(), frac.data() + frac.size(), nanos);
+    }
+    return to_time_point(seconds, nanos);
   }
   // A duration back from now.
   if (auto duration = ParseGoDuration(text); duration.ok()) {
@@ -273,13 +293,12 @@ client::Result<std::chrono::system_clock::time_point> ParseTimeArg(
   }
   google::protobuf::Timestamp ts;
   if (google::protobuf::util::TimeUtil::FromString(rfc, &ts)) {
-    return Ok(TimePoint(std::chrono::duration_cast<TimePoint::duration>(
-        std::chrono::seconds(ts.seconds()) + std::chrono::nanoseconds(ts.nanos()))));
+    return to_time_point(ts.seconds(), ts.nanos());
   }
   return Error<TimePoint>(InvalidArgument(fmt::format(
-      "invalid time {:?}: want RFC 3339 (2026-11-28T06:00:00Z), Unix seconds or a duration "
+      "invalid time {}: want RFC 3339 (2026-11-28T06:00:00Z), Unix seconds or a duration "
       "such as 10m",
-      std::string(text))));
+      client::Quote(std::string(text)))));
 }
 
 Result<std::chrono::nanoseconds> ParseSeconds(std::string_view text) {
@@ -293,7 +312,7 @@ Result<std::chrono::nanoseconds> ParseSeconds(std::string_view text) {
 
 Result<std::vector<v1::PortBinding>> ParsePublish(std::string_view spec) {
   using Bindings = std::vector<v1::PortBinding>;
-  constexpr std::string_view kWhat = "publish spec";
+  static constexpr std::string_view kWhat = "publish spec";
   if (spec.empty()) {
     return Error<Bindings>(Invalid(kWhat, spec, "empty"));
   }
@@ -313,12 +332,13 @@ Result<std::vector<v1::PortBinding>> ParsePublish(std::string_view spec) {
     if (host_ip.starts_with('[')) {
       if (!host_ip.ends_with(']')) {
         return Error<Bindings>(
-            Invalid(kWhat, spec, fmt::format("invalid IP address {:?}", host_ip)));
+            Invalid(kWhat, spec, fmt::format("invalid IP address {}", client::Quote(host_ip))));
       }
       host_ip = host_ip.substr(1, host_ip.size() - 2);
     }
     if (host_ip.empty() || !IsIpAddress(host_ip)) {
-      return Error<Bindings>(Invalid(kWhat, spec, fmt::format("invalid IP address {:?}", host_ip)));
+      return Error<Bindings>(
+          Invalid(kWhat, spec, fmt::format("invalid IP address {}", client::Quote(host_ip))));
     }
   }
   std::string_view protocol_text;
@@ -363,7 +383,7 @@ Result<std::vector<v1::PortBinding>> ParsePublish(std::string_view spec) {
 }
 
 grpc::Status ParseVolume(std::string_view volume, v1::ContainerSpec& spec) {
-  constexpr std::string_view kWhat = "volume spec";
+  static constexpr std::string_view kWhat = "volume spec";
   const std::vector<std::string_view> parts = Split(volume, ':');
   if (std::any_of(parts.begin(), parts.end(), [](std::string_view p) { return p.empty(); })) {
     return Invalid(kWhat, volume, "empty part; want [SOURCE:]TARGET[:MODE]");
@@ -391,7 +411,7 @@ grpc::Status ParseVolume(std::string_view volume, v1::ContainerSpec& spec) {
 }
 
 Result<v1::Mount> ParseMount(std::string_view mount_spec) {
-  constexpr std::string_view kWhat = "mount spec";
+  static constexpr std::string_view kWhat = "mount spec";
   const auto invalid = [mount_spec](std::string_view reason) {
     return Error<v1::Mount>(Invalid(kWhat, mount_spec, reason));
   };
@@ -427,7 +447,7 @@ Result<v1::Mount> ParseMount(std::string_view mount_spec) {
     if (key == "readonly" || key == "ro") {
       bool read_only = false;
       if (!flag(read_only)) {
-        return invalid(fmt::format("invalid boolean {:?} for {}", value, key));
+        return invalid(fmt::format("invalid boolean {} for {}", client::Quote(value), key));
       }
       mount.set_read_only(read_only);
       continue;
@@ -435,14 +455,14 @@ Result<v1::Mount> ParseMount(std::string_view mount_spec) {
     if (key == "volume-nocopy") {
       bool no_copy = false;
       if (!flag(no_copy)) {
-        return invalid(fmt::format("invalid boolean {:?} for {}", value, key));
+        return invalid(fmt::format("invalid boolean {} for {}", client::Quote(value), key));
       }
       mount.set_no_copy(no_copy);
       volume_options = true;
       continue;
     }
     if (!has_value) {
-      return invalid(fmt::format("field {:?} must be a key=value pair", field));
+      return invalid(fmt::format("field {} must be a key=value pair", client::Quote(field)));
     }
     if (key == "type") {
       if (value == "bind") {
@@ -452,8 +472,8 @@ Result<v1::Mount> ParseMount(std::string_view mount_spec) {
       } else if (value == "tmpfs") {
         mount.set_type(v1::MOUNT_TYPE_TMPFS);
       } else {
-        return invalid(
-            fmt::format("unsupported mount type {:?} (want bind, volume or tmpfs)", value));
+        return invalid(fmt::format("unsupported mount type {} (want bind, volume or tmpfs)",
+                                   client::Quote(value)));
       }
     } else if (key == "source" || key == "src") {
       mount.set_source(value);
@@ -463,7 +483,7 @@ Result<v1::Mount> ParseMount(std::string_view mount_spec) {
       // Docker Desktop's hint; dockerd on Linux ignores it.
     } else if (key == "bind-propagation") {
       if (!client::IsPropagation(value)) {
-        return invalid(fmt::format("invalid bind-propagation {:?}", value));
+        return invalid(fmt::format("invalid bind-propagation {}", client::Quote(value)));
       }
       mount.set_propagation(value);
       bind_options = true;
@@ -486,12 +506,13 @@ Result<v1::Mount> ParseMount(std::string_view mount_spec) {
     } else if (key == "tmpfs-mode") {
       uint32_t mode = 0;
       if (!ParseInt(value, mode, 8) || mode > 07777) {
-        return invalid(fmt::format("invalid tmpfs-mode {:?}: want octal, e.g. 1777", value));
+        return invalid(
+            fmt::format("invalid tmpfs-mode {}: want octal, e.g. 1777", client::Quote(value)));
       }
       mount.set_tmpfs_mode(mode);
       tmpfs_options = true;
     } else {
-      return invalid(fmt::format("unexpected key {:?}", key));
+      return invalid(fmt::format("unexpected key {}", client::Quote(key)));
     }
   }
   if (mount.target().empty()) {
@@ -501,13 +522,16 @@ Result<v1::Mount> ParseMount(std::string_view mount_spec) {
                                 : mount.type() == v1::MOUNT_TYPE_VOLUME ? "volume"
                                                                         : "tmpfs";
   if (bind_options && mount.type() != v1::MOUNT_TYPE_BIND) {
-    return invalid(fmt::format("cannot mix bind-* options with mount type {:?}", type));
+    return invalid(
+        fmt::format("cannot mix bind-* options with mount type {}", client::Quote(type)));
   }
   if (volume_options && mount.type() != v1::MOUNT_TYPE_VOLUME) {
-    return invalid(fmt::format("cannot mix volume-* options with mount type {:?}", type));
+    return invalid(
+        fmt::format("cannot mix volume-* options with mount type {}", client::Quote(type)));
   }
   if (tmpfs_options && mount.type() != v1::MOUNT_TYPE_TMPFS) {
-    return invalid(fmt::format("cannot mix tmpfs-* options with mount type {:?}", type));
+    return invalid(
+        fmt::format("cannot mix tmpfs-* options with mount type {}", client::Quote(type)));
   }
   if (mount.type() == v1::MOUNT_TYPE_BIND && mount.source().empty()) {
     return invalid("a bind mount needs a source");

@@ -8,6 +8,7 @@
 #include <string>
 #include <system_error>
 
+#include "server/codec/json_util.h"
 #include "server/codec/spec_codec.h"
 
 namespace dockline::server {
@@ -18,53 +19,10 @@ using nlohmann::json;
 // Go's zero time.Time, 0001-01-01T00:00:00Z, in Unix seconds.
 constexpr int64_t kGoZeroTimeSeconds = -62135596800;
 
-// Typed lookups that never throw: `j` may be anything the daemon sent.
-const json* Find(const json& j, const char* key) {
-  if (!j.is_object()) {
-    return nullptr;
-  }
-  auto it = j.find(key);
-  return it == j.end() ? nullptr : &*it;
-}
-
 const json& Object(const json& j, const char* key) {
   static const json kEmpty = json::object();
-  const json* v = Find(j, key);
+  const json* v = Member(j, key);
   return v != nullptr && v->is_object() ? *v : kEmpty;
-}
-
-std::string GetString(const json& j, const char* key) {
-  const json* v = Find(j, key);
-  return v != nullptr && v->is_string() ? v->get<std::string>() : std::string();
-}
-
-bool GetBool(const json& j, const char* key) {
-  const json* v = Find(j, key);
-  return v != nullptr && v->is_boolean() && v->get<bool>();
-}
-
-// Integers as the daemon writes them; a float with no fraction (a JSON writer's whim) is taken
-// too, anything out of int64 range is ignored.
-int64_t GetInt(const json& j, const char* key) {
-  const json* v = Find(j, key);
-  if (v == nullptr) {
-    return 0;
-  }
-  if (v->is_number_unsigned()) {
-    uint64_t u = v->get<uint64_t>();
-    return u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) ? 0
-                                                                          : static_cast<int64_t>(u);
-  }
-  if (v->is_number_integer()) {
-    return v->get<int64_t>();
-  }
-  if (v->is_number_float()) {
-    double d = v->get<double>();
-    if (d >= -9.2e18 && d <= 9.2e18) {
-      return static_cast<int64_t>(d);
-    }
-  }
-  return 0;
 }
 
 int32_t GetInt32(const json& j, const char* key) {
@@ -84,7 +42,7 @@ uint32_t GetPort(const json& j, const char* key) {
 // time) and junk leave the field unset rather than present and zero.
 template <typename MutableField>
 void SetTime(const json& j, const char* key, MutableField mutable_field) {
-  const json* v = Find(j, key);
+  const json* v = Member(j, key);
   google::protobuf::Timestamp t;
   if (v != nullptr && v->is_string() && ParseDockerTime(v->get_ref<const std::string&>(), &t)) {
     *mutable_field() = t;
@@ -93,7 +51,7 @@ void SetTime(const json& j, const char* key, MutableField mutable_field) {
 
 // Config.Cmd and Config.Entrypoint: an array of strings, null, or (from old clients) a string.
 void GetArgv(const json& j, const char* key, google::protobuf::RepeatedPtrField<std::string>* out) {
-  const json* v = Find(j, key);
+  const json* v = Member(j, key);
   if (v == nullptr) {
     return;
   }
@@ -112,7 +70,7 @@ void GetArgv(const json& j, const char* key, google::protobuf::RepeatedPtrField<
 
 void GetStringMap(const json& j, const char* key,
                   google::protobuf::Map<std::string, std::string>* out) {
-  const json* v = Find(j, key);
+  const json* v = Member(j, key);
   if (v == nullptr || !v->is_object()) {
     return;
   }
@@ -225,7 +183,7 @@ void HealthFromJson(const json& health, v1::Health* out) {
     out->set_status(v1::HEALTH_STATUS_UNSPECIFIED);
   }
   out->set_failing_streak(GetInt32(health, "FailingStreak"));
-  const json* log = Find(health, "Log");
+  const json* log = Member(health, "Log");
   if (log != nullptr && log->is_array()) {
     for (const json& entry : *log) {
       if (!entry.is_object()) {
@@ -278,7 +236,7 @@ bool ParsePortKey(std::string_view key, uint32_t* port, v1::Protocol* protocol) 
 // binding; a port with no binding (exposed only) gives none.
 void GetPortMap(const json& j, const char* key,
                 google::protobuf::RepeatedPtrField<v1::PortBinding>* out) {
-  const json* map = Find(j, key);
+  const json* map = Member(j, key);
   if (map == nullptr || !map->is_object()) {
     return;
   }
@@ -329,7 +287,7 @@ void ContainerInfoFromJson(const json& inspect, v1::ContainerInfo* out) {
   st->set_error(GetString(state, "Error"));
   SetTime(state, "StartedAt", [st] { return st->mutable_started_at(); });
   SetTime(state, "FinishedAt", [st] { return st->mutable_finished_at(); });
-  const json* health = Find(state, "Health");
+  const json* health = Member(state, "Health");
   HealthFromJson(health != nullptr ? *health : json(), st->mutable_health());
 
   GetArgv(config, "Cmd", out->mutable_command());
@@ -347,7 +305,7 @@ void ContainerInfoFromJson(const json& inspect, v1::ContainerInfo* out) {
 
   GetPortMap(host_config, "PortBindings", out->mutable_port_bindings());
   GetPortMap(Object(inspect, "NetworkSettings"), "Ports", out->mutable_ports());
-  const json* mounts = Find(inspect, "Mounts");
+  const json* mounts = Member(inspect, "Mounts");
   if (mounts != nullptr && mounts->is_array()) {
     for (const json& m : *mounts) {
       if (!m.is_object()) {
@@ -361,13 +319,13 @@ void ContainerInfoFromJson(const json& inspect, v1::ContainerInfo* out) {
       mp->set_source(GetString(m, "Source"));
       mp->set_destination(GetString(m, "Destination"));
       // "RW" absent would be odd; read-only is only claimed when the daemon says so.
-      const json* rw = Find(m, "RW");
+      const json* rw = Member(m, "RW");
       mp->set_read_only(rw != nullptr && rw->is_boolean() && !rw->get<bool>());
       mp->set_propagation(GetString(m, "Propagation"));
       mp->set_driver(GetString(m, "Driver"));
     }
   }
-  const json* restart = Find(host_config, "RestartPolicy");
+  const json* restart = Member(host_config, "RestartPolicy");
   if (restart != nullptr && restart->is_object()) {
     out->mutable_restart_policy()->set_name(
         FromEngineName(GetString(*restart, "Name"),
@@ -383,7 +341,7 @@ void ContainerInfoFromJson(const json& inspect, v1::ContainerInfo* out) {
 void ContainerSummaryFromJson(const json& item, v1::ContainerSummary* out) {
   out->Clear();
   out->set_id(GetString(item, "Id"));
-  const json* names = Find(item, "Names");
+  const json* names = Member(item, "Names");
   if (names != nullptr && names->is_array()) {
     for (const json& name : *names) {
       if (name.is_string()) {
@@ -401,7 +359,7 @@ void ContainerSummaryFromJson(const json& item, v1::ContainerSummary* out) {
   out->set_state(ContainerStatusFromString(GetString(item, "State")));
   out->set_status(GetString(item, "Status"));
   GetStringMap(item, "Labels", out->mutable_labels());
-  const json* ports = Find(item, "Ports");
+  const json* ports = Member(item, "Ports");
   if (ports != nullptr && ports->is_array()) {
     for (const json& port : *ports) {
       if (!port.is_object()) {

@@ -1,5 +1,6 @@
 #include "server/events/event_follower.h"
 
+#include <limits>
 #include <utility>
 
 #include "server/codec/json_util.h"
@@ -20,6 +21,9 @@ bool LineSplitter::Feed(std::string_view data,
       return true;
     }
     std::string_view piece = data.substr(0, nl);
+    if (partial_.size() + piece.size() > max_line_) {
+      return false;  // the same limit whether the line came in one read or in many
+    }
     data.remove_prefix(nl + 1);
     if (partial_.empty()) {
       if (!piece.empty()) {
@@ -45,7 +49,10 @@ ContainerEvent ParseContainerEvent(const json& event) {
   std::string action = GetString(event, "Action", GetString(event, "status"));
   out.time_nanos = GetInt(event, "timeNano");
   if (out.time_nanos == 0) {
-    out.time_nanos = GetInt(event, "time") * 1000000000;
+    // Seconds past what nanoseconds can hold are no time at all (0: unknown), not an overflow.
+    const int64_t seconds = GetInt(event, "time");
+    constexpr int64_t kMaxSeconds = std::numeric_limits<int64_t>::max() / 1'000'000'000;
+    out.time_nanos = seconds > 0 && seconds <= kMaxSeconds ? seconds * 1'000'000'000 : 0;
   }
   if (GetString(event, "Type", "container") != "container") {
     return out;

@@ -79,10 +79,13 @@ class UnaryHandle {
 
 class UnaryCall : public grpc::ServerUnaryReactor {
  public:
-  // A new reactor to return from the RPC method, and the handle its chain finishes.
-  static std::pair<grpc::ServerUnaryReactor*, UnaryHandle> Start() {
+  // A new reactor to return from the RPC method (in `reactor`), and the handle its chain
+  // finishes. Not a pair: lambdas capture the handle, and clang before 16 cannot capture a
+  // structured binding.
+  static UnaryHandle Start(grpc::ServerUnaryReactor** reactor) {
     auto* call = new UnaryCall();
-    return {call, UnaryHandle(call->state_)};
+    *reactor = call;
+    return UnaryHandle(call->state_);
   }
 
   void OnCancel() override {
@@ -112,7 +115,8 @@ class UnaryCall : public grpc::ServerUnaryReactor {
 
 // A unary RPC refused before any engine call (bad input).
 inline grpc::ServerUnaryReactor* Reject(grpc::Status status) {
-  auto [reactor, handle] = UnaryCall::Start();
+  grpc::ServerUnaryReactor* reactor = nullptr;
+  UnaryHandle handle = UnaryCall::Start(&reactor);
   handle.Finish(std::move(status));
   return reactor;
 }
@@ -123,7 +127,8 @@ inline grpc::ServerUnaryReactor* Reject(grpc::Status status) {
 // (engine::Result<Value>), or engine::Status for calls that return a status only.
 template <typename Value, typename Start, typename OnValue>
 grpc::ServerUnaryReactor* UnaryEngineCall(Start&& start, OnValue&& on_value) {
-  auto [reactor, handle] = UnaryCall::Start();
+  grpc::ServerUnaryReactor* reactor = nullptr;
+  UnaryHandle handle = UnaryCall::Start(&reactor);
   if constexpr (std::is_same_v<Value, engine::Status>) {
     handle.Track(
         start([handle, on_value = std::forward<OnValue>(on_value)](const engine::Status& st) {

@@ -211,7 +211,8 @@ grpc::ServerUnaryReactor* rpc::WaitContainer(const RpcEnv& env, grpc::CallbackSe
   }
   // Not UnaryEngineCall: our own deadline passing is an answer of its own, not the status
   // table's DEADLINE_EXCEEDED.
-  auto [reactor, handle] = UnaryCall::Start();
+  grpc::ServerUnaryReactor* reactor = nullptr;
+  UnaryHandle handle = UnaryCall::Start(&reactor);
   handle.Track(env.api.WaitContainer(
       req->container(), condition, timeout, nullptr,
       [handle = handle, resp, container = req->container(), condition = std::string(condition),

@@ -109,7 +109,8 @@ class UnaryExec : public ExecSession::Listener,
 grpc::ServerUnaryReactor* RunUnaryExec(const RpcEnv& env, ExecPlan plan, bool demux,
                                        v1::ExecContainerResponse* captured,
                                        v1::StartExecResponse* started) {
-  auto [reactor, handle] = UnaryCall::Start();
+  grpc::ServerUnaryReactor* reactor = nullptr;
+  UnaryHandle handle = UnaryCall::Start(&reactor);
   auto exec = std::make_shared<UnaryExec>(std::move(handle), demux, env.options.exec_output_cap,
                                           captured, started);
   exec->Begin(env.api, std::move(plan));

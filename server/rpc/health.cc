@@ -475,7 +475,8 @@ grpc::ServerUnaryReactor* rpc::WaitHealthy(const RpcEnv& env, grpc::CallbackServ
   if (!st.ok()) {
     return Reject(std::move(st));
   }
-  auto [reactor, handle] = UnaryCall::Start();
+  grpc::ServerUnaryReactor* reactor = nullptr;
+  UnaryHandle handle = UnaryCall::Start(&reactor);
   std::make_shared<WaitHealthyOp>(env.api, handle, request->container(), response, std::move(bound))
       ->Begin();
   return reactor;

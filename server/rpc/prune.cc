@@ -62,7 +62,8 @@ grpc::ServerUnaryReactor* StartPrune(const RpcEnv& env, PruneKind kind,
   if (grpc::Status st = PruneFiltersToJson(kind, filters, &daemon_filters); !st.ok()) {
     return Reject(std::move(st));
   }
-  auto [reactor, handle] = UnaryCall::Start();
+  grpc::ServerUnaryReactor* reactor = nullptr;
+  UnaryHandle handle = UnaryCall::Start(&reactor);
   body(PruneChain{env.api, std::move(handle)}, std::move(daemon_filters));
   return reactor;
 }

@@ -308,6 +308,26 @@ TEST(LogEntryParserTest, TimestampsTakenOffFramesAtEverySplit) {
   }
 }
 
+// A first word longer than any timestamp is data, whether it came in one read or in many (found
+// by demux_fuzz: in one read it used to become a 100-byte "timestamp").
+TEST(LogEntryParserTest, AnOverlongFirstWordIsDataAtEverySplit) {
+  const std::string word = "2026-" + std::string(95, 'W');
+  const std::string body = Frame(1, word + " rest\n");
+  std::vector<std::string> expected;
+  for (size_t split = 0; split <= body.size(); ++split) {
+    LogEntryParser parser(false, true);
+    Recorder r;
+    ASSERT_TRUE(parser.Feed(std::string_view(body).substr(0, split), r).ok());
+    ASSERT_TRUE(parser.Feed(std::string_view(body).substr(split), r).ok());
+    ASSERT_EQ(r.events.front(), "entry ") << split;
+    std::string out;
+    for (const auto& e : r.events) {
+      if (e.rfind("out ", 0) == 0) out += e.substr(4);
+    }
+    EXPECT_EQ(out, word + " rest\n") << split;
+  }
+}
+
 TEST(LogEntryParserTest, TtyLinesWithTimestamps) {
   LogEntryParser parser(true, true);
   Recorder r;

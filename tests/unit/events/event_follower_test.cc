@@ -29,11 +29,35 @@ TEST(LineSplitterTest, JoinsLinesSplitAcrossReads) {
   EXPECT_THAT(lines, ElementsAre("{\"a\":1}", "{\"b\":2}", "{\"c\":3}"));
 }
 
+// The limit holds for a long line that comes whole in one read, too (found by json_fuzz).
+TEST(LineSplitterTest, RefusesALongLineWhateverTheReads) {
+  auto ignore = [](std::string_view) {};
+  server::LineSplitter whole(8);
+  EXPECT_FALSE(whole.Feed("123456789\n", ignore));
+  server::LineSplitter joined(8);
+  EXPECT_TRUE(joined.Feed("12345", ignore));
+  EXPECT_FALSE(joined.Feed("6789\n", ignore));
+  server::LineSplitter exact(8);
+  std::vector<std::string> lines;
+  EXPECT_TRUE(exact.Feed("1234", ignore));
+  EXPECT_TRUE(exact.Feed("5678\n", [&lines](std::string_view l) { lines.emplace_back(l); }));
+  EXPECT_THAT(lines, ElementsAre("12345678"));
+}
+
 TEST(LineSplitterTest, RefusesAnEndlessLine) {
   server::LineSplitter splitter(8);
   auto ignore = [](std::string_view) {};
   EXPECT_TRUE(splitter.Feed("12345", ignore));
   EXPECT_FALSE(splitter.Feed("6789", ignore));
+}
+
+// Found by json_fuzz: a "time" in seconds past int64 nanoseconds overflowed.
+TEST(ContainerEventTest, TimesThatCannotBeNanosecondsAreUnknown) {
+  EXPECT_EQ(server::ParseContainerEvent(json::parse(R"({"time":17261565697000})")).time_nanos, 0);
+  EXPECT_EQ(server::ParseContainerEvent(json::parse(R"({"time":-5})")).time_nanos, 0);
+  EXPECT_EQ(server::ParseContainerEvent(json::parse(R"({"time":1700000000})")).time_nanos,
+            1700000000000000000LL);
+  EXPECT_EQ(server::ParseContainerEvent(json::parse(R"({"time":1,"timeNano":7})")).time_nanos, 7);
 }
 
 TEST(ContainerEventTest, HealthStatusDieAndDestroy) {

@@ -54,6 +54,21 @@ TEST(ValueParsersTest, RamBytes) {
   }
 }
 
+// Found by values_fuzz: Unix seconds past int64 nanoseconds overflowed (undefined behaviour),
+// and seconds past int64 itself silently became 0 (the epoch).
+TEST(ParseTimeArgTest, OutOfRangeTimesAreRefused) {
+  const auto now = std::chrono::system_clock::time_point(std::chrono::seconds(1800000000));
+  for (const char* text : {"7000001700000000.5", "99999999999999999999", "9999-12-31T00:00:00Z",
+                           "1600-01-01T00:00:00Z"}) {
+    auto parsed = cli::ParseTimeArg(text, now);
+    ASSERT_FALSE(parsed.ok()) << text;
+    EXPECT_THAT(parsed.status.error_message(), HasSubstr("out of range")) << text;
+  }
+  EXPECT_FALSE(cli::ParseTimeArg(".", now).ok());
+  EXPECT_TRUE(cli::ParseTimeArg("2262-01-01T00:00:00Z", now).ok());
+  EXPECT_TRUE(cli::ParseTimeArg(".5", now).ok());
+}
+
 TEST(ParseTimeArgTest, DockerForms) {
   auto now = std::chrono::system_clock::time_point(std::chrono::seconds(1800000000));
   auto secs = [](auto tp) {
