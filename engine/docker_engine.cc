@@ -8,6 +8,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cctype>
+#include <condition_variable>
 #include <cstdint>
 #include <limits>
 #include <mutex>
@@ -29,6 +30,8 @@ using Protocol = asio::local::stream_protocol;
 using SocketStream = beast::basic_stream<Protocol>;
 
 constexpr size_t kReadChunk = 64 * 1024;
+// How long Shutdown lets calls in flight finish before it stops the io threads.
+constexpr std::chrono::milliseconds kShutdownGrace{2000};
 // Unary replies at least this large are followed by malloc_trim (see OnUnaryRead).
 constexpr size_t kTrimAfterBytes = 1 << 20;
 
@@ -81,8 +84,14 @@ class DockerEngine::Impl : public std::enable_shared_from_this<DockerEngine::Imp
         socket_path_(std::move(socket_path)),
         work_(asio::make_work_guard(ioc_)) {
     int n = std::max(1, options_.io_threads);
+    running_ = n;
     for (int i = 0; i < n; ++i) {
-      threads_.emplace_back([this] { ioc_.run(); });
+      threads_.emplace_back([this] {
+        ioc_.run();
+        std::lock_guard<std::mutex> lock(run_mu_);
+        --running_;
+        run_cv_.notify_all();
+      });
     }
   }
 
@@ -95,6 +104,17 @@ class DockerEngine::Impl : public std::enable_shared_from_this<DockerEngine::Imp
         idle_.clear();
       }
       work_.reset();
+      // A handler left in the io_context owns its operation, which owns this Impl: stopping
+      // with one pending would keep both alive for good. Calls cancelled by their owners (the
+      // server cancels every RPC before this) finish within moments, and run() returns once
+      // nothing is left; what still runs after the grace is stopped as before.
+      const bool on_io_thread = std::any_of(
+          threads_.begin(), threads_.end(),
+          [](const std::thread& t) { return t.get_id() == std::this_thread::get_id(); });
+      if (!on_io_thread) {
+        std::unique_lock<std::mutex> lock(run_mu_);
+        run_cv_.wait_for(lock, kShutdownGrace, [this] { return running_ == 0; });
+      }
       ioc_.stop();
       for (auto& t : threads_) {
         if (t.joinable() && t.get_id() != std::this_thread::get_id()) {
@@ -170,6 +190,9 @@ class DockerEngine::Impl : public std::enable_shared_from_this<DockerEngine::Imp
   DockerEngineOptions options_;
   std::string socket_path_;
   asio::io_context ioc_;
+  std::mutex run_mu_;
+  std::condition_variable run_cv_;
+  int running_ = 0;  // io threads still in run()
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   std::vector<std::thread> threads_;
   std::once_flag shutdown_once_;

@@ -62,6 +62,23 @@ inline long ProcStatus(pid_t pid, const std::string& field) {
 
 inline long RssKb(pid_t pid) { return ProcStatus(pid, "VmRSS:"); }
 
+// One row of the summary table that scripts/bench.sh prints after all the benchmarks:
+// a tab-separated line starting "ROW", read by that script and ignored by a reader.
+inline void TableRow(const std::string& what, const std::string& measured,
+                     const std::string& target, bool met) {
+  std::printf("ROW\t%s\t%s\t%s\t%s\n", what.c_str(), measured.c_str(), target.c_str(),
+              met ? "met" : "NOT met");
+  std::fflush(stdout);
+}
+
+// printf into a std::string, for table cells.
+template <typename... Args>
+std::string Format(const char* format, Args... args) {
+  char buf[256];
+  std::snprintf(buf, sizeof(buf), format, args...);
+  return buf;
+}
+
 // docklined as its own process, so that its RSS is its own. Stopped (by its pid) on scope exit.
 class DocklinedChild {
  public:

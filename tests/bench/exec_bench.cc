@@ -347,6 +347,44 @@ int main(int argc, char** argv) {
   if (failures > 0) {
     std::printf("failed iterations: %d\n", failures);
   }
+  dockline::bench::TableRow(
+      "exec `true` (library): dockline / the bare Engine API sequence, median",
+      dockline::bench::Format("%.3f (%.1f ms vs %.1f ms)", d.median_us / b.median_us,
+                              d.median_us / 1000, b.median_us / 1000),
+      "<= 1.05", d.median_us <= 1.05 * b.median_us);
+
+  // Whole processes, as a user types them: `dockline exec` against `docker exec`, alternating.
+  const std::string cli =
+      std::getenv("DOCKLINE_CLI") ? std::getenv("DOCKLINE_CLI") : "build/client/dockline";
+  const std::string dockline_cmd =
+      cli + " --addr " + server.value()->address() + " exec " + container + " true";
+  const std::string docker_cmd = "/usr/bin/docker -H " + host + " exec " + container + " true";
+  std::vector<double> cli_us;
+  std::vector<double> docker_us;
+  for (int i = 0; i < 2 * std::min(per_round * 2, 60); ++i) {
+    const bool dockline_turn = (i + i / 2) % 2 == 0;
+    auto t0 = Clock::now();
+    const int rc = std::system((dockline_turn ? dockline_cmd : docker_cmd).c_str());
+    auto t1 = Clock::now();
+    if (rc == 0) {
+      (dockline_turn ? cli_us : docker_us)
+          .push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+    }
+  }
+  Stats c = Summarize(cli_us);
+  Stats k = Summarize(docker_us);
+  std::printf("exec `true` as processes (%s, /usr/bin/docker):\n", cli.c_str());
+  Print("dockline", c);
+  Print("docker", k);
+  if (c.n > 0 && k.n > 0) {
+    dockline::bench::TableRow(
+        "exec `true` (CLI processes): dockline exec / docker exec, median",
+        dockline::bench::Format("%.3f (%.1f ms vs %.1f ms)", c.median_us / k.median_us,
+                                c.median_us / 1000, k.median_us / 1000),
+        "<= 1.00", c.median_us <= k.median_us);
+  } else {
+    dockline::bench::TableRow("exec `true` (CLI processes)", "failed to run", "<= 1.00", false);
+  }
 
   client.Remove(container, /*force=*/true);
   server.value()->Shutdown(std::chrono::milliseconds(2000));

@@ -175,6 +175,11 @@ int main(int argc, char** argv) {
   std::printf("docker-py  : %7.3f s  %10.0f lines/s\n", docker_py, rate(docker_py));
   std::printf("docker logs: %7.3f s  %10.0f lines/s\n", docker_cli, rate(docker_cli));
   std::printf("ratio dockline/raw socket throughput: %.3f (target >= 0.95)\n", raw / dl);
+  dockline::bench::TableRow(
+      dockline::bench::Format("logs, %ld lines: throughput through dockline / raw socket", lines),
+      dockline::bench::Format("%.3f (%.2f s vs %.2f s; docker logs %.2f s, docker-py %.2f s)",
+                              raw / dl, dl, raw, docker_cli, docker_py),
+      ">= 0.95", raw / dl >= 0.95);
   if (docker_py > 0) {
     std::printf("ratio dockline/docker-py throughput:  %.3f\n", docker_py / dl);
   }
@@ -206,6 +211,10 @@ int main(int argc, char** argv) {
         "read %zu bytes in %.1f s; docklined RSS %ld KiB before, peak %ld KiB: growth "
         "%.1f MiB (target < 16)\n",
         bytes, secs, before, peak, (peak - before) / 1024.0);
+    dockline::bench::TableRow(
+        dockline::bench::Format("logs, a slow reader of %ld MiB: docklined RSS growth", rss_mb),
+        dockline::bench::Format("%.1f MiB", (peak - before) / 1024.0), "< 16 MiB",
+        (peak - before) < 16 * 1024);
     Remove(big);
   }
   engine->Shutdown();

@@ -73,14 +73,19 @@ struct Tally {
   int done = 0;
   int failed = 0;
   std::string first_error;
+  // With timestamps: how long after the daemon stamped each chunk's line it got here.
+  std::vector<double> latencies_us;
 };
 
 class FollowReader : public grpc::ClientReadReactor<v1::StreamLogsResponse> {
  public:
-  FollowReader(v1::Dockline::Stub* stub, const std::string& id, Tally* tally) : tally_(tally) {
+  FollowReader(v1::Dockline::Stub* stub, const std::string& id, Tally* tally,
+               bool timestamps = false)
+      : tally_(tally) {
     request_.set_container(id);
     request_.set_follow(true);
     request_.set_tail(0);
+    request_.set_timestamps(timestamps);
     stub->async()->StreamLogs(&ctx_, &request_, this);
     StartRead(&response_);
     StartCall();
@@ -91,10 +96,21 @@ class FollowReader : public grpc::ClientReadReactor<v1::StreamLogsResponse> {
     if (!ok) {
       return;
     }
-    if (!seen_output_) {
-      seen_output_ = true;
+    if (!seen_output_ || response_.output().has_timestamp()) {
       std::lock_guard<std::mutex> lock(tally_->mu);
-      ++tally_->with_output;
+      if (!seen_output_) {
+        seen_output_ = true;
+        ++tally_->with_output;
+      }
+      if (response_.output().has_timestamp()) {
+        const auto& ts = response_.output().timestamp();
+        const auto stamped = std::chrono::system_clock::time_point(
+            std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                std::chrono::seconds(ts.seconds()) + std::chrono::nanoseconds(ts.nanos())));
+        tally_->latencies_us.push_back(
+            std::chrono::duration<double, std::micro>(std::chrono::system_clock::now() - stamped)
+                .count());
+      }
       tally_->cv.notify_all();
     }
     StartRead(&response_);
@@ -212,6 +228,13 @@ int main(int argc, char** argv) {
               d.median_us - e.median_us, d.p90_us - e.p90_us);
   std::printf("ratio dockline/direct: median %.2f\n",
               e.median_us > 0 ? d.median_us / e.median_us : 0.0);
+  const double added = d.median_us - e.median_us;
+  dockline::bench::TableRow(
+      "InspectContainer: time added over GET /containers/{id}/json, p50",
+      dockline::bench::Format("%.0f us (dockline %.0f, direct %.0f, gRPC floor %.0f)", added,
+                              d.median_us, e.median_us,
+                              dockline::bench::Summarize(floor_us).median_us),
+      "<= 150 us", added <= 150);
   if (failures > 0) {
     std::printf("failed calls: %d\n", failures);
   }
@@ -249,6 +272,46 @@ int main(int argc, char** argv) {
         rss_before, rss_open, rss_open / 1024.0);
     std::printf("docklined threads: %ld before, %ld with the streams open\n", threads_before,
                 threads_open);
+    const double per_stream_kb = static_cast<double>(rss_open - rss_before) / streams;
+    dockline::bench::TableRow(
+        dockline::bench::Format("%d concurrent follows: docklined RSS per stream", streams),
+        dockline::bench::Format("%.1f KiB (%.0f MiB in all, %ld threads; idle %.1f MiB)",
+                                per_stream_kb, rss_open / 1024.0, threads_open,
+                                rss_before / 1024.0),
+        "<= 23 KB", per_stream_kb * 1024 <= 23000);
+    // A line written to one more followed container, while the others are open: how long it
+    // takes to reach its client (a line every 50 ms, 60 of them).
+    std::string probe_id =
+        StartContainer(*engine, image, "while true; do echo probe; usleep 50000; done");
+    if (!probe_id.empty()) {
+      Tally probe_tally;
+      auto probe = std::make_unique<FollowReader>(stub.get(), probe_id, &probe_tally, true);
+      std::vector<double> samples;
+      {
+        std::unique_lock<std::mutex> lock(probe_tally.mu);
+        probe_tally.cv.wait_for(lock, std::chrono::seconds(30), [&] {
+          return probe_tally.latencies_us.size() >= 60 || probe_tally.done > 0;
+        });
+        samples = probe_tally.latencies_us;
+      }
+      probe->Cancel();
+      {
+        std::unique_lock<std::mutex> lock(probe_tally.mu);
+        probe_tally.cv.wait_for(lock, std::chrono::seconds(30),
+                                [&] { return probe_tally.done > 0; });
+      }
+      auto latency = dockline::bench::Summarize(samples);
+      dockline::bench::Print("line->client", latency);
+      dockline::bench::TableRow(
+          dockline::bench::Format("%d concurrent follows: a new line reaches its client, p99",
+                                  streams),
+          dockline::bench::Format("%.1f ms (p50 %.1f ms, %zu lines)", latency.p99_us / 1000,
+                                  latency.median_us / 1000, latency.n),
+          "<= 10 ms", latency.n > 0 && latency.p99_us <= 10000);
+      ApiRequest del_probe("DELETE", "/containers/" + probe_id);
+      del_probe.Query("force", "1");
+      Call(*engine, del_probe);
+    }
     for (auto& r : readers) {
       r->Cancel();
     }

@@ -9,8 +9,10 @@
 
 #include <condition_variable>
 #include <cstdlib>
+#include <filesystem>
 #include <mutex>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "harness.h"
@@ -49,6 +51,17 @@ class DocklinedProcess {
   }
   bool started() const { return pid_ > 0; }
 
+  // Its open descriptors (its sockets to the daemon among them), or -1.
+  int OpenDescriptors() const {
+    int count = 0;
+    std::error_code ec;
+    for (std::filesystem::directory_iterator it("/proc/" + std::to_string(pid_) + "/fd", ec), end;
+         !ec && it != end; it.increment(ec)) {
+      ++count;
+    }
+    return ec ? -1 : count;
+  }
+
  private:
   pid_t pid_ = -1;
 };
@@ -72,8 +85,8 @@ TEST_F(LimitsTest, ThreeHundredPendingWaitsOnASoftLimitOf256) {
     v1::WaitContainerRequest request;
     v1::WaitContainerResponse response;
   };
-  const int goroutines_before = DaemonGoroutines();
-  ASSERT_GT(goroutines_before, 0);
+  const int descriptors_before = docklined.OpenDescriptors();
+  ASSERT_GT(descriptors_before, 0);
   std::vector<std::unique_ptr<Pending>> calls;
   std::mutex mu;
   std::condition_variable cv;
@@ -83,7 +96,9 @@ TEST_F(LimitsTest, ThreeHundredPendingWaitsOnASoftLimitOf256) {
     auto call = std::make_unique<Pending>();
     call->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(2));
     call->request.set_container(id);
-    call->request.set_condition(v1::WAIT_CONDITION_NEXT_EXIT);
+    // Not-running, so that a wait the daemon registers only after the kill still ends with the
+    // exit code: what is tested is that 300 are open at once past a soft limit of 256.
+    call->request.set_condition(v1::WAIT_CONDITION_NOT_RUNNING);
     Pending* p = call.get();
     stub->async()->WaitContainer(&p->ctx, &p->request, &p->response, [&, p](grpc::Status st) {
       std::lock_guard<std::mutex> lock(mu);
@@ -93,15 +108,17 @@ TEST_F(LimitsTest, ThreeHundredPendingWaitsOnASoftLimitOf256) {
     });
     calls.push_back(std::move(call));
   }
-  // Every wait is registered at the daemon before the container goes; until then none may
-  // have ended (a refused connection ends a call at once).
+  // Every wait holds its own connection to the daemon before the container goes (counted in
+  // docklined's own descriptors, which no other test touches); until then none may have ended
+  // (a refused connection ends a call at once).
   ASSERT_TRUE(PollUntil(
       [&] {
         std::lock_guard<std::mutex> lock(mu);
-        // Each pending wait is at least one goroutine of the daemon (its connection).
-        return !statuses.empty() || DaemonGoroutines() >= goroutines_before + kWaits;
+        return !statuses.empty() || docklined.OpenDescriptors() >= descriptors_before + kWaits;
       },
-      std::chrono::seconds(60)));
+      std::chrono::seconds(60)))
+      << "docklined has " << docklined.OpenDescriptors() << " descriptors, " << descriptors_before
+      << " before the waits";
   {
     std::lock_guard<std::mutex> lock(mu);
     for (const grpc::Status& st : statuses) {
