@@ -30,6 +30,7 @@ using Protocol = asio::local::stream_protocol;
 using SocketStream = beast::basic_stream<Protocol>;
 
 constexpr size_t kReadChunk = 64 * 1024;
+constexpr size_t kFirstReadSize = 2 * 1024;
 // How long Shutdown lets calls in flight finish before it stops the io threads.
 constexpr std::chrono::milliseconds kShutdownGrace{2000};
 // Unary replies at least this large are followed by malloc_trim (see OnUnaryRead).
@@ -580,9 +581,15 @@ class HttpOp : public BodyStream, public std::enable_shared_from_this<HttpOp> {
       cb(Status::Ok(), out, eof);
       return;
     }
+    // A follow may sit idle for hours holding its buffer: reads start small and grow only while
+    // they come back full, so thousands of quiet streams stay cheap and a busy one still reads
+    // kReadChunk at a time.
     stream_->async_read_some(
-        buffer_.prepare(kReadChunk), [self = shared_from_this()](beast::error_code ec, size_t n) {
+        buffer_.prepare(read_size_), [self = shared_from_this()](beast::error_code ec, size_t n) {
           self->buffer_.commit(n);
+          if (n == self->read_size_ && self->read_size_ < kReadChunk) {
+            self->read_size_ *= 2;
+          }
           // CloseSocket shuts down before it closes, so a read another thread's reactor
           // completes in between sees EOF rather than an abort: a cancel must win over it.
           if (self->cancelled_) {
@@ -689,6 +696,7 @@ class HttpOp : public BodyStream, public std::enable_shared_from_this<HttpOp> {
   bool write_closed_ = false;
   std::atomic<bool> cancelled_{false};
   beast::flat_buffer buffer_;
+  size_t read_size_ = kFirstReadSize;
   beast::error_code ec_scratch_;
   std::unique_ptr<http::request<http::string_body>> ping_;
   std::unique_ptr<http::response_parser<http::string_body>> ping_res_;
