@@ -18,6 +18,7 @@ all_pkgs=(
   python3 python3-grpcio python3-grpc-tools python3-docker python3-protobuf
   clang-format git openssl
   clang-14 libclang-rt-14-dev
+  gdb
   "${engine_pkgs[@]}"
 )
 

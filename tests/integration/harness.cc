@@ -5,10 +5,14 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <mutex>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -34,6 +38,84 @@ std::string RunId() {
   }();
   return id;
 }
+
+// A test that hangs is killed by ctest without a word. This one speaks first: past its limit
+// (DOCKLINE_TEST_WATCHDOG seconds, default 270, under ctest's 300) it prints every thread's
+// stack, through gdb when the machine has it, and aborts, so the hang can be read in the log.
+class HangWatchdog : public ::testing::EmptyTestEventListener {
+ public:
+  HangWatchdog() {
+    const char* env = std::getenv("DOCKLINE_TEST_WATCHDOG");
+    state_->limit = std::chrono::seconds(env != nullptr ? std::atoi(env) : 270);
+  }
+
+  void OnTestStart(const ::testing::TestInfo& info) override {
+    std::lock_guard<std::mutex> lock(state_->mu);
+    state_->name = std::string(info.test_suite_name()) + "." + info.name();
+    ++state_->generation;
+    state_->running = true;
+    if (!state_->watching && state_->limit.count() > 0) {
+      state_->watching = true;
+      std::thread([state = state_] { Watch(state); }).detach();
+    }
+    state_->cv.notify_all();
+  }
+
+  void OnTestEnd(const ::testing::TestInfo&) override {
+    std::lock_guard<std::mutex> lock(state_->mu);
+    state_->running = false;
+    state_->cv.notify_all();
+  }
+
+ private:
+  // Lives as long as the process: the watching thread is detached and outlives gtest's
+  // listeners.
+  struct State {
+    std::chrono::seconds limit{0};
+    std::mutex mu;
+    std::condition_variable cv;
+    std::string name;
+    uint64_t generation = 0;
+    bool running = false;
+    bool watching = false;
+  };
+
+  static void Watch(State* state) {
+    std::unique_lock<std::mutex> lock(state->mu);
+    for (;;) {
+      state->cv.wait(lock, [state] { return state->running; });
+      const uint64_t generation = state->generation;
+      if (state->cv.wait_for(lock, state->limit,
+                             [&] { return !state->running || state->generation != generation; })) {
+        continue;
+      }
+      const std::string pid = std::to_string(getpid());
+      std::fprintf(stderr, "\n*** %s is still running after %lld s: thread stacks follow\n",
+                   state->name.c_str(), static_cast<long long>(state->limit.count()));
+      std::fflush(stderr);
+      if (std::system("command -v gdb >/dev/null") != 0 ||
+          std::system(("gdb -p " + pid + " -batch -ex 'thread apply all bt' 1>&2").c_str()) != 0) {
+        std::fprintf(stderr, "(no gdb here; the kernel's view of each thread follows)\n");
+        std::system(("for t in /proc/" + pid +
+                     "/task/*; do echo \"$t $(cat $t/comm) $(cat $t/wchan)\"; done 1>&2")
+                        .c_str());
+      }
+      std::abort();
+    }
+  }
+
+  static State* Shared() {
+    static State* const state = new State;  // never freed: see State
+    return state;
+  }
+
+  State* state_ = Shared();
+};
+
+[[maybe_unused]] const bool kWatchdogInstalled = [] {
+  ::testing::UnitTest::GetInstance()->listeners().Append(new HangWatchdog);
+  return true;
+}();
 
 }  // namespace
 
