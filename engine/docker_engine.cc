@@ -465,6 +465,11 @@ class HttpOp : public BodyStream, public std::enable_shared_from_this<HttpOp> {
     } else {
       CloseSocket();
     }
+    // The op outlives its reply wherever a caller keeps it to cancel (a log stream holds its
+    // first inspect for its whole life): what it read with goes now, not with the op.
+    unary_parser_.reset();
+    req_.reset();
+    buffer_ = beast::flat_buffer();
     auto cb = std::move(unary_cb_);
     if (!cb) {
       return;

@@ -184,6 +184,7 @@ void LogsCore::Inspect() {
 }
 
 void LogsCore::OnInspected(const engine::Result<engine::ContainerDocument>& res) {
+  inspect_ = nullptr;  // done: a follow would otherwise keep the finished call for its whole life
   if (!res.ok()) {
     return Fail(ToGrpcStatus(res.status()));
   }
