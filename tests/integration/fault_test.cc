@@ -13,20 +13,17 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <string>
 #include <string_view>
-#include <system_error>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "bench/bench_util.h"
 #include "dockline/v1/dockline.grpc.pb.h"
 #include "fault_daemon.h"
 #include "server/server.h"
@@ -60,27 +57,8 @@ const std::string kExecId = "e8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c
 // The slack every call gets past its deadline: the time gRPC and docklined may take to notice.
 constexpr milliseconds kSlack = seconds(2);
 
-// Entries of /proc/self/fd. The fake daemon runs in this process, so its ends of the engine
-// connections count too.
-int OpenDescriptors() {
-  int count = 0;
-  std::error_code ec;
-  for (std::filesystem::directory_iterator it("/proc/self/fd", ec), end; !ec && it != end;
-       it.increment(ec)) {
-    ++count;
-  }
-  return ec ? -1 : count;
-}
-
-// This process's resident set in KiB (VmRSS of /proc/self/status), or -1.
-long ResidentKb() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
-  }
-  return -1;
-}
+// OpenDescriptors() (harness.h) counts this process's: the fake daemon runs in it, so its ends
+// of the engine connections count too.
 
 // RFC 3629: no overlong forms, no surrogates, nothing past U+10FFFF.
 bool IsValidUtf8(std::string_view text) {
@@ -579,7 +557,7 @@ TEST_F(FaultEngineMemoryTest, MemoryOfALargeReplyIsReturnedAfterIt) {
     c.Write(*body);
   });
 
-  const long before_kb = ResidentKb();
+  const long before_kb = bench::RssKb(getpid());
   ASSERT_GT(before_kb, 0);
   for (int round = 0; round < 2; ++round) {
     SCOPED_TRACE("round " + std::to_string(round));
@@ -596,7 +574,7 @@ TEST_F(FaultEngineMemoryTest, MemoryOfALargeReplyIsReturnedAfterIt) {
   long after_kb = 0;
   const bool returned = PollUntil(
       [&] {
-        after_kb = ResidentKb();
+        after_kb = bench::RssKb(getpid());
         // Without the trim this stays 500+ MiB above; allow for gRPC's and the fake's buffers.
         return after_kb - before_kb < (64 << 10);
       },

@@ -304,6 +304,16 @@ DaemonTest::DaemonLogs DaemonTest::Logs(const std::string& id) {
   return logs;
 }
 
+int OpenDescriptors(pid_t pid) {
+  int count = 0;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it("/proc/" + std::to_string(pid) + "/fd", ec), end;
+       !ec && it != end; it.increment(ec)) {
+    ++count;
+  }
+  return ec ? -1 : count;
+}
+
 bool PollUntil(const std::function<bool()>& done, std::chrono::milliseconds limit) {
   auto end = std::chrono::steady_clock::now() + limit;
   while (true) {

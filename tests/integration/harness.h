@@ -2,6 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <functional>
@@ -113,6 +114,9 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// Entries of /proc/<pid>/fd (this process's by default), or -1.
+int OpenDescriptors(pid_t pid = getpid());
 
 // Polls `done` every 50ms until it holds or `limit` passes; returns its last value.
 bool PollUntil(const std::function<bool()>& done, std::chrono::milliseconds limit);
