@@ -1,6 +1,7 @@
 #include "engine/docker_engine.h"
 
 #include <malloc.h>
+#include <poll.h>
 
 #include <algorithm>
 #include <atomic>
@@ -15,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "engine/api_version.h"
@@ -51,7 +53,16 @@ std::string DockerMessage(const std::string& body) {
   return text;
 }
 
+// Set by InlineReplyScope, taken by the first Unary call made inside it.
+thread_local bool inline_reply_allowed = false;
+
 }  // namespace
+
+InlineReplyScope::InlineReplyScope() : outer_(inline_reply_allowed) { inline_reply_allowed = true; }
+
+InlineReplyScope::~InlineReplyScope() { inline_reply_allowed = outer_; }
+
+bool InlineReplyScope::Take() { return std::exchange(inline_reply_allowed, false); }
 
 Status StatusFromHttp(int http_status, const std::string& body) {
   std::string message = DockerMessage(body);
@@ -228,11 +239,18 @@ class HttpOp : public BodyStream, public std::enable_shared_from_this<HttpOp> {
       stream_ = std::make_unique<SocketStream>(asio::make_strand(engine_->ioc()));
     }
     executor_ = stream_->get_executor();
+    if (InlineReplyScope::Take() && from_pool_ && mode_ == Mode::kUnary && !request_.upgrade &&
+        engine_->options().inline_reply_budget.count() > 0 &&
+        (!request_.versioned || !engine_->version().empty())) {
+      return RunInline();
+    }
     asio::dispatch(stream_->get_executor(), [self = shared_from_this()] { self->Begin(); });
   }
 
   void Cancel() override {
-    if (cancelled_.exchange(true)) {
+    // A finished unary call has nothing open; sparing the post spares an io thread a wake-up
+    // (the server cancels every step it tracked once its RPC has finished).
+    if (replied_ || cancelled_.exchange(true)) {
       return;
     }
     asio::post(executor_, [self = shared_from_this()] { self->CloseSocket(); });
@@ -351,6 +369,18 @@ class HttpOp : public BodyStream, public std::enable_shared_from_this<HttpOp> {
     if (cancelled_) {
       return Fail(Status(Code::kCancelled, "cancelled"));
     }
+    BuildRequest();
+    if (request_.timeout.count() > 0) {
+      stream_->expires_after(request_.timeout);
+    } else {
+      stream_->expires_never();
+    }
+    http::async_write(*stream_, *req_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      self->OnWritten(ec);
+    });
+  }
+
+  void BuildRequest() {
     http::verb verb = http::string_to_verb(request_.method);
     req_ = std::make_unique<http::request<http::string_body>>(
         verb, engine_->Target(request_, engine_->version()), 11);
@@ -367,14 +397,93 @@ class HttpOp : public BodyStream, public std::enable_shared_from_this<HttpOp> {
       req_->keep_alive(true);
     }
     req_->prepare_payload();
-    if (request_.timeout.count() > 0) {
-      stream_->expires_after(request_.timeout);
-    } else {
-      stream_->expires_never();
+  }
+
+  // The request written and its reply read on the calling thread, on a pooled connection
+  // (no connect to wait for) with the API version known. The reply usually comes within the
+  // budget and the callback runs here; anything else (a slow reply, a stale pooled connection,
+  // an error) continues on the strand exactly where the asynchronous path would be. Nothing
+  // else can reach this op until Start returns, so the socket is this thread's meanwhile.
+  void RunInline() {
+    using Clock = std::chrono::steady_clock;
+    const auto deadline = Clock::now() + engine_->options().inline_reply_budget;
+    auto& socket = stream_->socket();
+    BuildRequest();
+    beast::error_code ec;
+    http::write(socket, *req_, ec);
+    if (ec) {
+      return asio::post(executor_, [self = shared_from_this(), ec] {
+        self->RetryOrFail(ec, "sending the request");
+      });
     }
-    http::async_write(*stream_, *req_, [self = shared_from_this()](beast::error_code ec, size_t) {
-      self->OnWritten(ec);
+    NewUnaryParser();
+    socket.non_blocking(true, ec);
+    size_t bytes = 0;
+    bool in_time = !ec;
+    while (in_time) {
+      bytes += http::read_some(socket, buffer_, *unary_parser_, ec);
+      if (ec == asio::error::would_block) {
+        const auto left =
+            std::chrono::duration_cast<std::chrono::microseconds>(deadline - Clock::now());
+        in_time = left.count() > 0 && WaitReadable(socket.native_handle(), left);
+        continue;
+      }
+      if (ec || unary_parser_->is_done()) {
+        break;
+      }
+      in_time = Clock::now() < deadline;  // a long reply goes on on the strand
+    }
+    beast::error_code ignored;
+    socket.non_blocking(false, ignored);
+    if (in_time && !ec && unary_parser_->is_done() && !OverCap()) {
+      return OnUnaryRead(ec, bytes);
+    }
+    asio::post(executor_, [self = shared_from_this(), ec, bytes, in_time] {
+      if (self->request_.timeout.count() > 0) {
+        self->stream_->expires_after(self->request_.timeout);
+      }
+      if (in_time && ec) {
+        return self->OnUnaryRead(ec, bytes);
+      }
+      if (self->unary_parser_->is_header_done()) {
+        return self->OnUnaryHeader({}, bytes);
+      }
+      self->ReadUnaryHeader(bytes);
     });
+  }
+
+  // Whether `fd` turned readable within `wait`; false on a timeout or an error (the caller
+  // then goes on asynchronously, which reports the error if it persists).
+  static bool WaitReadable(int fd, std::chrono::microseconds wait) {
+    pollfd p{fd, POLLIN, 0};
+    timespec ts{static_cast<time_t>(wait.count() / 1000000),
+                static_cast<long>((wait.count() % 1000000) * 1000)};
+    int n = 0;
+    do {
+      n = ::ppoll(&p, 1, &ts, nullptr);
+    } while (n < 0 && errno == EINTR);
+    return n > 0;
+  }
+
+  void NewUnaryParser() {
+    unary_parser_.emplace();
+    unary_parser_->body_limit(engine_->options().max_reply_bytes);
+  }
+
+  void ReadUnaryHeader(size_t bytes) {
+    http::async_read_header(*stream_, buffer_, *unary_parser_,
+                            [self = shared_from_this(), bytes](beast::error_code ec, size_t n) {
+                              self->OnUnaryHeader(ec, bytes + n);
+                            });
+  }
+
+  // A Content-Length over the cap, known once the header is in.
+  bool OverCap() {
+    if (!unary_parser_->is_header_done()) {
+      return false;
+    }
+    const auto length = unary_parser_->content_length();
+    return length && *length > engine_->options().max_reply_bytes;
   }
 
   void OnWritten(beast::error_code ec) {
@@ -382,15 +491,11 @@ class HttpOp : public BodyStream, public std::enable_shared_from_this<HttpOp> {
       return RetryOrFail(ec, "sending the request");
     }
     if (mode_ == Mode::kUnary) {
-      unary_parser_.emplace();
-      unary_parser_->body_limit(engine_->options().max_reply_bytes);
+      NewUnaryParser();
       // Beast 1.74 ignores body_limit for a Content-Length body once the parser is eager (as
       // async_read makes it), so the header comes first and its length is checked here; a
       // chunked body is held to body_limit by Beast itself.
-      http::async_read_header(*stream_, buffer_, *unary_parser_,
-                              [self = shared_from_this()](beast::error_code ec, size_t n) {
-                                self->OnUnaryHeader(ec, n);
-                              });
+      ReadUnaryHeader(0);
     } else {
       parser_.emplace();
       parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
@@ -418,11 +523,8 @@ class HttpOp : public BodyStream, public std::enable_shared_from_this<HttpOp> {
   void OnUnaryHeader(beast::error_code ec, size_t bytes) {
     // content_length() is only defined once the header is complete (Beast asserts it), so it
     // is asked only when reading the header succeeded.
-    if (!ec) {
-      const auto length = unary_parser_->content_length();
-      if (length && *length > engine_->options().max_reply_bytes) {
-        return FailOverCap();
-      }
+    if (!ec && OverCap()) {
+      return FailOverCap();
     }
     if (ec || unary_parser_->is_done()) {  // OnUnaryRead maps body_limit to the cap, too
       return OnUnaryRead(ec, bytes);
@@ -471,6 +573,7 @@ class HttpOp : public BodyStream, public std::enable_shared_from_this<HttpOp> {
     req_.reset();
     buffer_ = beast::flat_buffer();
     auto cb = std::move(unary_cb_);
+    replied_ = true;
     if (!cb) {
       return;
     }
@@ -700,6 +803,7 @@ class HttpOp : public BodyStream, public std::enable_shared_from_this<HttpOp> {
   bool raw_ = false;
   bool write_closed_ = false;
   std::atomic<bool> cancelled_{false};
+  std::atomic<bool> replied_{false};  // a unary reply was delivered
   beast::flat_buffer buffer_;
   size_t read_size_ = kFirstReadSize;
   beast::error_code ec_scratch_;

@@ -21,6 +21,11 @@ struct DockerEngineOptions {
   // The largest unary reply body read (inspect, list, prune...); a larger one is
   // Code::kExhausted naming the cap, so a daemon's 64 MB listing cannot balloon this process.
   size_t max_reply_bytes = 32 << 20;
+  // How long a unary call made inside an InlineReplyScope may wait on its caller's thread for
+  // the daemon's reply before going on on an engine thread; zero never waits inline. Inspect
+  // and list answer in about 0.3 ms; the wait is bounded so that a slow daemon cannot hold the
+  // caller's thread (a gRPC thread) for long.
+  std::chrono::microseconds inline_reply_budget{2000};
 };
 
 // The Engine API over HTTP/1.1 on the daemon's Unix socket (Boost.Beast). Owns its io_context

@@ -72,9 +72,30 @@ class BodyStream : public Call {
   virtual void CloseWrite(WriteCallback cb) = 0;
 };
 
+// Lets the next Unary call that this thread makes inside the scope complete before Unary
+// returns, its callback running on this thread, when the daemon answers within the engine's
+// inline budget; otherwise the call goes on on an engine thread as usual. A caller opts in only
+// where running the callback on its own thread is safe (no lock held, nothing after the call
+// that the callback must not precede): the server's one-call unary RPCs, which can then finish
+// on gRPC's own thread instead of handing the reply across threads twice. One call per scope:
+// calls that the callback makes in turn run as usual.
+class InlineReplyScope {
+ public:
+  InlineReplyScope();
+  ~InlineReplyScope();
+  InlineReplyScope(const InlineReplyScope&) = delete;
+  InlineReplyScope& operator=(const InlineReplyScope&) = delete;
+
+  // True once per scope, for the engine deciding whether the call it starts may run inline.
+  static bool Take();
+
+ private:
+  bool outer_;
+};
+
 // The Engine API as the server sees it. The Docker implementation talks HTTP/1.1 over a Unix
-// socket; tests may substitute their own. Callbacks run on engine threads, exactly once each,
-// and must not block.
+// socket; tests may substitute their own. Callbacks run on engine threads (see InlineReplyScope),
+// exactly once each, and must not block.
 class Engine {
  public:
   using UnaryCallback = std::function<void(Result<ApiResponse>)>;
@@ -86,7 +107,8 @@ class Engine {
   virtual ~Engine() = default;
 
   // A request whose response body is read whole. Non-2xx statuses come back as a failed Result
-  // carrying Docker's message; 304 as Code::kNotModified with the response.
+  // carrying Docker's message; 304 as Code::kNotModified with the response. Inside an
+  // InlineReplyScope the callback may run before this returns, on the calling thread.
   virtual std::shared_ptr<Call> Unary(ApiRequest request, UnaryCallback cb) = 0;
 
   // A request whose body is handed out piece by piece (chunked encoding already removed).

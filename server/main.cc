@@ -67,6 +67,12 @@ int main(int argc, char** argv) {
                  "the largest reply body read from the daemon for inspect, list and the like "
                  "(bytes, or with a unit); past it the call is RESOURCE_EXHAUSTED")
       ->capture_default_str();
+  std::string inline_reply_wait = "2ms";
+  app.add_option("--inline-reply-wait", inline_reply_wait,
+                 "how long a one-call unary RPC (inspect, list, stop...) waits for the daemon on "
+                 "gRPC's own thread before handing over to an engine thread; a reply within it "
+                 "crosses no thread (0: always hand over)")
+      ->capture_default_str();
   app.add_flag("--allow-insecure-remote", options.allow_insecure_remote,
                "serve a non-loopback address without TLS (anyone who reaches it is root here)");
   app.add_option("--tls-cert", options.tls_cert_file, "the server's certificate chain (PEM)")
@@ -139,6 +145,16 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "%s\n", st->message().c_str());
       return 2;
     }
+  }
+  if (inline_reply_wait != "0") {
+    auto wait = dockline::server::auth::ParseDurationFlag("--inline-reply-wait", inline_reply_wait);
+    if (!wait.ok()) {
+      std::fprintf(stderr, "%s\n", wait.status().message().c_str());
+      return 2;
+    }
+    options.inline_reply_wait = wait.value();
+  } else {
+    options.inline_reply_wait = std::chrono::microseconds(0);
   }
   options.max_request_bytes = max_request.value();
   options.keepalive_time = keepalive.value();

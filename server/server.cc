@@ -201,6 +201,7 @@ engine::Result<std::unique_ptr<DocklineServer>> DocklineServer::Start(
   engine_options.docker_host = options.docker_host;
   engine_options.io_threads = options.io_threads;
   engine_options.max_reply_bytes = options.max_reply_bytes;
+  engine_options.inline_reply_budget = options.inline_reply_wait;
   auto engine = engine::DockerEngine::Create(engine_options);
   if (!engine.ok()) {
     return engine.status();

@@ -42,6 +42,8 @@ struct ServerOptions {
   size_t exec_output_cap = 16 << 20;
   // The largest unary reply body read from the daemon; past it the call is RESOURCE_EXHAUSTED.
   size_t max_reply_bytes = 32 << 20;
+  // See engine::DockerEngineOptions::inline_reply_budget; zero turns it off.
+  std::chrono::microseconds inline_reply_wait{2000};
   // A request larger than this is INVALID_ARGUMENT naming both sizes; gRPC drops one larger than
   // twice this unread (RESOURCE_EXHAUSTED).
   size_t max_request_bytes = 4 << 20;

@@ -129,6 +129,9 @@ template <typename Value, typename Start, typename OnValue>
 grpc::ServerUnaryReactor* UnaryEngineCall(Start&& start, OnValue&& on_value) {
   grpc::ServerUnaryReactor* reactor = nullptr;
   UnaryHandle handle = UnaryCall::Start(&reactor);
+  // A quick reply finishes the RPC here, on gRPC's thread: the reply then crosses no thread on
+  // its way back (see InlineReplyScope).
+  engine::InlineReplyScope inline_reply;
   if constexpr (std::is_same_v<Value, engine::Status>) {
     handle.Track(
         start([handle, on_value = std::forward<OnValue>(on_value)](const engine::Status& st) {

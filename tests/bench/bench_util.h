@@ -83,11 +83,18 @@ std::string Format(const char* format, Args... args) {
 class DocklinedChild {
  public:
   DocklinedChild(const std::string& binary, const std::string& listen,
-                 const std::string& docker_host) {
+                 const std::string& docker_host, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {binary,      "--listen",    listen, "--docker-host",
+                                     docker_host, "--log-level", "warn"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    std::vector<char*> argv;
+    for (auto& arg : args) {
+      argv.push_back(arg.data());
+    }
+    argv.push_back(nullptr);
     pid_ = fork();
     if (pid_ == 0) {
-      execl(binary.c_str(), binary.c_str(), "--listen", listen.c_str(), "--docker-host",
-            docker_host.c_str(), "--log-level", "warn", static_cast<char*>(nullptr));
+      execv(binary.c_str(), argv.data());
       _exit(127);
     }
   }

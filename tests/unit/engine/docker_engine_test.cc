@@ -319,6 +319,127 @@ TEST(DockerEngineTest, AReplyOverTheCapIsExhaustedNamingItAndTheNextCallWorks) {
   EXPECT_TRUE(Call(*engine, ApiRequest("GET", "/containers/small")).ok());
 }
 
+// What an InlineReplyScope call delivered, and on which thread.
+struct InlineOutcome {
+  bool before_return = false;
+  std::thread::id thread;
+  std::future<Result<ApiResponse>> result;
+};
+
+InlineOutcome CallInScope(Engine& engine, ApiRequest request) {
+  auto promise = std::make_shared<std::promise<Result<ApiResponse>>>();
+  auto outcome = std::make_shared<InlineOutcome>();
+  outcome->result = promise->get_future();
+  auto delivered = std::make_shared<std::atomic<bool>>(false);
+  auto thread = std::make_shared<std::thread::id>();
+  {
+    InlineReplyScope scope;
+    engine.Unary(std::move(request), [promise, delivered, thread](Result<ApiResponse> res) {
+      *thread = std::this_thread::get_id();
+      delivered->store(true);
+      promise->set_value(std::move(res));
+    });
+    outcome->before_return = delivered->load();
+  }
+  outcome->result.wait();
+  outcome->thread = *thread;
+  return std::move(*outcome);
+}
+
+TEST(DockerEngineTest, InAnInlineScopeAQuickReplyRunsItsCallbackBeforeUnaryReturns) {
+  std::atomic<int> delay_ms{0};
+  FakeDaemon fake([&delay_ms](int fd, const SeenRequest& r) {
+    if (!IsPing(r) && delay_ms > 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    }
+    Send(fd, IsPing(r) ? Ping("1.41") : Json(200, R"({"n":1})"));
+    return true;
+  });
+  // A budget no loaded test machine can exceed for an immediate reply.
+  DockerEngineOptions generous;
+  generous.inline_reply_budget = std::chrono::seconds(30);
+  auto engine = Connect(fake, generous);
+  // No pooled connection and no version yet: the call goes on an engine thread.
+  InlineOutcome first = CallInScope(*engine, ApiRequest("GET", "/info"));
+  EXPECT_FALSE(first.before_return);
+  EXPECT_NE(first.thread, std::this_thread::get_id());
+  ASSERT_TRUE(first.result.get().ok());
+
+  InlineOutcome quick = CallInScope(*engine, ApiRequest("GET", "/info"));
+  EXPECT_TRUE(quick.before_return);
+  EXPECT_EQ(quick.thread, std::this_thread::get_id());
+  auto res = quick.result.get();
+  ASSERT_TRUE(res.ok()) << res.status().message();
+  EXPECT_EQ(res->body, R"({"n":1})");
+
+  // Outside a scope, and for a second call inside one, callbacks stay on engine threads.
+  std::promise<std::thread::id> outside;
+  engine->Unary(ApiRequest("GET", "/info"),
+                [&outside](Result<ApiResponse>) { outside.set_value(std::this_thread::get_id()); });
+  EXPECT_NE(outside.get_future().get(), std::this_thread::get_id());
+  {
+    InlineReplyScope scope;
+    EXPECT_TRUE(InlineReplyScope::Take());
+    EXPECT_FALSE(InlineReplyScope::Take());
+  }
+  EXPECT_FALSE(InlineReplyScope::Take());
+  EXPECT_EQ(fake.connections(), 1) << "every call after the first reuses the pooled connection";
+
+  // A reply slower than the budget is finished on an engine thread, whole; as is every reply
+  // with no budget at all.
+  DockerEngineOptions tight;
+  tight.inline_reply_budget = std::chrono::milliseconds(1);
+  auto tight_engine = Connect(fake, tight);
+  DockerEngineOptions off;
+  off.inline_reply_budget = std::chrono::microseconds(0);
+  auto off_engine = Connect(fake, off);
+  ASSERT_TRUE(Call(*tight_engine, ApiRequest("GET", "/info")).ok());
+  ASSERT_TRUE(Call(*off_engine, ApiRequest("GET", "/info")).ok());
+  InlineOutcome no_budget = CallInScope(*off_engine, ApiRequest("GET", "/info"));
+  EXPECT_NE(no_budget.thread, std::this_thread::get_id());
+  ASSERT_TRUE(no_budget.result.get().ok());
+  delay_ms = 300;
+  InlineOutcome slow = CallInScope(*tight_engine, ApiRequest("GET", "/info"));
+  EXPECT_FALSE(slow.before_return);
+  EXPECT_NE(slow.thread, std::this_thread::get_id());
+  res = slow.result.get();
+  ASSERT_TRUE(res.ok()) << res.status().message();
+  EXPECT_EQ(res->body, R"({"n":1})");
+}
+
+TEST(DockerEngineTest, InAnInlineScopeAStalePooledConnectionIsRetriedAndTheCapHolds) {
+  std::atomic<bool> hang_up{false};
+  std::string big((1 << 20) + 1, 'x');
+  FakeDaemon fake([&](int fd, const SeenRequest& r) {
+    const bool large = r.head.find("/large") != std::string::npos;
+    Send(fd, IsPing(r) ? Ping("1.41") : Json(200, large ? big : "{}"));
+    if (!IsPing(r) && hang_up.exchange(false)) {
+      shutdown(fd, SHUT_RDWR);  // as a daemon does to an idle keep-alive connection
+      return false;
+    }
+    return true;
+  });
+  DockerEngineOptions options;
+  options.max_reply_bytes = 1 << 20;
+  options.inline_reply_budget = std::chrono::seconds(30);
+  auto engine = Connect(fake, options);
+  hang_up = true;
+  ASSERT_TRUE(Call(*engine, ApiRequest("GET", "/info")).ok());
+  for (int i = 0; i < 200 && fake.closed_connections() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(fake.closed_connections(), 1);
+  InlineOutcome retried = CallInScope(*engine, ApiRequest("GET", "/info"));
+  auto res = retried.result.get();
+  ASSERT_TRUE(res.ok()) << res.status().message();
+  EXPECT_EQ(fake.connections(), 2);
+
+  InlineOutcome capped = CallInScope(*engine, ApiRequest("GET", "/large"));
+  res = capped.result.get();
+  EXPECT_EQ(res.status().code(), Code::kExhausted) << res.status().message();
+  EXPECT_TRUE(Call(*engine, ApiRequest("GET", "/info")).ok());
+}
+
 TEST(DockerEngineTest, StreamsAChunkedBodyAndErrorsKeepDockersMessage) {
   FakeDaemon fake([](int fd, const SeenRequest& r) {
     if (IsPing(r)) {
