@@ -11,7 +11,7 @@ engine_pkgs=(docker.io busybox-static curl ca-certificates iproute2 util-linux p
 
 all_pkgs=(
   cmake ninja-build g++ pkg-config
-  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto
   libboost-dev libboost-system-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libcli11-dev libspdlog-dev libfmt-dev libssl-dev openssl libyaml-cpp-dev
   libutfcpp-dev

@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "engine/docker_engine.h"
+#include "grpc/health/v1/health.pb.h"
 #include "server/auth/authenticator.h"
 #include "server/auth/limits.h"
 #include "server/auth/tokens.h"
@@ -236,6 +237,9 @@ engine::Result<std::unique_ptr<DocklineServer>> DocklineServer::Start(
                                           : "--max-request-size must be at least 1 byte");
   }
   grpc::EnableDefaultHealthCheckService(true);
+  // Nothing else refers to the health descriptor's object file, which the linker would then
+  // leave out; without it reflection cannot describe grpc.health.v1.Health (proto/CMakeLists).
+  static_cast<void>(grpc::health::v1::HealthCheckRequest::descriptor());
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen, credentials.value(), &impl->port);

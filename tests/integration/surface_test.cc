@@ -30,6 +30,34 @@ TEST_F(SurfaceTest, ReflectionListsEveryRpcOfTheDesign) {
         "PruneImages",     "PruneVolumes",    "PruneNetworks",    "GetEngineInfo"}) {
     EXPECT_THAT(r.out, HasSubstr(std::string("method dockline.v1.Dockline/") + rpc + "\n")) << rpc;
   }
+  // Every service listed can be described (the probe fails otherwise), grpc.health.v1 included.
+  EXPECT_THAT(r.out, HasSubstr("method grpc.health.v1.Health/Check\n"));
+}
+
+// What grpcurl does with no proto files: `describe grpc.health.v1.Health` and
+// `grpc.health.v1.Health/Check` with the types learnt over reflection.
+TEST_F(SurfaceTest, HealthIsDescribedAndCalledOverReflectionAlone) {
+  CommandResult described = RunCommand(
+      {"/usr/bin/python3", kProbe, ServerAddress(), "describe", "grpc.health.v1.Health"});
+  ASSERT_EQ(described.exit_code, 0) << described.out << described.err;
+  EXPECT_EQ(described.out,
+            "rpc Check(grpc.health.v1.HealthCheckRequest) returns "
+            "(grpc.health.v1.HealthCheckResponse)\n"
+            "rpc Watch(grpc.health.v1.HealthCheckRequest) returns "
+            "(stream grpc.health.v1.HealthCheckResponse)\n");
+  // The first ping runs as the server starts; allow it a moment.
+  const std::string serving = "{\n  \"status\": \"SERVING\"\n}\n";
+  std::string out;
+  for (int i = 0; i < 50 && out != serving; ++i) {
+    CommandResult called = RunCommand(
+        {"/usr/bin/python3", kProbe, ServerAddress(), "call", "grpc.health.v1.Health/Check", "{}"});
+    ASSERT_EQ(called.exit_code, 0) << called.out << called.err;
+    out = called.out;
+    if (out != serving) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  EXPECT_EQ(out, serving);
 }
 
 TEST_F(SurfaceTest, HealthServingWhileTheDaemonAnswers) {

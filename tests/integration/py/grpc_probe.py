@@ -1,9 +1,16 @@
 #!/usr/bin/python3
 """A client that is not ours: Debian's python3-grpcio asking a server what it offers.
 
-    grpc_probe.py ADDRESS reflection   lists every service and, for dockline.v1.Dockline, its
-                                       methods as "Service/Method", learnt over
-                                       grpc.reflection.v1alpha (what gRPC 1.51 serves)
+    grpc_probe.py ADDRESS reflection   lists every service and, for each, its methods as
+                                       "Service/Method", learnt over grpc.reflection.v1alpha
+                                       (what gRPC 1.51 serves); fails when a listed service
+                                       cannot be described
+    grpc_probe.py ADDRESS describe SVC prints each method of SVC with its request and response
+                                       types, from reflection alone
+    grpc_probe.py ADDRESS call SVC/METHOD JSON
+                                       what `grpcurl -d JSON ADDRESS SVC/METHOD` does: the
+                                       request and response types learnt over reflection, the
+                                       request built from JSON, the response printed as JSON
     grpc_probe.py ADDRESS health [SVC] prints the grpc.health.v1 status name
 
 No generated stubs: the reflection and health messages are declared here from their public
@@ -12,7 +19,7 @@ No generated stubs: the reflection and health messages are declared here from th
 import sys
 
 import grpc
-from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message_factory
 
 F = descriptor_pb2.FieldDescriptorProto
 
@@ -67,27 +74,97 @@ def _messages():
 Request, Response, HealthRequest, HealthResponse = _messages()
 
 
-def reflection(channel):
+def _reflect(channel, request):
     call = channel.stream_stream(
         "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
         request_serializer=Request.SerializeToString,
         response_deserializer=Response.FromString)
-    [listed] = list(call(iter([Request(list_services="")]), timeout=10))
+    [response] = list(call(iter([request]), timeout=10))
+    return response
+
+
+def _files_of(channel, symbol):
+    """The file defining `symbol` and its imports, as FileDescriptorProtos, or an error text."""
+    found = _reflect(channel, Request(file_containing_symbol=symbol))
+    if found.WhichOneof("message_response") != "file_descriptor_response":
+        return None, found.error_response.error_message
+    return [descriptor_pb2.FileDescriptorProto.FromString(raw)
+            for raw in found.file_descriptor_response.file_descriptor_proto], None
+
+
+def _service(channel, name):
+    """A pool holding what reflection said about service `name`, and its descriptor."""
+    files, error = _files_of(channel, name)
+    if files is None:
+        return None, error
+    pool = descriptor_pool.DescriptorPool()
+    pending = {f.name: f for f in files}
+    # Imports first: reflection sends them in any order.
+    while pending:
+        ready = [f for f in pending.values()
+                 if all(d not in pending for d in f.dependency)]
+        if not ready:
+            return None, "reflection left imports unresolved: " + ", ".join(pending)
+        for f in ready:
+            pool.Add(f)
+            del pending[f.name]
+    return pool.FindServiceByName(name), None
+
+
+def reflection(channel):
+    listed = _reflect(channel, Request(list_services=""))
     services = sorted(s.name for s in listed.list_services_response.service)
     for name in services:
         print("service " + name)
     if "dockline.v1.Dockline" not in services:
         return 1
-    [found] = list(call(iter([Request(file_containing_symbol="dockline.v1.Dockline")]),
-                        timeout=10))
-    if found.WhichOneof("message_response") != "file_descriptor_response":
-        print("error " + found.error_response.error_message)
+    failed = 0
+    for name in services:
+        service, error = _service(channel, name)
+        if service is None:
+            print("error %s: %s" % (name, error))
+            failed = 1
+            continue
+        for method in service.methods:
+            print("method %s/%s" % (service.full_name, method.name))
+    return failed
+
+
+def describe(channel, name):
+    service, error = _service(channel, name)
+    if service is None:
+        print("error " + error)
         return 1
-    for raw in found.file_descriptor_response.file_descriptor_proto:
-        fdp = descriptor_pb2.FileDescriptorProto.FromString(raw)
-        for service in fdp.service:
-            for method in service.method:
-                print("method %s.%s/%s" % (fdp.package, service.name, method.name))
+    for method in service.methods:
+        print("rpc %s(%s%s) returns (%s%s)" % (
+            method.name, "stream " if method.client_streaming else "",
+            method.input_type.full_name, "stream " if method.server_streaming else "",
+            method.output_type.full_name))
+    return 0
+
+
+def call(channel, path, body):
+    name, method_name = path.rsplit("/", 1)
+    service, error = _service(channel, name)
+    if service is None:
+        print("error " + error)
+        return 1
+    method = service.methods_by_name.get(method_name)
+    if method is None:
+        print("error %s has no method %s" % (name, method_name))
+        return 1
+    get = getattr(message_factory, "GetMessageClass", None)
+    if get is None:
+        factory = message_factory.MessageFactory(method.input_type.file.pool)
+        request_class = factory.GetPrototype(method.input_type)
+        response_class = factory.GetPrototype(method.output_type)
+    else:
+        request_class, response_class = get(method.input_type), get(method.output_type)
+    rpc = channel.unary_unary("/%s/%s" % (name, method_name),
+                              request_serializer=request_class.SerializeToString,
+                              response_deserializer=response_class.FromString)
+    response = rpc(json_format.Parse(body, request_class()), timeout=10)
+    print(json_format.MessageToJson(response, indent=2))
     return 0
 
 
@@ -105,6 +182,10 @@ def main():
     with grpc.insecure_channel(address) as channel:
         if what == "reflection":
             return reflection(channel)
+        if what == "describe":
+            return describe(channel, sys.argv[3])
+        if what == "call":
+            return call(channel, sys.argv[3], sys.argv[4] if len(sys.argv) > 4 else "{}")
         return health(channel, sys.argv[3] if len(sys.argv) > 3 else "")
 
 
