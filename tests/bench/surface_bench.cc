@@ -163,22 +163,25 @@ int main(int argc, char** argv) {
   }
   std::shared_ptr<dockline::engine::DockerEngine> engine = created.value();
 
+  // A stub on docklined at `address`, or nullptr when it did not come up.
+  auto connect = [&](const std::string& address) -> std::unique_ptr<v1::Dockline::Stub> {
+    auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+    if (!channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10))) {
+      std::fprintf(stderr, "surface_bench: docklined (%s) on %s did not come up\n",
+                   docklined_path.c_str(), address.c_str());
+      return nullptr;
+    }
+    return v1::Dockline::NewStub(channel);
+  };
   dockline::bench::DocklinedChild docklined(docklined_path, "127.0.0.1:50079", host);
-  auto channel = grpc::CreateChannel("127.0.0.1:50079", grpc::InsecureChannelCredentials());
-  if (!channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10))) {
-    std::fprintf(stderr, "surface_bench: docklined (%s) did not come up\n", docklined_path.c_str());
-    return 1;
-  }
-  auto stub = v1::Dockline::NewStub(channel);
   // The same server with every reply handed to an engine io thread, as before the inline path.
   dockline::bench::DocklinedChild handing_over(docklined_path, "127.0.0.1:50080", host,
                                                {"--inline-reply-wait", "0"});
-  auto channel_ho = grpc::CreateChannel("127.0.0.1:50080", grpc::InsecureChannelCredentials());
-  if (!channel_ho->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10))) {
-    std::fprintf(stderr, "surface_bench: the second docklined did not come up\n");
+  auto stub = connect("127.0.0.1:50079");
+  auto stub_ho = connect("127.0.0.1:50080");
+  if (!stub || !stub_ho) {
     return 1;
   }
-  auto stub_ho = v1::Dockline::NewStub(channel_ho);
   std::string id = StartContainer(*engine, image, "while true; do echo tick; sleep 1; done");
   if (id.empty()) {
     return 1;
