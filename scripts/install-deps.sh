@@ -19,6 +19,7 @@ all_pkgs=(
   clang-format git openssl
   clang-14 libclang-rt-14-dev
   gdb
+  debootstrap # tests/image: the sidecar image's bookworm base, with no registry
   "${engine_pkgs[@]}"
 )
 
