@@ -14,6 +14,7 @@
 #include "client/cli/format.h"
 #include "client/cli/health.h"
 #include "client/cli/logs.h"
+#include "client/cli/ping.h"
 #include "client/cli/prune.h"
 #include "client/cli/run.h"
 #include "client/quote.h"
@@ -278,6 +279,7 @@ Result<Invocation> ParseArgs(const std::vector<std::string>& args, const EnvLook
   CLI::App* health = AddHealthCommand(app, health_flags);
   PruneFlags prune_flags;
   CLI::App* prune = AddPruneCommand(app, prune_flags);
+  CLI::App* ping = AddPingCommand(app, invocation.ping);
 
   CLI::App* version = app.add_subcommand("version", "Show the dockline and engine versions");
   version->fallthrough();
@@ -331,6 +333,7 @@ Result<Invocation> ParseArgs(const std::vector<std::string>& args, const EnvLook
       {rm, CommandKind::kRemove}, {inspect, CommandKind::kInspect}, {ps, CommandKind::kList},
       {wait, CommandKind::kWait}, {version, CommandKind::kVersion}, {logs, CommandKind::kLogs},
       {exec, CommandKind::kExec}, {health, CommandKind::kHealth},   {prune, CommandKind::kPrune},
+      {ping, CommandKind::kPing},
   };
   CLI::App* chosen = nullptr;
   for (const auto& [command, kind] : kinds) {
@@ -480,6 +483,8 @@ int Execute(const Invocation& invocation, client::Client& client, std::ostream& 
       return ExecuteHealth(invocation, client, out, err);
     case CommandKind::kPrune:
       return ExecutePrune(invocation, client, out, err);
+    case CommandKind::kPing:
+      return ExecutePing(invocation, out, err);
   }
   return kExitCommandFailed;
 }

@@ -9,6 +9,7 @@
 
 #include "client/cli/exec.h"
 #include "client/cli/health.h"
+#include "client/cli/ping.h"
 #include "client/cli/prune.h"
 #include "client/cli/values.h"
 #include "client/client.h"
@@ -43,6 +44,7 @@ enum class CommandKind {
   kExec,
   kHealth,
   kPrune,
+  kPing,
 };
 
 // What one command line asks for. Fields beyond `kind` and the global ones are read only by the
@@ -88,6 +90,7 @@ struct Invocation {
   ExecInvocation exec;       // exec
   HealthInvocation health;   // health
   PruneInvocation prune;     // prune
+  PingInvocation ping;       // ping
 
   // wait
   std::optional<std::chrono::nanoseconds> wait_timeout;
