@@ -5,7 +5,7 @@
 #include <chrono>
 
 #include "client/cli/cli.h"
-#include "client/cli/parse_args.h"
+#include "unit/client/cli/parse_args.h"
 
 namespace dockline {
 namespace {
