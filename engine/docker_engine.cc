@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -194,6 +195,21 @@ class DockerEngine::Impl : public std::enable_shared_from_this<DockerEngine::Imp
     return Status::Ok();
   }
 
+  // Every failed call is counted once: where its result is delivered (Unary, Stream) or where a
+  // body read fails (HttpOp::DeliverError).
+  void CountError(const Status& st) {
+    if (st.ok() || st.code() == Code::kCancelled) {
+      return;
+    }
+    std::lock_guard<std::mutex> lock(errors_mu_);
+    ++errors_[st.code()];
+  }
+
+  std::map<Code, uint64_t> ErrorCounts() const {
+    std::lock_guard<std::mutex> lock(errors_mu_);
+    return errors_;
+  }
+
   asio::io_context& ioc() { return ioc_; }
   const DockerEngineOptions& options() const { return options_; }
   const std::string& socket_path() const { return socket_path_; }
@@ -214,6 +230,9 @@ class DockerEngine::Impl : public std::enable_shared_from_this<DockerEngine::Imp
 
   mutable std::mutex version_mu_;
   std::string version_;
+
+  mutable std::mutex errors_mu_;
+  std::map<Code, uint64_t> errors_;
 };
 
 namespace {
@@ -742,6 +761,7 @@ class HttpOp : public BodyStream, public std::enable_shared_from_this<HttpOp> {
       cb(st, {}, false);
     }
   }
+      engine_->CountError(st);
 
   Status IoStatus(beast::error_code ec, const char* what) {
     if (cancelled_) {
@@ -867,19 +887,33 @@ void DockerEngine::Shutdown() { impl_->Shutdown(); }
 
 std::shared_ptr<Call> DockerEngine::Unary(ApiRequest request, UnaryCallback cb) {
   auto op = std::make_shared<HttpOp>(impl_, std::move(request), HttpOp::Mode::kUnary);
-  op->Start(std::move(cb), nullptr);
+  op->Start(
+      [impl = impl_.get(), cb = std::move(cb)](Result<ApiResponse> res) {
+        impl->CountError(res.status());
+        cb(std::move(res));
+      },
+      nullptr);
+// The op reaches its callback on several paths (reply, HTTP error, I/O failure, cancel); the
+// result is counted here, once, whichever it took. The op owns the callback and holds the Impl,
+// so the raw pointer cannot outlive it.
   return op;
 }
 
 std::shared_ptr<Call> DockerEngine::Stream(ApiRequest request, StreamCallback cb) {
   auto op = std::make_shared<HttpOp>(impl_, std::move(request), HttpOp::Mode::kStream);
-  op->Start(nullptr, std::move(cb));
+  op->Start(nullptr, [impl = impl_.get(), cb = std::move(cb)](Result<ApiResponse> res,
+                                                              std::shared_ptr<BodyStream> body) {
+    impl->CountError(res.status());
+    cb(std::move(res), std::move(body));
+  });
   return op;
 }
 
 std::string DockerEngine::ApiVersion() const { return impl_->version(); }
 
 const std::string& DockerEngine::socket_path() const { return impl_->socket_path(); }
+std::map<Code, uint64_t> DockerEngine::ErrorCounts() const { return impl_->ErrorCounts(); }
+
 
 std::shared_ptr<Call> DockerEngine::Schedule(std::chrono::milliseconds delay,
                                              std::function<void(bool)> fn) {

@@ -1,7 +1,9 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -50,6 +52,10 @@ class DockerEngine : public Engine {
   void Ping(std::function<void(Status)> cb);
 
   const std::string& socket_path() const;
+
+  // Calls that failed since Create, by code (a unary call, a stream's opening or its body); what
+  // docklined's metrics read at scrape time. kCancelled, the caller going away, is not counted.
+  std::map<Code, uint64_t> ErrorCounts() const;
 
   // Stops the io threads; pending calls end with kCancelled. Idempotent.
   void Shutdown();

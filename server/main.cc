@@ -10,6 +10,7 @@
 #include "server/auth/limits.h"
 #include "server/auth/listener.h"
 #include "server/codec/spec_codec.h"
+#include "server/metrics/json_log.h"
 #include "server/server.h"
 
 namespace {
@@ -52,6 +53,14 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical, off")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  std::string log_format = "text";
+  app.add_option("--log-format", log_format,
+                 "text, or json: one JSON object a line (time, level, logger, msg)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"text", "json"}));
+  app.add_option("--metrics-listen", options.metrics_listen,
+                 "serve Prometheus metrics at http://HOST:PORT/metrics (loopback unless "
+                 "--allow-insecure-remote; unset: no metrics)");
   app.add_option("--io-threads", options.io_threads, "threads talking to the daemon")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
@@ -124,6 +133,9 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   spdlog::set_level(spdlog::level::from_str(log_level));
+  if (log_format == "json") {
+    dockline::server::metrics::UseJsonLogs();
+  }
   if (!ParseSizeFlag("--exec-output-cap", exec_output_cap, &options.exec_output_cap) ||
       !ParseSizeFlag("--max-reply-size", max_reply_size, &options.max_reply_bytes)) {
     return 2;

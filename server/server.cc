@@ -18,6 +18,7 @@
 #include "server/auth/authenticator.h"
 #include "server/auth/limits.h"
 #include "server/auth/tokens.h"
+#include "server/metrics/metrics.h"
 #include "server/policy/policy.h"
 #include "server/reloadable.h"
 #include "server/service.h"
@@ -45,6 +46,8 @@ class DocklineServer::Impl {
   std::unique_ptr<DocklineService> service;
   Guards guards;
   std::shared_ptr<auth::TokenStore> tokens;  // null without --tokens
+  // Before the server: its calls' interceptors report here until the server is gone.
+  std::unique_ptr<metrics::Metrics> metrics;  // null without --metrics-listen
   std::unique_ptr<grpc::Server> server;
   int port = 0;
   std::string address;
@@ -78,6 +81,9 @@ class DocklineServer::Impl {
         }
         serving = up;
         first_check = false;
+      }
+      if (metrics) {
+        metrics->SetDaemonReachable(up);
       }
       auto* health = server->GetHealthCheckService();
       health->SetServingStatus(up);
@@ -181,6 +187,13 @@ engine::Result<std::unique_ptr<DocklineServer>> DocklineServer::Start(
     }
     socket_group = gid.value();
   }
+  if (!options.metrics_listen.empty()) {
+    if (engine::Status st =
+            metrics::CheckListenAddress(options.metrics_listen, options.allow_insecure_remote);
+        !st.ok()) {
+      return st;
+    }
+  }
   if (options.listen_mode > 0777) {
     return Refuse("--listen-mode has bits beyond 0777");
   }
@@ -220,6 +233,27 @@ engine::Result<std::unique_ptr<DocklineServer>> DocklineServer::Start(
   }
   impl->service =
       std::make_unique<DocklineService>(impl->engine, service_options, authenticator, impl->guards);
+  if (!options.metrics_listen.empty()) {
+    impl->metrics = std::make_unique<metrics::Metrics>(
+        [engine = impl->engine] { return engine->ErrorCounts(); });
+    if (engine::Status st =
+            impl->metrics->Listen(options.metrics_listen, options.allow_insecure_remote);
+        !st.ok()) {
+      impl->engine->Shutdown();
+      return st;
+    }
+    const std::string host = options.metrics_listen.substr(0, options.metrics_listen.rfind(':'));
+    const std::string url =
+        "http://" + host + ":" + std::to_string(impl->metrics->port()) + "/metrics";
+    if (IsLocalListenAddress(options.metrics_listen)) {
+      spdlog::info("metrics at {}", url);
+    } else {
+      spdlog::warn(
+          "metrics at {} beyond loopback (--allow-insecure-remote): anyone who reaches "
+          "it reads them, without TLS or authentication",
+          url);
+    }
+  }
 
   // gRPC channel arguments are ints: a value it cannot hold would silently mean something else.
   const auto channel_ms = [](std::chrono::milliseconds d) -> std::optional<int> {
@@ -245,9 +279,12 @@ engine::Result<std::unique_ptr<DocklineServer>> DocklineServer::Start(
   builder.AddListeningPort(options.listen, credentials.value(), &impl->port);
   builder.RegisterService(impl->service.get());
   builder.SetMaxReceiveMessageSize(auth::ReceiveLimitFor(options.max_request_bytes));
-  if (impl->guards.calls) {
+  // Only when something needs it: without audit, stream limits and metrics, calls pay for no
+  // interceptor at all.
+  if (impl->guards.calls || impl->metrics) {
     std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
-    creators.push_back(impl->guards.calls->InterceptorFactory());
+    creators.push_back(
+        calls::MakeCallInterceptorFactory(impl->guards.calls.get(), impl->metrics.get()));
     builder.experimental().SetInterceptorCreators(std::move(creators));
   }
   // Long follow streams may sit idle for hours: keep the connection alive from our side and
@@ -317,6 +354,8 @@ void DocklineServer::Shutdown(std::chrono::milliseconds grace) {
 }
 
 void DocklineServer::Wait() { impl_->server->Wait(); }
+
+int DocklineServer::metrics_port() const { return impl_->metrics ? impl_->metrics->port() : 0; }
 
 size_t DocklineServer::OpenStreams() const {
   return impl_->guards.calls ? impl_->guards.calls->open_streams() : 0;

@@ -52,6 +52,9 @@ struct ServerOptions {
   // daemon connections) forever. Each at least 1ms and at most INT_MAX ms.
   std::chrono::milliseconds keepalive_time{60000};
   std::chrono::milliseconds keepalive_timeout{20000};
+  // --metrics-listen: host:port serving Prometheus text at /metrics (loopback unless
+  // allow_insecure_remote; port 0 picks one); empty: no metrics at all, not even counting.
+  std::string metrics_listen;
 };
 
 // Every follow stream and exec holds a daemon connection, so the 1024 open files a service
@@ -77,6 +80,8 @@ class DocklineServer {
   engine::Status Reload();
   // Streaming calls open now, as counted for --max-streams (0 without stream limits or audit).
   size_t OpenStreams() const;
+  // The bound --metrics-listen port; 0 without metrics.
+  int metrics_port() const;
 
   class Impl;
 

@@ -12,17 +12,24 @@ namespace {
 
 using grpc::experimental::InterceptionHookPoints;
 
-// One per call: see CallRegistry.
+// One per call: see CallRegistry and CallObserver.
 class CallEnd : public grpc::experimental::Interceptor {
  public:
-  CallEnd(grpc::experimental::ServerRpcInfo* info, CallRegistry* registry)
-      : ctx_(info->server_context()), registry_(registry) {}
+  CallEnd(grpc::experimental::ServerRpcInfo* info, CallRegistry* registry, CallObserver* observer)
+      : ctx_(info->server_context()), registry_(registry), observer_(observer) {
+    if (observer_ != nullptr) {
+      streaming_ = info->type() != grpc::experimental::ServerRpcInfo::Type::UNARY;
+      method_ = observer_->Started(info->method(), streaming_);
+      start_ = std::chrono::steady_clock::now();
+    }
+  }
 
   ~CallEnd() override {
     Pick();
     if (record_) {
       registry_->End(*record_, sent_ ? status_ : grpc::Status::CANCELLED);
     }
+    Observe(grpc::StatusCode::CANCELLED);
   }
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
@@ -33,11 +40,20 @@ class CallEnd : public grpc::experimental::Interceptor {
           record_->Update([&](CallRecord& r) { r.learn(r, message); });
         }
       }
+      // After `learn`: serializing here (the send would anyway, once) drops the typed message.
+      if (method_ != nullptr) {
+        if (grpc::ByteBuffer* bytes = methods->GetSerializedSendMessage(); bytes != nullptr) {
+          observer_->Sent(method_, bytes->Length());
+        }
+      }
     }
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
       Pick();
       status_ = methods->GetSendStatus();
       sent_ = true;
+      // Now rather than at destruction, which may come later: a client that has its status
+      // can already scrape its call.
+      Observe(status_.error_code());
     }
     methods->Proceed();
   }
@@ -46,9 +62,16 @@ class CallEnd : public grpc::experimental::Interceptor {
   // The guard runs inside the handler, before the call can send anything: by the first send
   // its record (if any) is there. Looked up once, so a long stream costs one lookup.
   void Pick() {
-    if (!picked_) {
+    if (!picked_ && registry_ != nullptr) {
       picked_ = true;
       record_ = registry_->Take(ctx_);
+    }
+  }
+
+  void Observe(grpc::StatusCode code) {
+    if (method_ != nullptr && !observed_) {
+      observed_ = true;
+      observer_->Ended(method_, streaming_, code, std::chrono::steady_clock::now() - start_);
     }
   }
 
@@ -58,18 +81,25 @@ class CallEnd : public grpc::experimental::Interceptor {
   std::shared_ptr<CallRecord> record_;
   bool sent_ = false;
   grpc::Status status_;
+  CallObserver* observer_;
+  CallObserver::Method* method_ = nullptr;
+  bool streaming_ = false;
+  bool observed_ = false;
+  std::chrono::steady_clock::time_point start_;
 };
 
 class CallEndFactory : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
-  explicit CallEndFactory(CallRegistry* registry) : registry_(registry) {}
+  CallEndFactory(CallRegistry* registry, CallObserver* observer)
+      : registry_(registry), observer_(observer) {}
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override {
-    return new CallEnd(info, registry_);
+    return new CallEnd(info, registry_, observer_);
   }
 
  private:
   CallRegistry* registry_;
+  CallObserver* observer_;
 };
 
 std::string Now() {
@@ -163,9 +193,9 @@ void CallRegistry::End(CallRecord& record, const grpc::Status& status) {
   record.slot.reset();
 }
 
-std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
-CallRegistry::InterceptorFactory() {
-  return std::make_unique<CallEndFactory>(this);
+std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> MakeCallInterceptorFactory(
+    CallRegistry* registry, CallObserver* observer) {
+  return std::make_unique<CallEndFactory>(registry, observer);
 }
 
 engine::Status CallRegistry::ReopenAudit() {

@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/support/server_interceptor.h>
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -80,6 +81,24 @@ struct CallRecord {
   std::mutex mu;
 };
 
+// Told by the call interceptor about every call, whatever the guard decided (--metrics-listen).
+// Called on gRPC threads, concurrently for different calls.
+class CallObserver {
+ public:
+  // The observer's own per-RPC state, defined by the implementation.
+  struct Method;
+
+  virtual ~CallObserver() = default;
+  // A call starts; `method` is gRPC's "/package.Service/Method". The handle stays valid for the
+  // observer's life.
+  virtual Method* Started(const char* method, bool streaming) = 0;
+  // A message of `bytes` (serialized, before compression and framing) goes to the client.
+  virtual void Sent(Method* method, size_t bytes) = 0;
+  // Once per call: the status it sent (CANCELLED when it sent none) and how long it ran.
+  virtual void Ended(Method* method, bool streaming, grpc::StatusCode code,
+                     std::chrono::steady_clock::duration elapsed) = 0;
+};
+
 // The calls the guard is tracking, keyed by their server context, and the interceptor that ends
 // them: gRPC creates one interceptor per call; it picks the record up once the handler has run
 // (the first thing the call sends) and, when the call is destroyed, writes the audit line with
@@ -96,9 +115,6 @@ class CallRegistry {
   std::shared_ptr<CallRecord> Take(const grpc::ServerContextBase* ctx);
   void End(CallRecord& record, const grpc::Status& status);
 
-  // For the server builder: one interceptor per call.
-  std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> InterceptorFactory();
-
   // Reopens the audit file (SIGHUP).
   engine::Status ReopenAudit();
   size_t open_streams() const { return limiter_->open(); }
@@ -110,6 +126,11 @@ class CallRegistry {
   std::mutex mu_;
   std::unordered_map<const grpc::ServerContextBase*, std::shared_ptr<CallRecord>> calls_;
 };
+
+// The one per-call interceptor, for the registry (null without audit and stream limits) and the
+// observer (null without metrics); not installed at all when both are null.
+std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> MakeCallInterceptorFactory(
+    CallRegistry* registry, CallObserver* observer);
 
 // One audit line (a JSON object, no newline) for a finished call.
 std::string AuditLine(const CallRecord& record, const grpc::Status& status);

@@ -89,6 +89,13 @@ def wait_until(predicate, timeout=30, interval=0.1, what="condition"):
         time.sleep(interval)
 
 
+def _die_with_parent():
+    # In the child before exec: a test killed by ctest's timeout must not leave its docklined
+    # running (PR_SET_PDEATHSIG = 1).
+    import ctypes
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
+
+
 class Server:
     """One docklined process; `addr` is its unix:// address."""
 
@@ -109,7 +116,7 @@ class Server:
             self.proc = subprocess.Popen(
                 [binary, "--listen", self.addr, "--docker-host", host, "--log-level", "warn"]
                 + self.extra_args,
-                stdout=log, stderr=subprocess.STDOUT)
+                stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
         try:
             self._wait_ready()
         except BaseException:
