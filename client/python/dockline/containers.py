@@ -343,17 +343,32 @@ class Container(Model):
 
     @staticmethod
     def _log_lines(call, timestamps):
+        """Chunks -> lines. Chunks coalesce frames and may end inside a line; docker-py
+        yields about a line at a time, and the spec's tailing loop prints one per item. A
+        line's start waits for its end (per stream); what is left at the end comes last."""
+        pending = {}  # stream -> (the start of a line, its timestamp prefix)
         for msg in call:
             chunk = msg.output
             if not chunk.data:
                 continue
-            # Chunks coalesce frames; docker-py yields about a line at a time, and the spec's
-            # tailing loop prints one per item.
-            for line in chunk.data.splitlines(keepends=True):
-                if timestamps and chunk.HasField("timestamp"):
-                    # With timestamps the server sends one entry per chunk.
-                    line = _convert.timestamp_text(chunk.timestamp).encode() + b" " + line
-                yield line
+            prefix = b""
+            if timestamps and chunk.HasField("timestamp"):
+                # With timestamps the server sends one entry per chunk.
+                prefix = _convert.timestamp_text(chunk.timestamp).encode() + b" "
+            head, head_prefix = pending.pop(chunk.stream, (b"", prefix))
+            lines = chunk.data.split(b"\n")
+            for i, line in enumerate(lines[:-1]):
+                if i == 0:
+                    yield head_prefix + head + line + b"\n"
+                else:
+                    yield prefix + line + b"\n"
+            rest = lines[-1]
+            if len(lines) == 1:
+                pending[chunk.stream] = (head + rest, head_prefix)
+            elif rest:
+                pending[chunk.stream] = (rest, prefix)
+        for head, head_prefix in pending.values():
+            yield head_prefix + head
 
     def exec_run(self, cmd, stdout=True, stderr=True, stdin=False, tty=False, privileged=False,
                  user="", detach=False, stream=False, socket=False, environment=None,

@@ -282,6 +282,33 @@ class ClientTest(unittest.TestCase):
         client.close()
 
 
+class LogLinesTest(unittest.TestCase):
+    @staticmethod
+    def lines(chunks, timestamps=False):
+        from dockline.containers import Container
+        msgs = []
+        for stream, data, seconds in chunks:
+            chunk = pb.OutputChunk(stream=stream, data=data)
+            if seconds is not None:
+                chunk.timestamp.seconds = seconds
+            msgs.append(pb.StreamLogsResponse(output=chunk))
+        return list(Container._log_lines(iter(msgs), timestamps))
+
+    def test_a_line_cut_between_chunks_comes_whole(self):
+        out, err = pb.STREAM_STDOUT, pb.STREAM_STDERR
+        self.assertEqual(self.lines([(out, b"a\nb", None), (out, b"c\n", None),
+                                     (err, b"x", None), (out, b"d\ne\n", None),
+                                     (err, b"y\n", None), (out, b"no newline", None)]),
+                         [b"a\n", b"bc\n", b"d\n", b"e\n", b"xy\n", b"no newline"])
+
+    def test_timestamps_prefix_each_line_with_its_start(self):
+        out = pb.STREAM_STDOUT
+        self.assertEqual(
+            self.lines([(out, b"one\n", 1), (out, b"par", 2), (out, b"tial\n", 3)], True),
+            [b"1970-01-01T00:00:01.000000000Z one\n",
+             b"1970-01-01T00:00:02.000000000Z partial\n"])
+
+
 class ConvertTest(unittest.TestCase):
     def test_prune_filters(self):
         typed, extra = _convert.prune_filters(
