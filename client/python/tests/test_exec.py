@@ -5,7 +5,6 @@ busybox equivalents."""
 import contextlib
 import io
 import threading
-import time
 import unittest
 
 import harness
@@ -137,11 +136,13 @@ class ExecRunTest(unittest.TestCase):
             self.assertTrue(sock.exec_id)
 
     def test_socket_tty_resize(self):
-        result = container.exec_run("sh -c 'read x; stty size; echo got $x'", stdin=True,
-                                    tty=True, socket=True)
+        # The resize reaches the terminal once the exec has started, which may be after the
+        # shell first looks: it waits for the size (5 s at most) as the C++ test does.
+        result = container.exec_run(
+            "sh -c 'read x; for i in $(seq 100); do [ \"$(stty size)\" = \"30 100\" ] && break; "
+            "sleep 0.05; done; stty size; echo got $x'", stdin=True, tty=True, socket=True)
         sock = result.output
         sock.resize(30, 100)
-        time.sleep(0.2)
         sock.send(b"go\n")
         output = read_within(sock).replace(b"\r\n", b"\n")
         self.assertIn(b"30 100\n", output)
