@@ -67,6 +67,14 @@ Result<std::shared_ptr<grpc::Channel>> OpenChannel(const std::string& target,
   return NewChannel(target, options.tls ? &*options.tls : nullptr, options.token, arguments);
 }
 
+void AddFilters(const Filters& filters, google::protobuf::RepeatedPtrField<v1::Filter>* out) {
+  for (const auto& [key, value] : filters) {
+    v1::Filter& filter = *out->Add();
+    filter.set_key(key);
+    filter.set_value(value);
+  }
+}
+
 }  // namespace
 
 Client::Client(std::shared_ptr<grpc::Channel> channel, ClientOptions options)
@@ -110,6 +118,8 @@ Result<RunResult> Client::Run(const v1::ContainerSpec& spec, const RunOptions& o
   *request.mutable_spec() = spec;
   request.set_detach(options.detach);
   request.set_timestamps(options.timestamps);
+  request.set_pull(options.pull);
+  *request.mutable_registry_auth() = options.registry_auth;
 
   Result<RunResult> result;
   RunResult& run = result.value;
@@ -147,6 +157,7 @@ Result<RunResult> Client::Run(const v1::ContainerSpec& spec, const RunOptions& o
         run.error = response.exited().error();
         run.removed = response.exited().removed();
         break;
+      case v1::RunContainerResponse::kPull:  // on_event has seen it
       case v1::RunContainerResponse::EVENT_NOT_SET:
         break;
     }
@@ -163,11 +174,15 @@ Result<RunResult> Client::Run(const v1::ContainerSpec& spec, const RunOptions& o
   return result;
 }
 
-Result<v1::CreateContainerResponse> Client::Create(const v1::ContainerSpec& spec) {
+Result<v1::CreateContainerResponse> Client::Create(const v1::ContainerSpec& spec,
+                                                   v1::PullPolicy pull,
+                                                   const v1::RegistryAuth& registry_auth) {
   grpc::ClientContext context;
   ApplyTimeout(context, DefaultTimeout());
   v1::CreateContainerRequest request;
   *request.mutable_spec() = spec;
+  request.set_pull(pull);
+  *request.mutable_registry_auth() = registry_auth;
   Result<v1::CreateContainerResponse> result;
   result.status = stub_->CreateContainer(&context, request, &result.value);
   return result;
@@ -247,13 +262,72 @@ Result<v1::ListContainersResponse> Client::List(bool all, const Filters& filters
   v1::ListContainersRequest request;
   request.set_all(all);
   request.set_limit(limit);
-  for (const auto& [key, value] : filters) {
-    v1::Filter& filter = *request.add_filters();
-    filter.set_key(key);
-    filter.set_value(value);
-  }
+  AddFilters(filters, request.mutable_filters());
   Result<v1::ListContainersResponse> result;
   result.status = stub_->ListContainers(&context, request, &result.value);
+  return result;
+}
+
+Result<v1::PulledImage> Client::Pull(const std::string& image, const PullOptions& options) {
+  grpc::ClientContext context;
+  ApplyTimeout(context, options.timeout);
+  v1::PullImageRequest request;
+  request.set_image(image);
+  request.set_platform(options.platform);
+  *request.mutable_registry_auth() = options.registry_auth;
+  Result<v1::PulledImage> result;
+  bool pulled = false;
+  auto reader = stub_->PullImage(&context, request);
+  v1::PullImageResponse response;
+  while (reader->Read(&response)) {
+    if (response.has_progress() && options.on_progress) {
+      options.on_progress(response.progress());
+    } else if (response.has_pulled()) {
+      pulled = true;
+      result.value = response.pulled();
+    }
+  }
+  result.status = reader->Finish();
+  if (result.status.ok() && !pulled) {
+    result.status =
+        grpc::Status(grpc::StatusCode::INTERNAL, "the pull stream ended without the pulled image");
+  }
+  return result;
+}
+
+Result<v1::ListImagesResponse> Client::ListImages(const std::string& name, bool all,
+                                                  const Filters& filters) {
+  grpc::ClientContext context;
+  ApplyTimeout(context, DefaultTimeout());
+  v1::ListImagesRequest request;
+  request.set_name(name);
+  request.set_all(all);
+  AddFilters(filters, request.mutable_filters());
+  Result<v1::ListImagesResponse> result;
+  result.status = stub_->ListImages(&context, request, &result.value);
+  return result;
+}
+
+Result<v1::InspectImageResponse> Client::InspectImage(const std::string& image) {
+  grpc::ClientContext context;
+  ApplyTimeout(context, DefaultTimeout());
+  v1::InspectImageRequest request;
+  request.set_image(image);
+  Result<v1::InspectImageResponse> result;
+  result.status = stub_->InspectImage(&context, request, &result.value);
+  return result;
+}
+
+Result<v1::RemoveImageResponse> Client::RemoveImage(const std::string& image, bool force,
+                                                    bool no_prune) {
+  grpc::ClientContext context;
+  ApplyTimeout(context, DefaultTimeout());
+  v1::RemoveImageRequest request;
+  request.set_image(image);
+  request.set_force(force);
+  request.set_no_prune(no_prune);
+  Result<v1::RemoveImageResponse> result;
+  result.status = stub_->RemoveImage(&context, request, &result.value);
   return result;
 }
 

@@ -60,6 +60,10 @@ struct RunOptions {
   std::function<void(const v1::RunContainerResponse&)> on_event;
   // Set OutputChunk.timestamp (only visible through on_event).
   bool timestamps = false;
+  // Pull the image first: MISSING (unset: the server's default, missing), ALWAYS or NEVER. The
+  // pull's progress comes through on_event before `started`.
+  v1::PullPolicy pull = v1::PULL_POLICY_UNSPECIFIED;
+  v1::RegistryAuth registry_auth;
   // Deadline of the whole call. Unset: none when attached, the client's default when detached.
   std::optional<std::chrono::nanoseconds> timeout;
 };
@@ -77,6 +81,16 @@ struct RunResult {
 };
 
 using Filters = std::vector<std::pair<std::string, std::string>>;
+
+// images.pull(...) options.
+struct PullOptions {
+  std::string platform;  // "linux/amd64"; empty: the daemon's own
+  v1::RegistryAuth registry_auth;
+  // Each progress line as it arrives, on the calling thread.
+  std::function<void(const v1::PullProgress&)> on_progress;
+  // Deadline of the whole pull. Unset: none.
+  std::optional<std::chrono::nanoseconds> timeout;
+};
 
 // container.logs(...) options, docker-py's defaults.
 struct LogsOptions {
@@ -137,7 +151,10 @@ class Client {
   // value still holds what arrived first (the id once started, output so far).
   Result<RunResult> Run(const v1::ContainerSpec& spec, const RunOptions& options = {});
 
-  Result<v1::CreateContainerResponse> Create(const v1::ContainerSpec& spec);
+  // `pull`: as RunOptions::pull (the create pulls quietly).
+  Result<v1::CreateContainerResponse> Create(const v1::ContainerSpec& spec,
+                                             v1::PullPolicy pull = v1::PULL_POLICY_UNSPECIFIED,
+                                             const v1::RegistryAuth& registry_auth = {});
   Result<v1::StartContainerResponse> Start(const std::string& container);
   // `timeout` is the grace period before SIGKILL; unset: the container's own, else 10s.
   Result<v1::StopContainerResponse> Stop(const std::string& container,
@@ -202,6 +219,15 @@ class Client {
   Result<v1::PruneImagesResponse> PruneImages(const PruneOptions& options = {});
   Result<v1::PruneVolumesResponse> PruneVolumes(const PruneOptions& options = {});
   Result<v1::PruneNetworksResponse> PruneNetworks(const PruneOptions& options = {});
+
+  // images.pull(repository:tag): the progress through options.on_progress, then the image.
+  Result<v1::PulledImage> Pull(const std::string& image, const PullOptions& options = {});
+  // images.list(name, all, filters).
+  Result<v1::ListImagesResponse> ListImages(const std::string& name = {}, bool all = false,
+                                            const Filters& filters = {});
+  Result<v1::InspectImageResponse> InspectImage(const std::string& image);
+  Result<v1::RemoveImageResponse> RemoveImage(const std::string& image, bool force = false,
+                                              bool no_prune = false);
 
   // The RPCs this class does not wrap yet.
   v1::Dockline::StubInterface& stub() { return *stub_; }

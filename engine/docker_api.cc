@@ -20,6 +20,24 @@ std::string PathOf(std::string_view collection, std::string_view id, std::string
   return path;
 }
 
+// "/images/" + a reference whose '/'-separated segments are escaped one by one (the daemon's
+// route takes the rest of the path as the name) + suffix. PathRefusal still refuses an empty,
+// "." or ".." segment.
+std::string ImagePathOf(std::string_view image, std::string_view suffix = "") {
+  std::string path = "/images";
+  while (true) {
+    size_t slash = image.find('/');
+    path += '/';
+    path += UrlEncode(image.substr(0, slash));
+    if (slash == std::string_view::npos) {
+      break;
+    }
+    image.remove_prefix(slash + 1);
+  }
+  path += suffix;
+  return path;
+}
+
 // Why `path` must not reach the daemon, or ok. Its router unescapes the path before matching and
 // answers a redirect to the cleaned path, so an id segment that is empty, "." or "..", or that
 // holds an escaped '/', would lead to another endpoint.
@@ -524,10 +542,50 @@ std::shared_ptr<Call> DockerApi::Prune(PruneTarget target, const Json& filters,
   return SendUnary(*engine_, std::move(request), ToDocument(std::move(done), kWhat[index], false));
 }
 
-std::shared_ptr<Call> DockerApi::ListImages(const Json& filters, Done<Json> done) const {
+std::shared_ptr<Call> DockerApi::ListImages(const ListImagesQuery& query, Done<Json> done) const {
   ApiRequest request = Short("GET", "/images/json");
-  WithFilters(request, Scoped(filters));
+  if (query.all) {
+    request.Query("all", "1");
+  }
+  WithFilters(request, query.owner_scoped ? Scoped(query.filters) : query.filters);
   return SendUnary(*engine_, std::move(request), ToDocument(std::move(done), "image list", true));
+}
+
+std::shared_ptr<Call> DockerApi::InspectImage(const std::string& image,
+                                              Done<ContainerDocument> done) const {
+  return SendUnary(*engine_, Short("GET", ImagePathOf(image, "/json")),
+                   [done = std::move(done)](Result<ApiResponse> res) {
+                     Result<Json> doc = ParseDocument(res, "image inspect", false);
+                     if (!doc.ok()) {
+                       return done(doc.status());
+                     }
+                     done(ContainerDocument{std::move(res->body), std::move(doc.value())});
+                   });
+}
+
+std::shared_ptr<Call> DockerApi::PullImage(const PullQuery& query,
+                                           Engine::StreamCallback done) const {
+  ApiRequest request("POST", "/images/create");
+  request.Query("fromImage", query.image);
+  if (!query.platform.empty()) {
+    request.Query("platform", query.platform);
+  }
+  if (!query.registry_auth.empty()) {
+    request.headers.emplace_back("X-Registry-Auth", query.registry_auth);
+  }
+  return OpenStream(*engine_, std::move(request), std::move(done));
+}
+
+std::shared_ptr<Call> DockerApi::RemoveImage(const std::string& image, bool force, bool no_prune,
+                                             Done<Json> done) const {
+  ApiRequest request = Short("DELETE", ImagePathOf(image));
+  if (force) {
+    request.Query("force", "1");
+  }
+  if (no_prune) {
+    request.Query("noprune", "1");
+  }
+  return SendUnary(*engine_, std::move(request), ToDocument(std::move(done), "image remove", true));
 }
 
 std::shared_ptr<Call> DockerApi::ListVolumes(const Json& filters, Done<Json> done) const {

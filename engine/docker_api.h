@@ -69,6 +69,22 @@ struct LogsQuery {
   std::string until;  // likewise; empty: no end
 };
 
+// GET /images/json.
+struct ListImagesQuery {
+  bool all = false;
+  Json filters = Json::object();
+  // Images are shared by every owner; a prune's dry run still lists only what the owner's prune
+  // would reach (the owner's label filter).
+  bool owner_scoped = false;
+};
+
+// POST /images/create.
+struct PullQuery {
+  std::string image;  // "name[:tag]" or "name@digest", as the caller gave it
+  std::string platform;
+  std::string registry_auth;  // the X-Registry-Auth value (base64url JSON); empty: none
+};
+
 enum class PruneTarget { kContainers, kImages, kVolumes, kNetworks };
 
 class DockerApi {
@@ -140,6 +156,18 @@ class DockerApi {
   std::shared_ptr<Call> ResizeExec(const std::string& exec_id, uint32_t rows, uint32_t columns,
                                    StatusDone done) const;
 
+  // --- images ---
+  // References may hold '/' (a repository path): each of their segments is escaped on its own.
+  // GET /images/{name}/json: the document and its bytes.
+  std::shared_ptr<Call> InspectImage(const std::string& image, Done<ContainerDocument> done) const;
+  // POST /images/create, streamed: one JSON progress object per line. A failure once the
+  // daemon has begun answering comes as an `error` line in a 200 body, not as a status. No
+  // deadline of ours: a pull lasts as long as the download does.
+  std::shared_ptr<Call> PullImage(const PullQuery& query, Engine::StreamCallback done) const;
+  // DELETE /images/{name}; the reply is an array of {"Untagged"|"Deleted": ...}.
+  std::shared_ptr<Call> RemoveImage(const std::string& image, bool force, bool no_prune,
+                                    Done<Json> done) const;
+
   // --- events, engine ---
   // GET /events?filters=..., streamed (one JSON object per line). `timeout` zero: none.
   std::shared_ptr<Call> Events(const Json& filters, std::chrono::milliseconds timeout,
@@ -151,7 +179,7 @@ class DockerApi {
   // POST /<kind>/prune; the reply is an object.
   std::shared_ptr<Call> Prune(PruneTarget target, const Json& filters, Done<Json> done) const;
   // GET /images/json (array), GET /volumes (object), GET /networks (array).
-  std::shared_ptr<Call> ListImages(const Json& filters, Done<Json> done) const;
+  std::shared_ptr<Call> ListImages(const ListImagesQuery& query, Done<Json> done) const;
   std::shared_ptr<Call> ListVolumes(const Json& filters, Done<Json> done) const;
   std::shared_ptr<Call> ListNetworks(const Json& filters, Done<Json> done) const;
   // GET /networks/{id}; the reply is an object.

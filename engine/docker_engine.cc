@@ -405,6 +405,9 @@ class HttpOp : public BodyStream, public std::enable_shared_from_this<HttpOp> {
         verb, engine_->Target(request_, engine_->version()), 11);
     req_->set(http::field::host, "localhost");
     req_->set(http::field::user_agent, "dockline/" DOCKLINE_VERSION);
+    for (const auto& [name, value] : request_.headers) {
+      req_->set(name, value);
+    }
     if (!request_.body.empty() || request_.json_body) {
       req_->set(http::field::content_type, "application/json");
       req_->body() = request_.body.empty() ? "{}" : request_.body;
@@ -758,10 +761,10 @@ class HttpOp : public BodyStream, public std::enable_shared_from_this<HttpOp> {
     CloseSocket();
     if (auto cb = std::move(read_cb_)) {
       read_cb_ = nullptr;
+      engine_->CountError(st);
       cb(st, {}, false);
     }
   }
-      engine_->CountError(st);
 
   Status IoStatus(beast::error_code ec, const char* what) {
     if (cancelled_) {
@@ -885,6 +888,9 @@ DockerEngine::~DockerEngine() { impl_->Shutdown(); }
 
 void DockerEngine::Shutdown() { impl_->Shutdown(); }
 
+// The op reaches its callback on several paths (reply, HTTP error, I/O failure, cancel); the
+// result is counted here, once, whichever it took. The op owns the callback and holds the Impl,
+// so the raw pointer cannot outlive it.
 std::shared_ptr<Call> DockerEngine::Unary(ApiRequest request, UnaryCallback cb) {
   auto op = std::make_shared<HttpOp>(impl_, std::move(request), HttpOp::Mode::kUnary);
   op->Start(
@@ -893,9 +899,6 @@ std::shared_ptr<Call> DockerEngine::Unary(ApiRequest request, UnaryCallback cb) 
         cb(std::move(res));
       },
       nullptr);
-// The op reaches its callback on several paths (reply, HTTP error, I/O failure, cancel); the
-// result is counted here, once, whichever it took. The op owns the callback and holds the Impl,
-// so the raw pointer cannot outlive it.
   return op;
 }
 
@@ -909,11 +912,11 @@ std::shared_ptr<Call> DockerEngine::Stream(ApiRequest request, StreamCallback cb
   return op;
 }
 
+std::map<Code, uint64_t> DockerEngine::ErrorCounts() const { return impl_->ErrorCounts(); }
+
 std::string DockerEngine::ApiVersion() const { return impl_->version(); }
 
 const std::string& DockerEngine::socket_path() const { return impl_->socket_path(); }
-std::map<Code, uint64_t> DockerEngine::ErrorCounts() const { return impl_->ErrorCounts(); }
-
 
 std::shared_ptr<Call> DockerEngine::Schedule(std::chrono::milliseconds delay,
                                              std::function<void(bool)> fn) {

@@ -23,6 +23,8 @@ struct ApiRequest {
   std::string path;
   std::vector<std::pair<std::string, std::string>> query;
   std::string body;  // sent as application/json when non-empty (or when json_body is set)
+  // Extra header fields (X-Registry-Auth). Never logged: they may carry credentials.
+  std::vector<std::pair<std::string, std::string>> headers;
   bool json_body = false;
   bool versioned = true;  // false for /_ping and other unversioned paths
   bool upgrade = false;

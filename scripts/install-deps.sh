@@ -20,6 +20,7 @@ all_pkgs=(
   clang-14 libclang-rt-14-dev
   gdb
   debootstrap # tests/image: the sidecar image's bookworm base, with no registry
+  docker-registry # tests: the loopback registry that image pulls are tested against
   "${engine_pkgs[@]}"
 )
 
@@ -83,6 +84,12 @@ export DEBIAN_FRONTEND=noninteractive
 run_quiet "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
 run_quiet "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
   --no-install-recommends "${missing[@]}"
+
+# The package's service would serve a registry on every address (:5000). The tests start their
+# own on loopback; one this script brought in is not left running or enabled at boot.
+if [[ " ${missing[*]} " == *" docker-registry "* ]] && [[ -d /run/systemd/system ]]; then
+  "${sudo_cmd[@]}" systemctl disable --now docker-registry >/dev/null 2>&1 || true
+fi
 
 if [[ ! -x /usr/bin/python3 ]]; then
   echo "install-deps: /usr/bin/python3 is missing after install" >&2

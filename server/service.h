@@ -18,6 +18,7 @@
 #include "server/rpc/containers.h"
 #include "server/rpc/exec.h"
 #include "server/rpc/health.h"
+#include "server/rpc/images.h"
 #include "server/rpc/logs.h"
 #include "server/rpc/prune.h"
 #include "server/rpc/rpc_env.h"
@@ -159,6 +160,25 @@ class DocklineService final : public v1::Dockline::CallbackService {
                                           v1::PruneNetworksResponse* resp) override {
     return Guarded("PruneNetworks", rpc::PruneNetworks, ctx, req, resp);
   }
+  grpc::ServerWriteReactor<v1::PullImageResponse>* PullImage(
+      grpc::CallbackServerContext* ctx, const v1::PullImageRequest* req) override {
+    return Guarded("PullImage", rpc::PullImage, ctx, req);
+  }
+  grpc::ServerUnaryReactor* ListImages(grpc::CallbackServerContext* ctx,
+                                       const v1::ListImagesRequest* req,
+                                       v1::ListImagesResponse* resp) override {
+    return Guarded("ListImages", rpc::ListImages, ctx, req, resp);
+  }
+  grpc::ServerUnaryReactor* InspectImage(grpc::CallbackServerContext* ctx,
+                                         const v1::InspectImageRequest* req,
+                                         v1::InspectImageResponse* resp) override {
+    return Guarded("InspectImage", rpc::InspectImage, ctx, req, resp);
+  }
+  grpc::ServerUnaryReactor* RemoveImage(grpc::CallbackServerContext* ctx,
+                                        const v1::RemoveImageRequest* req,
+                                        v1::RemoveImageResponse* resp) override {
+    return Guarded("RemoveImage", rpc::RemoveImage, ctx, req, resp);
+  }
 
  private:
   // The guard in front of every RPC, the one place a call is judged before it runs: the
@@ -258,7 +278,8 @@ class DocklineService final : public v1::Dockline::CallbackService {
     record->rpc = name;
     record->peer = ctx.peer();
     std::string group = policy::GroupOf(name);
-    record->audited = group == "operate" || group == "exec" || group == "prune";
+    record->audited =
+        group == "operate" || group == "exec" || group == "prune" || group == "images";
     if constexpr (sizeof...(Args) > 0) {
       auto request = FirstOf(args...);
       if constexpr (requires { request->container(); }) {
@@ -273,6 +294,9 @@ class DocklineService final : public v1::Dockline::CallbackService {
       }
       if constexpr (requires { request->config(); }) {
         record->container = request->config().container();
+      }
+      if constexpr (requires { request->image(); }) {
+        record->image = request->image();
       }
     }
     if constexpr (sizeof...(Args) == 2) {

@@ -168,7 +168,11 @@ void PrintError(std::ostream& err, const grpc::Status& status, std::string_view 
     message = CodeName(status.error_code());
   }
   if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
-    message += fmt::format(" (is docklined listening on {}?)", address);
+    // docklined says "Docker daemon" when it was the daemon behind it that could not be
+    // reached; anything else is the channel to docklined itself.
+    message += message.find("Docker daemon") != std::string::npos
+                   ? fmt::format(" (docklined at {} answered; its Docker daemon did not)", address)
+                   : fmt::format(" (is docklined listening on {}?)", address);
   } else if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
     message = fmt::format(
         "the server at {} wants credentials: {} (use --token or DOCKLINE_TOKEN, or "
@@ -280,6 +284,8 @@ Result<Invocation> ParseArgs(const std::vector<std::string>& args, const EnvLook
   PruneFlags prune_flags;
   CLI::App* prune = AddPruneCommand(app, prune_flags);
   CLI::App* ping = AddPingCommand(app, invocation.ping);
+  ImagesFlags images_flags;
+  ImageCommands image_commands = AddImageCommands(app, images_flags, invocation.images);
 
   CLI::App* version = app.add_subcommand("version", "Show the dockline and engine versions");
   version->fallthrough();
@@ -306,7 +312,7 @@ Result<Invocation> ParseArgs(const std::vector<std::string>& args, const EnvLook
   }
 
   if (!timeout.empty()) {
-    auto parsed = ParseGoDuration(timeout);
+    auto parsed = ParseDuration(timeout);
     if (!parsed.ok() || parsed.value.count() <= 0) {
       return Error<Invocation>(InvalidArgument(fmt::format(
           "invalid --timeout {}: want a positive duration, e.g. 30s", client::Quote(timeout))));
@@ -315,7 +321,7 @@ Result<Invocation> ParseArgs(const std::vector<std::string>& args, const EnvLook
   }
 
   if (!keepalive_time.empty()) {
-    auto parsed = ParseGoDuration(keepalive_time);
+    auto parsed = ParseDuration(keepalive_time);
     // gRPC takes whole milliseconds in an int.
     if (!parsed.ok() || parsed.value.count() < 0 ||
         (parsed.value.count() > 0 && parsed.value < std::chrono::milliseconds(1)) ||
@@ -328,12 +334,25 @@ Result<Invocation> ParseArgs(const std::vector<std::string>& args, const EnvLook
   }
 
   const std::vector<std::pair<CLI::App*, CommandKind>> kinds = {
-      {run, CommandKind::kRun},   {create, CommandKind::kCreate},   {start, CommandKind::kStart},
-      {stop, CommandKind::kStop}, {restart, CommandKind::kRestart}, {kill, CommandKind::kKill},
-      {rm, CommandKind::kRemove}, {inspect, CommandKind::kInspect}, {ps, CommandKind::kList},
-      {wait, CommandKind::kWait}, {version, CommandKind::kVersion}, {logs, CommandKind::kLogs},
-      {exec, CommandKind::kExec}, {health, CommandKind::kHealth},   {prune, CommandKind::kPrune},
+      {run, CommandKind::kRun},
+      {create, CommandKind::kCreate},
+      {start, CommandKind::kStart},
+      {stop, CommandKind::kStop},
+      {restart, CommandKind::kRestart},
+      {kill, CommandKind::kKill},
+      {rm, CommandKind::kRemove},
+      {inspect, CommandKind::kInspect},
+      {ps, CommandKind::kList},
+      {wait, CommandKind::kWait},
+      {version, CommandKind::kVersion},
+      {logs, CommandKind::kLogs},
+      {exec, CommandKind::kExec},
+      {health, CommandKind::kHealth},
+      {prune, CommandKind::kPrune},
       {ping, CommandKind::kPing},
+      {image_commands.pull, CommandKind::kPull},
+      {image_commands.images, CommandKind::kImages},
+      {image_commands.rmi, CommandKind::kRemoveImages},
   };
   CLI::App* chosen = nullptr;
   for (const auto& [command, kind] : kinds) {
@@ -357,6 +376,13 @@ Result<Invocation> ParseArgs(const std::vector<std::string>& args, const EnvLook
       }
       invocation.spec = std::move(spec.value);
       invocation.detach = run_flags.detach;
+      if (!run_flags.pull.empty()) {
+        auto pull = ParsePullPolicy(run_flags.pull);
+        if (!pull.ok()) {
+          return Error<Invocation>(pull.status);
+        }
+        invocation.pull = pull.value;
+      }
       break;
     }
     case CommandKind::kStop:
@@ -389,7 +415,7 @@ Result<Invocation> ParseArgs(const std::vector<std::string>& args, const EnvLook
       break;
     case CommandKind::kWait:
       if (!wait_timeout.empty()) {
-        auto parsed = ParseGoDuration(wait_timeout);
+        auto parsed = ParseDuration(wait_timeout);
         if (!parsed.ok() || parsed.value.count() <= 0) {
           return Error<Invocation>(InvalidArgument(
               fmt::format("invalid --timeout {}: want a positive duration, e.g. 30s",
@@ -419,6 +445,11 @@ Result<Invocation> ParseArgs(const std::vector<std::string>& args, const EnvLook
       if (grpc::Status st =
               FinishPruneArgs(prune_flags, std::chrono::system_clock::now(), &invocation.prune);
           !st.ok()) {
+        return Error<Invocation>(st);
+      }
+      break;
+    case CommandKind::kImages:
+      if (grpc::Status st = FinishImagesArgs(images_flags, &invocation.images); !st.ok()) {
         return Error<Invocation>(st);
       }
       break;
@@ -485,6 +516,12 @@ int Execute(const Invocation& invocation, client::Client& client, std::ostream& 
       return ExecutePrune(invocation, client, out, err);
     case CommandKind::kPing:
       return ExecutePing(invocation, out, err);
+    case CommandKind::kPull:
+      return ExecutePull(invocation, client, out, err);
+    case CommandKind::kImages:
+      return ExecuteImages(invocation, client, out, err);
+    case CommandKind::kRemoveImages:
+      return ExecuteRemoveImages(invocation, client, out, err);
   }
   return kExitCommandFailed;
 }

@@ -9,6 +9,7 @@
 
 #include "client/cli/exec.h"
 #include "client/cli/health.h"
+#include "client/cli/images.h"
 #include "client/cli/ping.h"
 #include "client/cli/prune.h"
 #include "client/cli/values.h"
@@ -45,6 +46,9 @@ enum class CommandKind {
   kHealth,
   kPrune,
   kPing,
+  kPull,
+  kImages,
+  kRemoveImages,
 };
 
 // What one command line asks for. Fields beyond `kind` and the global ones are read only by the
@@ -69,8 +73,9 @@ struct Invocation {
 
   std::string help;  // kHelp: the text to print
 
-  v1::ContainerSpec spec;  // run, create
-  bool detach = false;     // run
+  v1::ContainerSpec spec;                             // run, create
+  bool detach = false;                                // run
+  v1::PullPolicy pull = v1::PULL_POLICY_UNSPECIFIED;  // run, create: --pull
 
   // start, stop, restart, kill, rm, inspect, wait
   std::vector<std::string> containers;
@@ -91,6 +96,7 @@ struct Invocation {
   HealthInvocation health;   // health
   PruneInvocation prune;     // prune
   PingInvocation ping;       // ping
+  ImagesInvocation images;   // pull, images, rmi
 
   // wait
   std::optional<std::chrono::nanoseconds> wait_timeout;

@@ -136,37 +136,16 @@ std::string FormatPorts(const v1::ContainerSummary& container) {
   return fmt::format("{}", fmt::join(cells, ", "));
 }
 
-std::string FormatPsTable(const v1::ListContainersResponse& list,
-                          std::chrono::system_clock::time_point now, bool no_trunc) {
-  using Row = std::array<std::string, 7>;
-  std::vector<Row> rows;
-  rows.push_back({"CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"});
-  for (const v1::ContainerSummary& c : list.containers()) {
-    std::string created;
-    if (c.has_created()) {
-      const auto created_at = std::chrono::system_clock::time_point(
-          std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(
-              google::protobuf::util::TimeUtil::TimestampToNanoseconds(c.created()))));
-      created = HumanDuration(now - created_at) + " ago";
-    }
-    rows.push_back({
-        no_trunc ? c.id() : c.id().substr(0, kShortIdLength),
-        c.image(),
-        Quote(no_trunc ? c.command() : Ellipsis(c.command(), kCommandWidth)),
-        created,
-        c.status(),
-        FormatPorts(c),
-        fmt::format("{}", fmt::join(c.names(), ",")),
-    });
-  }
-  std::array<size_t, 7> widths{};
-  for (const Row& row : rows) {
+std::string FormatTable(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> widths;
+  for (const auto& row : rows) {
+    widths.resize(std::max(widths.size(), row.size()));
     for (size_t i = 0; i < row.size(); ++i) {
       widths[i] = std::max(widths[i], std::max(kMinColumnWidth, Width(row[i]) + kColumnPadding));
     }
   }
   std::string out;
-  for (const Row& row : rows) {
+  for (const auto& row : rows) {
     std::string line;
     for (size_t i = 0; i < row.size(); ++i) {
       line += row[i];
@@ -179,6 +158,32 @@ std::string FormatPsTable(const v1::ListContainersResponse& list,
     out += line + "\n";
   }
   return out;
+}
+
+std::string CreatedAgo(const google::protobuf::Timestamp& created,
+                       std::chrono::system_clock::time_point now) {
+  const auto created_at = std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(
+          google::protobuf::util::TimeUtil::TimestampToNanoseconds(created))));
+  return HumanDuration(now - created_at) + " ago";
+}
+
+std::string FormatPsTable(const v1::ListContainersResponse& list,
+                          std::chrono::system_clock::time_point now, bool no_trunc) {
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back({"CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"});
+  for (const v1::ContainerSummary& c : list.containers()) {
+    rows.push_back({
+        no_trunc ? c.id() : c.id().substr(0, kShortIdLength),
+        c.image(),
+        Quote(no_trunc ? c.command() : Ellipsis(c.command(), kCommandWidth)),
+        c.has_created() ? CreatedAgo(c.created(), now) : "",
+        c.status(),
+        FormatPorts(c),
+        fmt::format("{}", fmt::join(c.names(), ",")),
+    });
+  }
+  return FormatTable(rows);
 }
 
 std::string ToJson(const google::protobuf::Message& message) {

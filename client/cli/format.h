@@ -5,6 +5,7 @@
 #include <chrono>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "dockline/v1/dockline.pb.h"
 
@@ -13,6 +14,14 @@ namespace dockline::cli {
 
 // docker's units.HumanDuration: "Less than a second", "About a minute", "3 hours", "2 weeks".
 std::string HumanDuration(std::chrono::nanoseconds duration);
+
+// Rows laid out as docker's tabwriter does: columns of at least 10, 3 spaces apart, no
+// trailing blanks.
+std::string FormatTable(const std::vector<std::vector<std::string>>& rows);
+
+// docker's CREATED cell: "3 hours ago".
+std::string CreatedAgo(const google::protobuf::Timestamp& created,
+                       std::chrono::system_clock::time_point now);
 
 // docker ps's PORTS cell: "127.0.0.1:8080->80/tcp, 53/udp".
 std::string FormatPorts(const v1::ContainerSummary& container);

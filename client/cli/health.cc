@@ -185,7 +185,7 @@ grpc::Status FinishHealthArgs(const HealthFlags& flags, HealthInvocation* health
     if (!flags.wait) {
       return InvalidArgument("--timeout goes with --wait");
     }
-    auto parsed = ParseGoDuration(flags.timeout);
+    auto parsed = ParseDuration(flags.timeout);
     if (!parsed.ok() || parsed.value.count() <= 0) {
       return InvalidArgument(fmt::format("invalid --timeout {}: want a positive duration, e.g. 30s",
                                          client::Quote(flags.timeout)));

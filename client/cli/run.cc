@@ -6,11 +6,13 @@
 #include <CLI/CLI.hpp>
 #include <charconv>
 #include <chrono>
+#include <memory>
 #include <string_view>
 #include <utility>
 
 #include "client/cli/cli.h"
 #include "client/cli/format.h"
+#include "client/cli/images.h"
 #include "client/quote.h"
 #include "client/spec_values.h"
 
@@ -26,7 +28,7 @@ Result<std::chrono::nanoseconds> ParseHealthDuration(std::string_view flag,
   if (text.empty()) {
     return Ok(std::chrono::nanoseconds(0));
   }
-  auto duration = ParseGoDuration(text);
+  auto duration = ParseDuration(text);
   if (!duration.ok()) {
     return Error<std::chrono::nanoseconds>(
         InvalidArgument(fmt::format("{}: {}", flag, duration.status.error_message())));
@@ -105,6 +107,8 @@ void AddRunFlags(CLI::App& command, RunFlags& flags, bool is_run, bool& json) {
                      "Run the container in the background and print its ID");
   }
   command.add_option("--name", flags.name, "Assign a name to the container");
+  command.add_option("--pull", flags.pull,
+                     "Pull image before running (\"missing\" (default), \"always\", \"never\")");
   command.add_option("-h,--hostname", flags.hostname, "Container host name");
   AddList(command, "-p,--publish", flags.publish,
           "Publish a port: [IP:][HOST_PORT:]CONTAINER_PORT[/PROTO] (repeatable)");
@@ -266,13 +270,24 @@ int ExecuteRun(const Invocation& invocation, client::Client& client, std::ostrea
   client::RunOptions options;
   options.detach = invocation.detach;
   options.collect_output = false;
+  options.pull = invocation.pull;
   if (invocation.json) {
     options.on_event = [&out](const v1::RunContainerResponse& event) {
       out << ToJson(event) << '\n';
       out.flush();
     };
   } else {
-    options.on_event = [&err](const v1::RunContainerResponse& event) {
+    // As `docker run`: the pull's progress on stderr, so stdout carries only the container's.
+    auto display = std::make_shared<PullDisplay>(err, false);
+    auto pulling = std::make_shared<bool>(false);
+    options.on_event = [&err, &invocation, display,
+                        pulling](const v1::RunContainerResponse& event) {
+      if (event.has_pull()) {
+        if (!std::exchange(*pulling, true) && invocation.pull != v1::PULL_POLICY_ALWAYS) {
+          fmt::print(err, "Unable to find image '{}' locally\n", invocation.spec.image());
+        }
+        display->Show(event.pull());
+      }
       if (event.has_started()) {
         for (const std::string& warning : event.started().warnings()) {
           fmt::print(err, "WARNING: {}\n", warning);
@@ -306,7 +321,7 @@ int ExecuteRun(const Invocation& invocation, client::Client& client, std::ostrea
 
 int ExecuteCreate(const Invocation& invocation, client::Client& client, std::ostream& out,
                   std::ostream& err) {
-  auto result = client.Create(invocation.spec);
+  auto result = client.Create(invocation.spec, invocation.pull);
   if (!result.ok()) {
     PrintError(err, result.status, invocation.address);
     return kExitDocklineError;

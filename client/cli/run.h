@@ -29,6 +29,7 @@ struct RunFlags {
   bool tty = false;
   bool interactive = false;
   bool no_healthcheck = false;
+  std::string pull;  // --pull: missing, always, never
   std::string name;
   std::string hostname;
   std::string workdir;

@@ -301,6 +301,17 @@ client::Result<std::chrono::system_clock::time_point> ParseTimeArg(
       client::Quote(std::string(text)))));
 }
 
+Result<std::chrono::nanoseconds> ParseDuration(std::string_view text) {
+  const bool bare =
+      !text.empty() && text.find_first_not_of("0123456789.") == std::string_view::npos;
+  if (bare) {
+    if (auto seconds = ParseGoDuration(std::string(text) + "s"); seconds.ok()) {
+      return seconds;
+    }
+  }
+  return ParseGoDuration(text);
+}
+
 Result<std::chrono::nanoseconds> ParseSeconds(std::string_view text) {
   int64_t seconds = 0;
   if (!ParseInt(text, seconds) || seconds < 0 || seconds > 1'000'000'000) {

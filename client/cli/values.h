@@ -25,6 +25,10 @@ std::optional<std::string> ProcessEnv(const std::string& name);
 // Go's time.ParseDuration, which docker uses: "1m30s", "500ms", "1.5h", "-2s", "0".
 Result<std::chrono::nanoseconds> ParseGoDuration(std::string_view text);
 
+// A duration flag (--timeout, --keepalive-time, --health-interval...): a Go duration, or a bare
+// number of seconds ("30", "1.5"), as docker's own timeouts (`stop -t 10`) are.
+Result<std::chrono::nanoseconds> ParseDuration(std::string_view text);
+
 // docker's --since/--until forms: RFC 3339 ("2026-11-28T06:00:00Z", fractions and offsets
 // allowed), Unix seconds with an optional fraction ("1700000000.5"), or a Go duration that counts
 // back from `now` ("10m", "1h30m").

@@ -387,4 +387,37 @@ bool EngineInfoFromVersionJson(const json& version, v1::GetEngineInfoResponse* o
   return true;
 }
 
+void ImageInfoFromJson(const json& inspect, v1::ImageInfo* out) {
+  out->Clear();
+  out->set_id(GetString(inspect, "Id"));
+  GetArgv(inspect, "RepoTags", out->mutable_repo_tags());
+  GetArgv(inspect, "RepoDigests", out->mutable_repo_digests());
+  SetTime(inspect, "Created", [out] { return out->mutable_created(); });
+  out->set_size(GetInt(inspect, "Size"));
+  out->set_os(GetString(inspect, "Os"));
+  out->set_architecture(GetString(inspect, "Architecture"));
+  out->set_variant(GetString(inspect, "Variant"));
+  const json& config = Object(inspect, "Config");
+  GetArgv(config, "Cmd", out->mutable_command());
+  GetArgv(config, "Entrypoint", out->mutable_entrypoint());
+  GetArgv(config, "Env", out->mutable_env());
+  GetStringMap(config, "Labels", out->mutable_labels());
+  out->set_working_dir(GetString(config, "WorkingDir"));
+  out->set_user(GetString(config, "User"));
+}
+
+void ImageSummaryFromJson(const json& item, v1::ImageSummary* out) {
+  out->Clear();
+  out->set_id(GetString(item, "Id"));
+  GetArgv(item, "RepoTags", out->mutable_repo_tags());
+  GetArgv(item, "RepoDigests", out->mutable_repo_digests());
+  int64_t created = GetInt(item, "Created");
+  if (created != 0) {
+    out->mutable_created()->set_seconds(created);
+  }
+  out->set_size(GetInt(item, "Size"));
+  GetStringMap(item, "Labels", out->mutable_labels());
+  out->set_containers(GetInt(item, "Containers", -1));
+}
+
 }  // namespace dockline::server

@@ -33,6 +33,12 @@ void ContainerInfoFromJson(const nlohmann::json& inspect, v1::ContainerInfo* out
 // One item of GET /containers/json. `out` is cleared first.
 void ContainerSummaryFromJson(const nlohmann::json& item, v1::ContainerSummary* out);
 
+// GET /images/{name}/json. `out` is cleared first.
+void ImageInfoFromJson(const nlohmann::json& inspect, v1::ImageInfo* out);
+
+// One item of GET /images/json. `out` is cleared first.
+void ImageSummaryFromJson(const nlohmann::json& item, v1::ImageSummary* out);
+
 // GET /version. Fills the engine_* fields, os, arch and kernel_version; api_version and
 // dockline_version are the caller's. False when the document lacks the Version and ApiVersion
 // strings every daemon sends: an answer of empty fields would pass garbage off as an engine.

@@ -142,15 +142,23 @@ void ContainersPruneFromJson(const json& reply, v1::PruneContainersResponse* out
   out->set_space_reclaimed(GetSize(reply, "SpaceReclaimed"));
 }
 
-void ImagesPruneFromJson(const json& reply, v1::PruneImagesResponse* out) {
-  for (const json& item : ArrayMember(reply, "ImagesDeleted")) {
+void ImagesDeletedFromJson(const json& items,
+                           google::protobuf::RepeatedPtrField<v1::ImageDeleted>* out) {
+  if (!items.is_array()) {
+    return;
+  }
+  for (const json& item : items) {
     if (!item.is_object()) {
       continue;
     }
-    v1::ImageDeleted* deleted = out->add_images_deleted();
+    v1::ImageDeleted* deleted = out->Add();
     deleted->set_untagged(GetString(item, "Untagged"));
     deleted->set_deleted(GetString(item, "Deleted"));
   }
+}
+
+void ImagesPruneFromJson(const json& reply, v1::PruneImagesResponse* out) {
+  ImagesDeletedFromJson(ArrayMember(reply, "ImagesDeleted"), out->mutable_images_deleted());
   out->set_space_reclaimed(GetSize(reply, "SpaceReclaimed"));
 }
 

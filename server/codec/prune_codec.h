@@ -49,6 +49,9 @@ bool IsAnonymousVolume(const nlohmann::json& volume, const std::string& api_vers
 // Prune replies (null lists are empty lists).
 void ContainersPruneFromJson(const nlohmann::json& reply, v1::PruneContainersResponse* out);
 void ImagesPruneFromJson(const nlohmann::json& reply, v1::PruneImagesResponse* out);
+// The daemon's [{"Untagged": ...}, {"Deleted": ...}] of an image prune or removal.
+void ImagesDeletedFromJson(const nlohmann::json& items,
+                           google::protobuf::RepeatedPtrField<v1::ImageDeleted>* out);
 void VolumesPruneFromJson(const nlohmann::json& reply, v1::PruneVolumesResponse* out);
 void NetworksPruneFromJson(const nlohmann::json& reply, v1::PruneNetworksResponse* out);
 

@@ -143,11 +143,13 @@ const std::map<std::string, std::vector<std::string>>& RpcGroups() {
   static const auto* groups = new std::map<std::string, std::vector<std::string>>{
       {"read",
        {"InspectContainer", "ListContainers", "WaitContainer", "StreamLogs", "GetHealth",
-        "WaitHealthy", "WatchHealth", "GetEngineInfo", "InspectExec"}},
+        "WaitHealthy", "WatchHealth", "GetEngineInfo", "InspectExec", "ListImages",
+        "InspectImage"}},
       {"operate",
        {"CreateContainer", "StartContainer", "StopContainer", "RestartContainer", "KillContainer",
         "RemoveContainer", "RunContainer"}},
       {"exec", {"ExecContainer", "StreamExec", "StartExec", "AttachExec"}},
+      {"images", {"PullImage", "RemoveImage"}},
       {"prune", {"PruneContainers", "PruneImages", "PruneVolumes", "PruneNetworks"}},
   };
   return *groups;

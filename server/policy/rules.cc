@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "server/codec/image_codec.h"
+
 namespace dockline::server::policy {
 
 namespace {
@@ -34,20 +36,6 @@ std::string ListOf(const std::vector<std::string>& items) {
     out += (out.empty() ? "" : ", ") + item;
   }
   return "[" + out + "]";
-}
-
-// An image reference without a tag or digest means :latest to the daemon, so the rule sees it
-// that way too (`alpine` is judged as `alpine:latest`).
-std::string ImageReference(const std::string& image) {
-  if (image.find('@') != std::string::npos) {
-    return image;
-  }
-  size_t slash = image.rfind('/');
-  size_t colon = image.rfind(':');
-  if (colon != std::string::npos && (slash == std::string::npos || colon > slash)) {
-    return image;
-  }
-  return image + ":latest";
 }
 
 Decision HostPath(const IdentityRules& rules, const std::string& source, const std::string& field) {
@@ -165,14 +153,23 @@ Decision AllowRpc(const IdentityRules* rules, const std::string& identity, std::
                            (group.empty() ? "" : " (group " + group + ")"));
 }
 
+Decision CheckImage(const IdentityRules& rules, const std::string& image,
+                    const std::string& field) {
+  if (rules.images) {
+    // A reference without a tag or digest means :latest to the daemon, so the rule sees it that
+    // way too (`alpine` is judged as `alpine:latest`).
+    if (!AnyMatch(*rules.images, TaggedReference(image))) {
+      return Deny("images",
+                  field + " " + Quoted(image) + " matches none of " + ListOf(*rules.images));
+    }
+  }
+  return Allow("");
+}
+
 Decision CheckSpec(const IdentityRules& rules, const std::string& identity,
                    const v1::ContainerSpec& spec, const std::string& field) {
-  if (rules.images) {
-    std::string reference = ImageReference(spec.image());
-    if (!AnyMatch(*rules.images, reference)) {
-      return Deny("images", field + ".image " + Quoted(spec.image()) + " matches none of " +
-                                ListOf(*rules.images));
-    }
+  if (Decision d = CheckImage(rules, spec.image(), field + ".image"); !d.ok()) {
+    return d;
   }
   for (int i = 0; i < spec.volumes_size(); ++i) {
     const auto& bind = spec.volumes(i);

@@ -28,6 +28,8 @@ Decision CheckSpec(const IdentityRules& rules, const std::string& identity,
                    const v1::ContainerSpec& spec, const std::string& field);
 Decision CheckExec(const IdentityRules& rules, const v1::ExecConfig& config,
                    const std::string& field);
+// The `images` patterns, on the image RPCs' `image` as on a spec's.
+Decision CheckImage(const IdentityRules& rules, const std::string& image, const std::string& field);
 
 // The whole check on a typed request, before any engine call: the RPC list, then the field
 // rules of requests that have any. AttachExec's config arrives in its first message, which the
@@ -46,6 +48,11 @@ Decision Admit(const IdentityRules* rules, const std::string& identity, std::str
   }
   if constexpr (requires { request->config(); }) {
     if (Decision d = CheckExec(*rules, request->config(), "config"); !d.ok()) {
+      return d;
+    }
+  }
+  if constexpr (requires { request->image(); }) {
+    if (Decision d = CheckImage(*rules, request->image(), "image"); !d.ok()) {
       return d;
     }
   }

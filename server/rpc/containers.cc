@@ -14,6 +14,7 @@
 #include "server/codec/spec_codec.h"
 #include "server/codec/validate.h"
 #include "server/reactor/unary_call.h"
+#include "server/rpc/pull_stage.h"
 
 namespace dockline::server {
 namespace {
@@ -51,6 +52,58 @@ const char* WaitConditionName(v1::WaitCondition condition) {
 
 grpc::Status Ok(const engine::Status&) { return grpc::Status::OK; }
 
+// CreateContainer as `docker create` does it: MISSING tries the create first and pulls only
+// when the daemon has no such image (no extra round trip when it has), then creates again;
+// ALWAYS pulls first. Each step starts from the callback of the one before, so they never
+// overlap; the handle tracks the step in flight for a cancel.
+struct CreateWithPull : std::enable_shared_from_this<CreateWithPull> {
+  CreateWithPull(UnaryHandle h, engine::DockerApi a, std::string n, nlohmann::json b, PullTarget t,
+                 v1::CreateContainerResponse* r)
+      : handle(std::move(h)),
+        api(std::move(a)),
+        name(std::move(n)),
+        body(std::move(b)),
+        target(std::move(t)),
+        resp(r) {}
+
+  void Create(bool pull_when_missing) {
+    handle.Track(api.CreateContainer(name, body,
+                                     [self = shared_from_this(), pull_when_missing](
+                                         engine::Result<engine::CreatedContainer> res) {
+                                       if (res.ok()) {
+                                         return self->handle.Finish(grpc::Status::OK, [&] {
+                                           self->resp->set_id(std::move(res->id));
+                                           for (std::string& warning : res->warnings) {
+                                             self->resp->add_warnings(std::move(warning));
+                                           }
+                                         });
+                                       }
+                                       if (pull_when_missing &&
+                                           res.status().code() == engine::Code::kNotFound &&
+                                           res.status().message().starts_with("No such image")) {
+                                         return self->Pull();
+                                       }
+                                       self->handle.Fail(res.status());
+                                     }));
+  }
+
+  void Pull() {
+    handle.Track(PullQuietly(api, target, [self = shared_from_this()](const engine::Status& st) {
+      if (!st.ok()) {
+        return self->handle.Fail(st);
+      }
+      self->Create(false);
+    }));
+  }
+
+  const UnaryHandle handle;
+  const engine::DockerApi api;
+  const std::string name;
+  const nlohmann::json body;
+  const PullTarget target;
+  v1::CreateContainerResponse* const resp;
+};
+
 }  // namespace
 
 grpc::ServerUnaryReactor* rpc::CreateContainer(const RpcEnv& env, grpc::CallbackServerContext*,
@@ -62,15 +115,22 @@ grpc::ServerUnaryReactor* rpc::CreateContainer(const RpcEnv& env, grpc::Callback
   if (grpc::Status st = BuildCreateBody(req->spec(), create, &body); !st.ok()) {
     return Reject(st);
   }
-  return UnaryEngineCall<engine::CreatedContainer>(
-      [&](auto done) { return env.api.CreateContainer(req->spec().name(), body, done); },
-      [resp](engine::CreatedContainer& created) {
-        resp->set_id(std::move(created.id));
-        for (std::string& warning : created.warnings) {
-          resp->add_warnings(std::move(warning));
-        }
-        return grpc::Status::OK;
-      });
+  if (grpc::Status st = ValidatePullPolicy(req->pull(), req->spec().image()); !st.ok()) {
+    return Reject(st);
+  }
+  grpc::ServerUnaryReactor* reactor = nullptr;
+  UnaryHandle handle = UnaryCall::Start(&reactor);
+  auto chain = std::make_shared<CreateWithPull>(
+      handle, env.api, req->spec().name(), std::move(body),
+      MakePullTarget(req->spec().image(), "", req->registry_auth()), resp);
+  // A quick reply finishes the RPC on gRPC's thread (see InlineReplyScope).
+  engine::InlineReplyScope inline_reply;
+  if (req->pull() == v1::PULL_POLICY_ALWAYS) {
+    chain->Pull();
+  } else {
+    chain->Create(req->pull() != v1::PULL_POLICY_NEVER);  // UNSPECIFIED is MISSING
+  }
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* rpc::StartContainer(const RpcEnv& env, grpc::CallbackServerContext*,
@@ -195,9 +255,10 @@ grpc::ServerUnaryReactor* rpc::WaitContainer(const RpcEnv& env, grpc::CallbackSe
   const char* condition = WaitConditionName(req->condition());
   if (condition == nullptr) {
     // API 1.41 would silently read an unknown condition as not-running.
-    return Reject(InvalidField("condition", "unknown wait condition " +
-                                                std::to_string(req->condition()) +
-                                                "; use NOT_RUNNING, NEXT_EXIT or REMOVED"));
+    return Reject(InvalidField("condition",
+                               "unknown wait condition " + std::to_string(req->condition()) +
+                                   "; use WAIT_CONDITION_NOT_RUNNING, WAIT_CONDITION_NEXT_EXIT or "
+                                   "WAIT_CONDITION_REMOVED"));
   }
   std::chrono::milliseconds timeout{0};  // none
   std::string waited_for;

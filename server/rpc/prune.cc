@@ -149,12 +149,14 @@ void DryRunImages(const PruneChain& chain, v1::PruneFilters filters, json daemon
         for (const json& c : AsArray(containers)) {
           used->insert(GetString(c, "ImageID"));
         }
-        json list_filters = ListFilters(daemon_filters);
+        engine::ListImagesQuery list;
+        list.filters = ListFilters(daemon_filters);
         if (dangling) {
-          list_filters["dangling"] = {"true"};
+          list.filters["dangling"] = {"true"};
         }
-        chain.Track(chain.api.ListImages(list_filters, chain.Then([chain, filters, used, dangling,
-                                                                   response](json images) {
+        list.owner_scoped = true;
+        chain.Track(chain.api.ListImages(list, chain.Then([chain, filters, used, dangling,
+                                                           response](json images) {
           std::optional<int64_t> until = PruneUntilNanos(filters, NowNanos());
           chain.handle.Finish(grpc::Status::OK, [&] {
             for (const json& img : AsArray(images)) {

@@ -12,6 +12,7 @@
 #include "server/codec/spec_codec.h"
 #include "server/codec/status_map.h"
 #include "server/reactor/stream_core.h"
+#include "server/rpc/pull_stage.h"
 
 namespace dockline::server {
 namespace {
@@ -25,21 +26,23 @@ using Response = v1::RunContainerResponse;
 // calls, body reads) run after mu_ is released. The log parser's Sink methods run from ReadLogs'
 // callback with mu_ held, because they write into out_.
 //
-// Order (ENGINE_NOTES.md section 11.3): create; register wait?condition=next-exit (the header
+// Order (ENGINE_NOTES.md section 11.3): the pull the policy asks for (PullStage, its progress
+// relayed before `started`); create; register wait?condition=next-exit (the header
 // means no exit can be missed); start; follow the logs with timestamps. dockerd 20.10 can end a
 // follow stream before the end of the log, so a pass that ends before the exit is resumed from
 // what was relayed, skipping what was already sent (LogResume). Once the wait has answered the
 // log is complete (the daemon closes the log driver before it reports the exit), so the follow
 // pass is dropped and one final non-follow pass from the marks relays the rest. With auto-remove
 // the container is removed only after that, so neither output nor the exit code can be lost.
-class RunCore : public StreamCore<RunCore, Response>, private engine::LogEntryParser::Sink {
+class RunCore : public PullStage<RunCore, Response>, private engine::LogEntryParser::Sink {
  public:
   RunCore(const engine::DockerApi& api, const v1::RunContainerRequest& request,
           nlohmann::json create_body)
-      : StreamCore(api.engine_ptr(), "run",
-                   [this](StreamKind kind, std::string&& chunk) {
-                     return MakeChunk(kind, std::move(chunk));
-                   }),
+      : PullStage(api, MakePullTarget(request.spec().image(), "", request.registry_auth()),
+                  request.pull(), "run",
+                  [this](StreamKind kind, std::string&& chunk) {
+                    return MakeChunk(kind, std::move(chunk));
+                  }),
         api_(api),
         request_(request),
         create_body_(std::move(create_body)),
@@ -75,6 +78,14 @@ class RunCore : public StreamCore<RunCore, Response>, private engine::LogEntryPa
     return msg;
   }
 
+ public:
+  static Response ProgressMessage(v1::PullProgress&& progress) {
+    Response msg;
+    *msg.mutable_pull() = std::move(progress);
+    return msg;
+  }
+
+ private:
   // Waits for the container to stop and removes it; nobody waits for the outcome.
   static void CleanupInBackground(const engine::DockerApi& api, const std::string& id);
 
@@ -133,6 +144,9 @@ void RunCore::Step(Actions* actions) {
   }
   switch (phase_) {
     case Phase::kCreating:
+      if (!StepPull(actions)) {
+        return;
+      }
       return StepOnce(actions, &RunCore::DoCreate);
     case Phase::kRegisteringWait:
       return StepOnce(actions, &RunCore::DoRegisterWait);
@@ -159,6 +173,7 @@ void RunCore::OnEnd(const grpc::Status& status, Actions* actions) {
   if (status.ok()) {
     return;  // every call has answered
   }
+  CancelPull(actions);
   for (const auto& call : {create_call_, wait_, start_call_, remove_call_, log_call_,
                            std::shared_ptr<engine::Call>(logs_)}) {
     if (call) {
@@ -370,6 +385,9 @@ grpc::ServerWriteReactor<Response>* rpc::RunContainer(const RpcEnv& env,
   options.auto_remove = request->detach() && request->spec().auto_remove();
   nlohmann::json body;
   if (grpc::Status st = BuildCreateBody(request->spec(), options, &body); !st.ok()) {
+    return new RejectedStream<Response>(std::move(st));
+  }
+  if (grpc::Status st = ValidatePullPolicy(request->pull(), request->spec().image()); !st.ok()) {
     return new RejectedStream<Response>(std::move(st));
   }
   return StartStream<RunCore>(env.api, *request, std::move(body));

@@ -173,13 +173,20 @@ TEST_F(ErrorsTest, NameConflictIsAlreadyExists) {
 }
 
 TEST_F(ErrorsTest, UnknownImageIsNotFound) {
+  // PULL_POLICY_NEVER: the default would ask docker.io for it, and tests stay on loopback
+  // (images_test.cc pulls from a registry of its own).
   v1::ContainerSpec spec = Spec({"true"});
   spec.set_image("dockline-test/no-such-image:latest");
-  grpc::Status st = CreateStatus(spec);
+  v1::CreateContainerRequest create;
+  *create.mutable_spec() = spec;
+  create.set_pull(v1::PULL_POLICY_NEVER);
+  v1::CreateContainerResponse created;
+  grpc::Status st = stub().CreateContainer(Context().get(), create, &created);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND) << st.error_message();
   EXPECT_THAT(st.error_message(), HasSubstr("No such image"));
   v1::RunContainerRequest run;
   *run.mutable_spec() = spec;
+  run.set_pull(v1::PULL_POLICY_NEVER);
   RunOutput out = Run(run);
   EXPECT_EQ(out.status.error_code(), grpc::StatusCode::NOT_FOUND) << out.status.error_message();
 }

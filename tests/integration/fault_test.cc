@@ -454,6 +454,7 @@ TEST_F(FaultEngineTest, RunContainerLogPassEndingInsideAFrameIsDataLoss) {
     v1::RunContainerRequest request;
     request.mutable_spec()->set_image("busybox");
     request.mutable_spec()->add_command("true");
+    request.set_pull(v1::PULL_POLICY_NEVER);  // the scripted daemon knows no images
     auto reader = stub_->RunContainer(call.context(), request);
     Received received = Drain<v1::RunContainerResponse>(*reader);
     call.ExpectEndedInTime();

@@ -381,6 +381,9 @@ DaemonTest::RunOutput DaemonTest::Run(const v1::RunContainerRequest& request) {
       out.exit_code = msg.exited().exit_code();
       out.exit_error = msg.exited().error();
       out.removed = msg.exited().removed();
+    } else if (msg.has_pull()) {
+      out.sequence.push_back('p');
+      out.pull.push_back(msg.pull());
     } else {
       out.sequence.push_back('?');
     }

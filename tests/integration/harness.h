@@ -86,8 +86,10 @@ class DaemonTest : public ::testing::Test {
     bool removed = false;
     bool exited = false;
     int output_messages = 0;
-    // One letter per message in arrival order: 's' started, 'o' output, 'x' exited.
+    // One letter per message in arrival order: 'p' pull progress, 's' started, 'o' output,
+    // 'x' exited.
     std::string sequence;
+    std::vector<v1::PullProgress> pull;
     std::vector<v1::OutputChunk> chunks;
     std::vector<std::string> warnings;
   };

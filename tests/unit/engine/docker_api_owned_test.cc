@@ -128,7 +128,9 @@ TEST_F(OwnedApiTest, ListingsPrunesAndEventsAreFilteredToTheOwnersLabel) {
   query.filters = {{"label", {"team=a"}}};
   api_.ListContainers(query, [&](Result<Json> r) { done[0].set_value(r); });
   api_.Prune(PruneTarget::kVolumes, Json::object(), [&](Result<Json> r) { done[1].set_value(r); });
-  api_.ListImages(Json::object(), [&](Result<Json> r) { done[2].set_value(r); });
+  ListImagesQuery images;  // a prune's dry run
+  images.owner_scoped = true;
+  api_.ListImages(images, [&](Result<Json> r) { done[2].set_value(r); });
   api_.ListVolumes(Json::object(), [&](Result<Json> r) { done[3].set_value(r); });
   api_.ListNetworks(Json::object(), [&](Result<Json> r) { done[4].set_value(r); });
   api_.Events({{"container", {"x"}}}, std::chrono::milliseconds(0),
@@ -144,6 +146,17 @@ TEST_F(OwnedApiTest, ListingsPrunesAndEventsAreFilteredToTheOwnersLabel) {
   }
   Json list = Json::parse(QueryValue(engine_->Requests().at(0), "filters"));
   EXPECT_EQ(list["label"], Json({"team=a", "dockline.owner=alice"}));
+}
+
+TEST_F(OwnedApiTest, ImagesAreSharedByEveryOwner) {
+  std::promise<Result<Json>> done;
+  ListImagesQuery query;
+  query.filters = {{"reference", {"busybox"}}};
+  api_.ListImages(query, [&](Result<Json> r) { done.set_value(r); });
+  done.get_future().wait();
+  ASSERT_TRUE(engine_->AwaitCalls(1));
+  EXPECT_EQ(Json::parse(QueryValue(engine_->Requests().at(0), "filters")),
+            Json({{"reference", {"busybox"}}}));
 }
 
 TEST(UnownedApiTest, WithoutAnOwnerNothingChanges) {

@@ -51,6 +51,38 @@ struct StatusOutcome {
   Status Get() { return promise.get_future().get(); }
 };
 
+TEST_F(DockerApiTest, ImageReferencesKeepTheirSlashesAndEscapeTheRest) {
+  engine_->unary = [](const ApiRequest&) { return Reply(nlohmann::json::object()); };
+  Outcome<ContainerDocument> out;
+  api_.InspectImage("127.0.0.1:5000/team/app:v1", out.Callback());
+  EXPECT_TRUE(out.Get().ok());
+  EXPECT_EQ(Only().path, "/images/127.0.0.1%3A5000/team/app%3Av1/json");
+}
+
+TEST_F(DockerApiTest, ImageReferencesWithDotSegmentsAreNeverSent) {
+  Outcome<ContainerDocument> out;
+  api_.InspectImage("a/../../containers/x", out.Callback());
+  EXPECT_EQ(out.Get().status().code(), Code::kBadRequest);
+  EXPECT_TRUE(engine_->Requests().empty());
+}
+
+TEST_F(DockerApiTest, PullSendsTheReferenceAndTheCredentialsHeader) {
+  std::promise<Status> opened;
+  api_.PullImage({"127.0.0.1:5000/app:v1", "linux/amd64", "e30="},
+                 [&](Result<ApiResponse> res, std::shared_ptr<BodyStream>) {
+                   opened.set_value(res.status());
+                 });
+  EXPECT_TRUE(opened.get_future().get().ok());
+  ApiRequest sent = Only();
+  EXPECT_EQ(sent.method, "POST");
+  EXPECT_EQ(sent.path, "/images/create");
+  EXPECT_EQ(QueryValue(sent, "fromImage"), "127.0.0.1:5000/app:v1");
+  EXPECT_EQ(QueryValue(sent, "platform"), "linux/amd64");
+  ASSERT_EQ(sent.headers.size(), 1u);
+  EXPECT_EQ(sent.headers[0], std::make_pair(std::string("X-Registry-Auth"), std::string("e30=")));
+  EXPECT_EQ(sent.timeout.count(), 0) << "a pull lasts as long as the download";
+}
+
 TEST_F(DockerApiTest, IdsAreOneEscapedPathSegment) {
   engine_->unary = [](const ApiRequest&) { return Reply(nlohmann::json::object()); };
   StatusOutcome out;

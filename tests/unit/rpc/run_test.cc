@@ -76,6 +76,9 @@ class RunResumeTest : public ::testing::Test {
       if (request.path == "/containers/create") {
         return Reply({{"Id", "c0ffee"}, {"Warnings", nlohmann::json::array()}}, 201);
       }
+      if (request.path.starts_with("/images/")) {  // the pull policy's check: present
+        return Reply({{"Id", "sha256:feed"}});
+      }
       ApiResponse res;
       res.status = 204;
       return Result<ApiResponse>(std::move(res));

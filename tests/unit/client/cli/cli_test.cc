@@ -46,8 +46,10 @@ TEST(GlobalArgsTest, JsonAndTimeout) {
   EXPECT_TRUE(Parse({"stop", "a", "--json"}).value.json);
   EXPECT_TRUE(Parse({"run", "--json", "busybox"}).value.json);
   EXPECT_FALSE(Parse({"ps"}).value.timeout.has_value());
-  EXPECT_THAT(Parse({"--timeout", "30", "ps"}).status.error_message(),
-              StartsWith("invalid --timeout \"30\""));
+  // A bare number is seconds, as docker's own timeouts are (`stop -t 10`).
+  EXPECT_EQ(Parse({"--timeout", "30", "ps"}).value.timeout, 30s);
+  EXPECT_THAT(Parse({"--timeout", "soon", "ps"}).status.error_message(),
+              StartsWith("invalid --timeout \"soon\""));
   EXPECT_FALSE(Parse({"--timeout", "-1s", "ps"}).ok());
 }
 
@@ -116,8 +118,9 @@ TEST(ContainerCommandsTest, Wait) {
   EXPECT_EQ(Parse({"wait", "a"}).value.condition, v1::WAIT_CONDITION_UNSPECIFIED);
   EXPECT_THAT(Parse({"wait", "--condition", "healthy", "a"}).status.error_message(),
               StartsWith("invalid wait condition \"healthy\""));
-  EXPECT_THAT(Parse({"wait", "--timeout", "5", "a"}).status.error_message(),
-              StartsWith("invalid --timeout \"5\""));
+  EXPECT_EQ(Parse({"wait", "--timeout", "5", "a"}).value.wait_timeout, 5s);  // bare seconds
+  EXPECT_THAT(Parse({"wait", "--timeout", "5x", "a"}).status.error_message(),
+              StartsWith("invalid --timeout \"5x\""));
   // The global --timeout and wait's own do not mix up.
   Result<Invocation> both = Parse({"--timeout", "2s", "wait", "--timeout", "9s", "a"});
   EXPECT_EQ(both.value.timeout, 2s);
@@ -200,7 +203,7 @@ TEST_F(CliExecuteTest, RunJsonPrintsEveryEvent) {
   EXPECT_EQ(Execute({"run", "--json", "busybox"}), 0);
   EXPECT_THAT(out_.str(), HasSubstr(R"("started":{"id":"abc")"));
   EXPECT_THAT(out_.str(), HasSubstr(R"("data":"aGk=")"));
-  EXPECT_THAT(out_.str(), HasSubstr(R"("exited":{"exitCode":"0")"));
+  EXPECT_THAT(out_.str(), HasSubstr(R"("exited":{"exitCode":0,")"));
 }
 
 TEST_F(CliExecuteTest, CreatePrintsIdAndWarnings) {
@@ -260,6 +263,18 @@ TEST(CliUnreachableTest, ReportsTheAddress) {
   EXPECT_EQ(cli::Execute(invocation.value, client, out, err), 1);
   EXPECT_THAT(out.str(), HasSubstr("Client:"));
   EXPECT_THAT(err.str(), HasSubstr("is docklined listening on 127.0.0.1:1?"));
+}
+
+TEST(CliUnreachableTest, ADaemonBehindDocklinedIsNotBlamedOnDocklined) {
+  std::ostringstream err;
+  cli::PrintError(err,
+                  grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                               "cannot reach the Docker daemon at /run/docker.sock (connect): No "
+                               "such file or directory"),
+                  "unix:///run/dockline/dockline.sock");
+  EXPECT_THAT(err.str(), HasSubstr("(docklined at unix:///run/dockline/dockline.sock answered; "
+                                   "its Docker daemon did not)"));
+  EXPECT_THAT(err.str(), ::testing::Not(HasSubstr("is docklined listening")));
 }
 
 }  // namespace
@@ -352,7 +367,10 @@ TEST(KeepaliveArgsTest, DurationsReachTheOptionsAndBadOnesNameTheFlag) {
             std::chrono::seconds(90));
   EXPECT_EQ(MakeClientOptions(Parse({"--keepalive-time", "0", "ps"}).value).value.keepalive_time,
             std::chrono::milliseconds(0));
-  for (const char* bad : {"30", "abc", "-1s", "500us", "1000h", ""}) {
+  // A bare number is seconds, as on every duration flag.
+  EXPECT_EQ(MakeClientOptions(Parse({"--keepalive-time", "30", "ps"}).value).value.keepalive_time,
+            std::chrono::seconds(30));
+  for (const char* bad : {"abc", "-1s", "500us", "1000h", ""}) {
     Result<Invocation> parsed = Parse({"--keepalive-time", bad, "ps"});
     if (std::string(bad).empty()) {
       // An empty value is "not given": the default stays.

@@ -68,7 +68,7 @@ TEST(FormatTest, PsTableLooksLikeDockers) {
 
 TEST(FormatTest, JsonPrintsZeroValues) {
   v1::WaitContainerResponse wait;
-  EXPECT_EQ(ToJson(wait), R"({"exitCode":"0","error":""})");
+  EXPECT_EQ(ToJson(wait), R"({"exitCode":0,"error":""})");
 }
 
 TEST(FormatTest, InspectArrayIsDockerShaped) {

@@ -32,6 +32,9 @@ TEST(HealthCliTest, ParsesHealthForms) {
   EXPECT_FALSE(cli::ParseArgs({"health", "--wait", "--watch", "web"}).ok());
   EXPECT_FALSE(cli::ParseArgs({"health", "--timeout", "5s", "web"}).ok());
   EXPECT_FALSE(cli::ParseArgs({"health", "--wait", "--timeout", "soon", "web"}).ok());
+  // The issue's `health --wait --timeout 30`: bare seconds, as docker's timeouts.
+  EXPECT_EQ(cli::ParseArgs({"health", "--wait", "--timeout", "30", "web"}).value.health.timeout,
+            std::chrono::seconds(30));
   EXPECT_FALSE(cli::ParseArgs({"health"}).ok());
 }
 

@@ -393,9 +393,14 @@ TEST(RunArgsTest, NoHealthcheck) {
               HasSubstr("--no-healthcheck conflicts with --health-* options"));
 }
 
+TEST(RunArgsTest, HealthDurationsTakeBareSeconds) {
+  v1::ContainerSpec spec = RunSpec({"--health-cmd", "true", "--health-interval", "10", "busybox"});
+  EXPECT_EQ(spec.healthcheck().interval().seconds(), 10);
+}
+
 TEST(RunArgsTest, BadHealthValues) {
-  EXPECT_THAT(RunError({"--health-interval", "10", "busybox"}),
-              AllOf(HasSubstr("--health-interval"), HasSubstr("missing unit")));
+  EXPECT_THAT(RunError({"--health-interval", "10x", "busybox"}),
+              AllOf(HasSubstr("--health-interval"), HasSubstr("unknown unit")));
   EXPECT_THAT(RunError({"--health-timeout", "-5s", "busybox"}),
               HasSubstr("--health-timeout cannot be negative"));
   EXPECT_THAT(RunError({"--health-interval", "500us", "busybox"}), HasSubstr("at least 1ms"));

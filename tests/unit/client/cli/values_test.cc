@@ -42,6 +42,18 @@ TEST(ValueParsersTest, GoDurations) {
   EXPECT_THAT(ParseGoDuration("3d").status.error_message(), HasSubstr("unknown unit \"d\""));
 }
 
+TEST(ValueParsersTest, DurationFlagsTakeBareSecondsToo) {
+  EXPECT_EQ(ParseDuration("30").value, 30s);
+  EXPECT_EQ(ParseDuration("1.5").value, 1500ms);
+  EXPECT_EQ(ParseDuration("0").value, 0s);
+  EXPECT_EQ(ParseDuration("2m").value, 2min);
+  for (std::string_view bad : {"", "1.2.3", ".", "-1", "10x"}) {
+    EXPECT_FALSE(ParseDuration(bad).ok()) << bad;
+  }
+  EXPECT_THAT(ParseDuration("1.2.3").status.error_message(),
+              StartsWith("invalid duration \"1.2.3\""));
+}
+
 TEST(ValueParsersTest, RamBytes) {
   EXPECT_EQ(ParseRamBytes("64m").value, 64 << 20);
   EXPECT_EQ(ParseRamBytes("1.5g").value, 1536LL << 20);
