@@ -123,6 +123,11 @@ int OpenDescriptors(pid_t pid = getpid());
 // Polls `done` every 50ms until it holds or `limit` passes; returns its last value.
 bool PollUntil(const std::function<bool()>& done, std::chrono::milliseconds limit);
 
+// A loopback TCP port the kernel had free a moment ago (for a server started by a test), and
+// whether something accepts connections on it now.
+int FreeLoopbackPort();
+bool AcceptsOnLoopback(int port);
+
 // Runs a command, returns its exit status and combined output (for CLI and Python checks).
 struct CommandResult {
   int exit_code = -1;

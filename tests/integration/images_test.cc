@@ -1,14 +1,11 @@
 // Images against a real registry: Debian's docker-registry, started on loopback by this suite,
 // holding an image of this run's own (a busybox layer plus one layer of random bytes that the
 // daemon does not have), so a pull really downloads. Never the internet.
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -29,33 +26,6 @@ using ::testing::StartsWith;
 
 constexpr const char* kRegistryBinary = "/usr/bin/docker-registry";
 
-// A free loopback port, as the kernel picks one.
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  int port = -1;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  close(fd);
-  return port;
-}
-
-bool Connects(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-  close(fd);
-  return ok;
-}
-
 class ImagesTest : public DaemonTest {
  public:
   static void SetUpTestSuite() {
@@ -63,7 +33,7 @@ class ImagesTest : public DaemonTest {
     ASSERT_EQ(access(kRegistryBinary, X_OK), 0)
         << kRegistryBinary << " is missing: scripts/install-deps.sh installs docker-registry";
     dir_ = new TempDir();
-    port_ = FreePort();
+    port_ = FreeLoopbackPort();
     ASSERT_GT(port_, 0);
     dir_->Write("config.yml",
                 "version: 0.1\n"
@@ -87,8 +57,8 @@ class ImagesTest : public DaemonTest {
         posix_spawn(&registry_pid_, kRegistryBinary, &files, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&files);
     ASSERT_EQ(spawned, 0);
-    ASSERT_TRUE(
-        ::dockline::testing::PollUntil([] { return Connects(port_); }, std::chrono::seconds(20)))
+    ASSERT_TRUE(::dockline::testing::PollUntil([] { return AcceptsOnLoopback(port_); },
+                                               std::chrono::seconds(20)))
         << "the registry did not listen on 127.0.0.1:" << port_;
     PushImage();
   }

@@ -2,12 +2,9 @@
 // host" and the client block on "the CI runner", both here, in one temporary directory. Only
 // the address (127.0.0.1 and a free port for 192.0.2.10:7443) and the image (the test engine's
 // busybox for busybox:) are swapped.
-#include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -43,29 +40,6 @@ void ReplaceAll(std::string* text, const std::string& from, const std::string& t
   }
 }
 
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
-bool Accepts(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-  close(fd);
-  return ok;
-}
-
 std::string Dirname(const std::string& path) { return path.substr(0, path.rfind('/')); }
 
 class ReadmeSecurityTest : public DaemonTest {};
@@ -79,7 +53,7 @@ TEST_F(ReadmeSecurityTest, TheTwoHostWalkthroughWorksAsWritten) {
   ASSERT_THAT(server, HasSubstr("docklined --listen 0.0.0.0:7443"));
   ASSERT_THAT(client, HasSubstr("192.0.2.10:7443"));
 
-  const std::string port = std::to_string(FreePort());
+  const std::string port = std::to_string(FreeLoopbackPort());
   const std::string repository = Image().substr(0, Image().rfind(':'));
   for (std::string* block : {&server, &client}) {
     ReplaceAll(block, "192.0.2.10:7443", "127.0.0.1:" + port);
@@ -106,7 +80,8 @@ TEST_F(ReadmeSecurityTest, TheTwoHostWalkthroughWorksAsWritten) {
       PollUntil([&] { return kill(pid, 0) != 0; }, std::chrono::seconds(10));
     }
   } stop{pid};
-  ASSERT_TRUE(PollUntil([&] { return Accepts(std::stoi(port)); }, std::chrono::seconds(20)))
+  ASSERT_TRUE(
+      PollUntil([&] { return AcceptsOnLoopback(std::stoi(port)); }, std::chrono::seconds(20)))
       << dir.Read("docklined.out");
 
   CommandResult r =
