@@ -32,6 +32,30 @@ TEST_F(CliTest, RunRmPrintsOutputAndRemoves) {
   EXPECT_TRUE(DaemonInspect(name).is_null()) << "--rm left the container behind";
 }
 
+// The README's Quick start lines, run as written (a label added, so the test's cleanup finds
+// the container the second one leaves); each comment is the result the README promises.
+TEST_F(CliTest, ReadmeQuickStartLinesRunAsWritten) {
+  const std::string block = ShBlockAfter(ReadmeText(), "<!-- readme-test:quick-start-cli -->");
+  const auto commands = ReadmeCommands(block);
+  ASSERT_EQ(commands.size(), 2u) << block;
+  for (const ReadmeCommand& command : commands) {
+    ASSERT_GE(command.argv.size(), 2u);
+    ASSERT_EQ(command.argv[0], "build/client/dockline");
+    std::vector<std::string> args(command.argv.begin() + 1, command.argv.end());
+    args.insert(args.begin() + 1, {"-l", Label()});
+    CommandResult r = Cli(args);
+    if (command.then == "echo $?") {
+      EXPECT_EQ(std::to_string(r.exit_code), command.comment) << r.err;
+    } else if (command.comment.starts_with("prints ")) {
+      EXPECT_EQ(r.exit_code, 0) << r.err;
+      EXPECT_EQ(r.out, command.comment.substr(7) + "\n");
+    } else {
+      ADD_FAILURE() << "a Quick start line whose result this test cannot check: "
+                    << command.comment;
+    }
+  }
+}
+
 TEST_F(CliTest, RunExitsWithTheContainersCode) {
   CommandResult r = Cli({"run", "--network", "none", "-l", Label(), Image(), "sh", "-c", "exit 7"});
   EXPECT_EQ(r.exit_code, 7) << r.err;

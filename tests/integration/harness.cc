@@ -20,6 +20,7 @@
 #include <sstream>
 #include <thread>
 
+#include "client/shlex.h"
 #include "engine/demux.h"
 
 namespace dockline::testing {
@@ -393,6 +394,82 @@ DaemonTest::RunOutput DaemonTest::Run(const v1::RunContainerRequest& request) {
   }
   out.status = reader->Finish();
   return out;
+}
+
+std::string ReadmeText() {
+  std::ifstream in(std::string(DOCKLINE_SOURCE_DIR) + "/README.md");
+  std::stringstream readme;
+  readme << in.rdbuf();
+  return readme.str();
+}
+
+std::string ShBlockAfter(const std::string& readme, const std::string& marker) {
+  size_t at = readme.find(marker);
+  if (at == std::string::npos) {
+    return "";
+  }
+  size_t start = readme.find("```sh\n", at);
+  size_t end = start == std::string::npos ? start : readme.find("\n```", start);
+  if (start == std::string::npos || end == std::string::npos) {
+    return "";
+  }
+  start += 6;
+  return readme.substr(start, end - start + 1);
+}
+
+void ReplaceAll(std::string* text, const std::string& from, const std::string& to) {
+  for (size_t at = text->find(from); at != std::string::npos; at = text->find(from, at)) {
+    text->replace(at, from.size(), to);
+    at += to.size();
+  }
+}
+
+std::vector<ReadmeCommand> ReadmeCommands(const std::string& block) {
+  auto trim = [](std::string text) {
+    text.erase(0, text.find_first_not_of(" \t"));
+    text.erase(text.find_last_not_of(" \t") + 1);
+    return text;
+  };
+  std::vector<ReadmeCommand> commands;
+  std::string command;
+  std::string then;
+  std::string comment;
+  std::string* into = &command;
+  char quote = 0;
+  auto finish = [&] {
+    if (!trim(command).empty()) {
+      auto argv = client::ShlexSplit(command);
+      EXPECT_TRUE(argv.ok()) << command;
+      commands.push_back({argv.value, trim(then), trim(comment)});
+    }
+    command.clear();
+    then.clear();
+    comment.clear();
+    into = &command;
+  };
+  for (size_t i = 0; i < block.size(); ++i) {
+    const char c = block[i];
+    if (quote != 0) {
+      quote = c == quote ? 0 : quote;
+      into->push_back(c);
+    } else if (c == '\\' && i + 1 < block.size() && block[i + 1] == '\n') {
+      into->push_back(' ');
+      ++i;
+    } else if (c == '\n') {
+      finish();
+    } else if (into != &comment && c == '#' && (i == 0 || block[i - 1] == ' ')) {
+      into = &comment;
+    } else if (into == &command && c == ';') {
+      into = &then;
+    } else {
+      if (into != &comment && (c == '\'' || c == '"')) {
+        quote = c;
+      }
+      into->push_back(c);
+    }
+  }
+  finish();
+  return commands;
 }
 
 int FreeLoopbackPort() {

@@ -123,6 +123,22 @@ int OpenDescriptors(pid_t pid = getpid());
 // Polls `done` every 50ms until it holds or `limit` passes; returns its last value.
 bool PollUntil(const std::function<bool()>& done, std::chrono::milliseconds limit);
 
+// The README's text, and the ```sh block that follows `marker` (an HTML comment such as
+// "<!-- readme-test:grpcurl -->") in it, or "" when there is none: the README's examples are
+// run as written, with only what the test environment must change swapped by ReplaceAll.
+std::string ReadmeText();
+std::string ShBlockAfter(const std::string& readme, const std::string& marker);
+void ReplaceAll(std::string* text, const std::string& from, const std::string& to);
+// The commands of a README block: backslash-newlines joined, a newline inside quotes kept (a
+// JSON body over two lines), each command split as a shell would (client::ShlexSplit), with
+// what follows a `;` and the trailing `# comment` (the README's expected result) apart.
+struct ReadmeCommand {
+  std::vector<std::string> argv;
+  std::string then;     // after ';', e.g. "echo $?"
+  std::string comment;  // after '#', trimmed
+};
+std::vector<ReadmeCommand> ReadmeCommands(const std::string& block);
+
 // A loopback TCP port the kernel had free a moment ago (for a server started by a test), and
 // whether something accepts connections on it now.
 int FreeLoopbackPort();

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -376,6 +377,85 @@ TEST_F(ImagesTest, CliPullImagesRmiAndRunPull) {
   CommandResult bad = Cli({"run", "--pull", "sometimes", Image(), "true"});
   EXPECT_NE(bad.exit_code, 0);
   EXPECT_THAT(bad.err, HasSubstr("invalid --pull \"sometimes\": want missing, always or never"));
+}
+
+// The README's grpcurl block, run as written through a reflection-only client (what grpcurl
+// does: no proto files). Swapped: the server's address, the registry (this suite's own), and
+// a label on the container the RunContainer example creates.
+TEST_F(ImagesTest, ReadmeGrpcurlExamplesRunAsWritten) {
+  const std::string probe =
+      std::string(DOCKLINE_SOURCE_DIR) + "/tests/integration/py/grpc_probe.py";
+  std::string block = ShBlockAfter(ReadmeText(), "<!-- readme-test:grpcurl -->");
+  ASSERT_FALSE(block.empty()) << "the README lost its grpcurl block";
+  ReplaceAll(&block, "127.0.0.1:5000/team/app:1.4", Reference());
+  ReplaceAll(&block, "\"autoRemove\":true",
+             "\"autoRemove\":true,\"labels\":{\"" + LabelKey() + "\":\"" + LabelValue() + "\"}");
+  std::map<std::string, std::string> outputs;  // by what was asked
+  std::vector<std::string> run_call;
+  const auto commands = ReadmeCommands(block);
+  ASSERT_GE(commands.size(), 6u);
+  for (const ReadmeCommand& command : commands) {
+    ASSERT_FALSE(command.argv.empty());
+    ASSERT_EQ(command.argv[0], "grpcurl");
+    bool emit_defaults = false;
+    std::string body = "{}";
+    std::vector<std::string> rest;
+    for (size_t i = 1; i < command.argv.size(); ++i) {
+      const std::string& arg = command.argv[i];
+      if (arg == "-plaintext") {
+        continue;
+      }
+      if (arg == "-emit-defaults") {
+        emit_defaults = true;
+      } else if (arg == "-d" && i + 1 < command.argv.size()) {
+        body = command.argv[++i];
+      } else {
+        ASSERT_NE(arg[0], '-') << "a grpcurl flag this test does not know: " << arg;
+        rest.push_back(arg);
+      }
+    }
+    ASSERT_GE(rest.size(), 2u);
+    EXPECT_EQ(rest[0], "127.0.0.1:50051");
+    std::vector<std::string> argv = {"/usr/bin/python3", probe, ServerAddress()};
+    std::string asked = rest[1];
+    if (rest.size() == 2 && rest[1] == "list") {
+      argv.push_back("reflection");
+    } else if (rest.size() == 3 && (rest[1] == "list" || rest[1] == "describe")) {
+      argv.insert(argv.end(), {"describe", rest[2]});
+      asked += " " + rest[2];
+    } else if (rest.size() == 2) {
+      argv.insert(argv.end(), {"call", rest[1], body});
+      if (emit_defaults) {
+        argv.push_back("emit-defaults");
+      }
+      if (rest[1].ends_with("/RunContainer")) {
+        run_call = {argv.begin(), argv.begin() + 6};
+      }
+    } else {
+      FAIL() << "a grpcurl command this test does not know: " << ::testing::PrintToString(rest);
+    }
+    CommandResult r = RunCommand(argv);
+    EXPECT_EQ(r.exit_code, 0) << ::testing::PrintToString(command.argv) << "\n" << r.out << r.err;
+    outputs[asked] = r.out;
+  }
+  EXPECT_THAT(outputs["list"], HasSubstr("service dockline.v1.Dockline\n"));
+  EXPECT_THAT(outputs["list"], HasSubstr("service grpc.health.v1.Health\n"));
+  EXPECT_THAT(outputs["describe grpc.health.v1.Health"], HasSubstr("rpc Check("));
+  EXPECT_THAT(outputs["list dockline.v1.Dockline"],
+              HasSubstr("rpc PullImage(dockline.v1.PullImageRequest) returns "
+                        "(stream dockline.v1.PullImageResponse)"));
+  const std::string& run = outputs["dockline.v1.Dockline/RunContainer"];
+  EXPECT_THAT(run, HasSubstr("\"data\": \"aGkK\""));  // the README: "aGkK" is hi\n
+  EXPECT_THAT(run, HasSubstr("\"exitCode\": 0"));     // shown with -emit-defaults
+  EXPECT_THAT(outputs["dockline.v1.Dockline/PullImage"], HasSubstr("\"pulled\": {"));
+  EXPECT_THAT(outputs["grpc.health.v1.Health/Check"], HasSubstr("\"status\": \"SERVING\""));
+
+  // And what the README says of the same call without -emit-defaults.
+  ASSERT_EQ(run_call.size(), 6u);
+  CommandResult bare = RunCommand(run_call);
+  EXPECT_EQ(bare.exit_code, 0) << bare.err;
+  EXPECT_THAT(bare.out, HasSubstr("\"exited\": {\n    \"removed\": true\n  }"));
+  EXPECT_THAT(bare.out, Not(HasSubstr("exitCode")));
 }
 
 }  // namespace

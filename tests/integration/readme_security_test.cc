@@ -7,7 +7,6 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <fstream>
 #include <sstream>
 #include <string>
 
@@ -18,38 +17,14 @@ namespace {
 
 using ::testing::HasSubstr;
 
-// The ```sh block that follows `<!-- security-walkthrough:NAME -->` in the README.
-std::string WalkthroughBlock(const std::string& readme, const std::string& name) {
-  size_t marker = readme.find("<!-- security-walkthrough:" + name + " -->");
-  if (marker == std::string::npos) {
-    return "";
-  }
-  size_t start = readme.find("```sh\n", marker);
-  size_t end = readme.find("\n```", start);
-  if (start == std::string::npos || end == std::string::npos) {
-    return "";
-  }
-  start += 6;
-  return readme.substr(start, end - start + 1);
-}
-
-void ReplaceAll(std::string* text, const std::string& from, const std::string& to) {
-  for (size_t at = text->find(from); at != std::string::npos; at = text->find(from, at)) {
-    text->replace(at, from.size(), to);
-    at += to.size();
-  }
-}
-
 std::string Dirname(const std::string& path) { return path.substr(0, path.rfind('/')); }
 
 class ReadmeSecurityTest : public DaemonTest {};
 
 TEST_F(ReadmeSecurityTest, TheTwoHostWalkthroughWorksAsWritten) {
-  std::ifstream in(std::string(DOCKLINE_SOURCE_DIR) + "/README.md");
-  std::stringstream readme;
-  readme << in.rdbuf();
-  std::string server = WalkthroughBlock(readme.str(), "server");
-  std::string client = WalkthroughBlock(readme.str(), "client");
+  const std::string readme = ReadmeText();
+  std::string server = ShBlockAfter(readme, "<!-- security-walkthrough:server -->");
+  std::string client = ShBlockAfter(readme, "<!-- security-walkthrough:client -->");
   ASSERT_THAT(server, HasSubstr("docklined --listen 0.0.0.0:7443"));
   ASSERT_THAT(client, HasSubstr("192.0.2.10:7443"));
 

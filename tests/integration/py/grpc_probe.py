@@ -7,10 +7,12 @@
                                        cannot be described
     grpc_probe.py ADDRESS describe SVC prints each method of SVC with its request and response
                                        types, from reflection alone
-    grpc_probe.py ADDRESS call SVC/METHOD JSON
+    grpc_probe.py ADDRESS call SVC/METHOD JSON [emit-defaults]
                                        what `grpcurl -d JSON ADDRESS SVC/METHOD` does: the
                                        request and response types learnt over reflection, the
                                        request built from JSON, the response printed as JSON
+                                       (each message of a server stream in turn; zero values
+                                       too with emit-defaults, as grpcurl -emit-defaults)
     grpc_probe.py ADDRESS health [SVC] prints the grpc.health.v1 status name
 
 No generated stubs: the reflection and health messages are declared here from their public
@@ -143,7 +145,7 @@ def describe(channel, name):
     return 0
 
 
-def call(channel, path, body):
+def call(channel, path, body, emit_defaults=False):
     name, method_name = path.rsplit("/", 1)
     service, error = _service(channel, name)
     if service is None:
@@ -160,11 +162,15 @@ def call(channel, path, body):
         response_class = factory.GetPrototype(method.output_type)
     else:
         request_class, response_class = get(method.input_type), get(method.output_type)
-    rpc = channel.unary_unary("/%s/%s" % (name, method_name),
-                              request_serializer=request_class.SerializeToString,
-                              response_deserializer=response_class.FromString)
-    response = rpc(json_format.Parse(body, request_class()), timeout=10)
-    print(json_format.MessageToJson(response, indent=2))
+    kind = channel.unary_stream if method.server_streaming else channel.unary_unary
+    rpc = kind("/%s/%s" % (name, method_name),
+               request_serializer=request_class.SerializeToString,
+               response_deserializer=response_class.FromString)
+    request = json_format.Parse(body, request_class())
+    responses = rpc(request, timeout=60)
+    for response in (responses if method.server_streaming else [responses]):
+        print(json_format.MessageToJson(response, indent=2,
+                                        including_default_value_fields=emit_defaults))
     return 0
 
 
@@ -185,7 +191,8 @@ def main():
         if what == "describe":
             return describe(channel, sys.argv[3])
         if what == "call":
-            return call(channel, sys.argv[3], sys.argv[4] if len(sys.argv) > 4 else "{}")
+            return call(channel, sys.argv[3], sys.argv[4] if len(sys.argv) > 4 else "{}",
+                        len(sys.argv) > 5 and sys.argv[5] == "emit-defaults")
         return health(channel, sys.argv[3] if len(sys.argv) > 3 else "")
 
 
