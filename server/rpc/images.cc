@@ -83,9 +83,8 @@ class PullCore : public PullStage<PullCore, Response> {
 std::shared_ptr<engine::Call> PullQuietly(const engine::DockerApi& api, const PullTarget& target,
                                           engine::StatusDone done) {
   auto chain = std::make_shared<engine::CallChain>();
-  engine::PullQuery query{target.image, target.platform, target.registry_auth};
-  chain->Set(1, api.PullImage(query, [chain, done](engine::Result<engine::ApiResponse> res,
-                                                   std::shared_ptr<engine::BodyStream> body) {
+  chain->Set(1, api.PullImage(target, [chain, done](engine::Result<engine::ApiResponse> res,
+                                                    std::shared_ptr<engine::BodyStream> body) {
     if (!res.status().ok()) {
       return done(PullReplyStatus(res.status()));
     }

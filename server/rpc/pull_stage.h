@@ -15,13 +15,9 @@
 
 namespace dockline::server {
 
-// What a pull asks the daemon for: the reference (tagged: see TaggedReference), and the
-// credentials already in their header form.
-struct PullTarget {
-  std::string image;
-  std::string platform;
-  std::string registry_auth;
-};
+// What a pull asks the daemon for (engine::PullQuery): the reference tagged (see
+// TaggedReference), and the credentials in their header form.
+using PullTarget = engine::PullQuery;
 
 inline PullTarget MakePullTarget(const std::string& image, const std::string& platform,
                                  const v1::RegistryAuth& auth) {
@@ -146,10 +142,9 @@ class PullStage : public StreamCore<Derived, Response> {
 
   void OpenPull() {
     std::shared_ptr<PullStage> self = this->self();
-    engine::PullQuery query{pull_target_.image, pull_target_.platform, pull_target_.registry_auth};
     this->Hold(&pull_call_,
-               pull_api_.PullImage(query, [self](engine::Result<engine::ApiResponse> res,
-                                                 std::shared_ptr<engine::BodyStream> body) {
+               pull_api_.PullImage(pull_target_, [self](engine::Result<engine::ApiResponse> res,
+                                                        std::shared_ptr<engine::BodyStream> body) {
                  bool unwanted = false;
                  self->Update([&] {
                    unwanted = self->ended();

@@ -99,6 +99,17 @@ def _health_dict(health):
     }
 
 
+def _stream_or_join(call, pieces, stream):
+    """docker-py's two shapes of streamed output: the generator (stream=True), or its bytes
+    joined once the call ends, with the call's failure as a typed error."""
+    if stream:
+        return CancellableStream(call, pieces)
+    try:
+        return b"".join(pieces)
+    except grpc.RpcError as err:
+        raise from_rpc_error(err) from err
+
+
 def _exec_config(container_id, cmd, stdout, stderr, stdin, tty, privileged, user,
                  environment, workdir):
     config = pb.ExecConfig(container=container_id, stdout=bool(stdout), stderr=bool(stderr),
@@ -333,13 +344,7 @@ class Container(Model):
         if until is not None:
             request.until.CopyFrom(_convert.timestamp_from(until, "until"))
         call = self.client._open("StreamLogs", request)
-        lines = self._log_lines(call, timestamps)
-        if stream:
-            return CancellableStream(call, lines)
-        try:
-            return b"".join(lines)
-        except grpc.RpcError as err:
-            raise from_rpc_error(err) from err
+        return _stream_or_join(call, self._log_lines(call, timestamps), stream)
 
     @staticmethod
     def _log_lines(call, timestamps):
@@ -484,13 +489,8 @@ class ContainerCollection:
             except NotFound:
                 # Already gone (auto-removed): the id still serves wait(), as in docker-py.
                 return self.prepare_model({"Id": container_id})
-        events = self._run_output(call, image, command, stdout, stderr)
-        if stream:
-            return CancellableStream(call, events)
-        try:
-            return b"".join(events)
-        except grpc.RpcError as err:
-            raise from_rpc_error(err) from err
+        return _stream_or_join(call, self._run_output(call, image, command, stdout, stderr),
+                               stream)
 
     @staticmethod
     def _started_id(call):
