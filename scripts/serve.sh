@@ -19,9 +19,11 @@ log() { printf 'serve: %s\n' "$*" >&2; }
 
 bash scripts/install-deps.sh
 
-gen=()
-[[ -f "$build_dir/CMakeCache.txt" ]] || gen=(-G Ninja)
-cmake -S . -B "$build_dir" "${gen[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+# An existing build tree keeps its configuration (the build re-runs CMake when it must): serving
+# from scripts/test.sh's tree neither rebuilds nor reconfigures it.
+if [[ ! -f "$build_dir/CMakeCache.txt" ]]; then
+  cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+fi
 cmake --build "$build_dir" --target docklined dockline
 
 bin="$build_dir/server/docklined"

@@ -93,3 +93,13 @@ log "docklined (pid $pid) on $addr, DOCKER_HOST=$DOCKER_HOST"
 
 cd "$app"
 node test.mjs "$addr"
+
+# The example's README lines as written (the `npm ci` one was done above, into the build tree),
+# the address swapped for this docklined's and the containers labelled as the suite's.
+readme_run="$(awk '/^```sh/ { f = 1; next } f && /^```/ { exit } f' "$src/README.md" |
+  grep '^node example.mjs ' || true)"
+[[ -n "$readme_run" ]] || die "no 'node example.mjs' line in examples/node/README.md"
+readme_run="${readme_run//unix:\/\/\/tmp\/d.sock/$addr}"
+log "README: $readme_run"
+DOCKLINE_LABEL="dockline-test=node-readme-$$" bash -euo pipefail -c "$readme_run" >"$tmp/readme.out" ||
+  die "the README's line failed: $readme_run: $(tail -n 20 "$tmp/readme.out")"

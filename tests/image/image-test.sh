@@ -11,6 +11,7 @@
 # and waits for the image's own HEALTHCHECK (dockline ping) to say healthy.
 #
 # Usage: tests/image/image-test.sh DOCKLINED DOCKLINE     (ctest passes the built binaries)
+#        tests/image/image-test.sh --base-only            (only the cached base, below)
 # Environment:
 #   DOCKER_HOST, DOCKLINE_ENGINE_DIR   the test engine (scripts/test.sh); missing: FAILURE
 #   DOCKLINE_TEST_IMAGE                image the sidecar runs containers of (busybox)
@@ -33,67 +34,6 @@ fail() {
   log "FAILED: $*"
   exit 1
 }
-
-(($# == 2)) || fail "usage: $0 DOCKLINED DOCKLINE"
-docklined_bin="$1"
-dockline_bin="$2"
-[[ -x "$docklined_bin" && -x "$dockline_bin" ]] || fail "no built binaries at $docklined_bin, $dockline_bin"
-repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-
-# A missing engine fails the test: it exists to prove the image against a real dockerd.
-engine_dir="${DOCKLINE_ENGINE_DIR:-}"
-[[ -n "$engine_dir" && -e "$engine_dir/.dockline-test-engine" ]] ||
-  fail "DOCKLINE_ENGINE_DIR does not name a test engine (run scripts/test.sh, or" \
-    "tests/engine/test-engine.sh start and export what it prints)"
-[[ "${DOCKER_HOST:-}" == "unix://$engine_dir/d.sock" ]] ||
-  fail "DOCKER_HOST (${DOCKER_HOST:-unset}) is not the test engine's socket unix://$engine_dir/d.sock"
-docker_socket="${DOCKER_HOST#unix://}"
-test_image="${DOCKLINE_TEST_IMAGE:-dockline-test/busybox:latest}"
-
-# Debian's client, of the engine's own version: another docker on PATH (a newer CLI) would ask
-# for BuildKit, which this test does not use. The classic builder is what 20.10 documents.
-docker_cli=/usr/bin/docker
-[[ -x "$docker_cli" ]] || docker_cli="$(command -v docker)" || fail "no docker CLI"
-export DOCKER_BUILDKIT=0
-docker() { "$docker_cli" "$@"; }
-docker version --format '{{.Server.Version}}' >/dev/null 2>&1 ||
-  fail "the test engine at $DOCKER_HOST does not answer"
-
-run_id="$(printf '%x%04x' "$$" "$RANDOM")"
-label="dockline-test=imgtest-$run_id"
-prefix="dlimg-$run_id"
-base_tag="dockline-imgtest-$run_id/base:$SUITE"
-image_tag="dockline-imgtest-$run_id/docklined:prebuilt"
-work="$(mktemp -d "/tmp/dlimg.XXXXXX")"
-failed_containers=()
-
-# shellcheck disable=SC2317 # invoked by trap
-cleanup() {
-  local rc=$? ids
-  trap - EXIT INT TERM HUP
-  if ((rc != 0)); then
-    for c in "${failed_containers[@]}"; do
-      log "---- $c: logs and health ----"
-      docker logs --tail 30 "$c" >&2 2>&1 || true
-      docker inspect -f '{{json .State.Health}}' "$c" >&2 2>/dev/null || true
-    done
-  fi
-  ids="$(docker ps -aq --filter "label=$label" 2>/dev/null || true)"
-  # -v: the anonymous volumes of /run/dockline go with their containers.
-  # shellcheck disable=SC2086 # one id a word
-  [[ -z "$ids" ]] || docker rm -f -v $ids >/dev/null 2>&1 || log "WARNING: could not remove $ids"
-  for tag in "$image_tag" "$base_tag"; do
-    if docker image inspect "$tag" >/dev/null 2>&1; then
-      docker rmi "$tag" >/dev/null 2>&1 || log "WARNING: could not remove image $tag"
-    fi
-  done
-  rm -rf --one-file-system "$work"
-  log "$( ((rc == 0)) && echo passed || echo FAILED) in $((SECONDS - t0)) s"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM HUP
 
 # ---------------------------------------------------------------------------------------------
 # The base: debootstrap --variant=minbase, kept as a tarball named by suite, arch and day, and
@@ -137,23 +77,100 @@ make_base() {
     -delete 2>/dev/null || true
 }
 
-base_tar="$(cached_base)"
-if [[ -z "$base_tar" ]]; then
-  # One debootstrap at a time per cache (parallel runs, ctest -j): the second one waits and
-  # then finds the first one's tarball.
-  exec {lock_fd}>"$cache_dir/.debootstrap.lock"
-  flock "$lock_fd"
+# ensure_base: sets base_tar to the cached base, made first when there is none.
+ensure_base() {
   base_tar="$(cached_base)"
   if [[ -z "$base_tar" ]]; then
-    make_base
+    # One debootstrap at a time per cache (parallel runs, ctest -j): the second one waits and
+    # then finds the first one's tarball.
+    exec {lock_fd}>"$cache_dir/.debootstrap.lock"
+    flock "$lock_fd"
     base_tar="$(cached_base)"
+    if [[ -z "$base_tar" ]]; then
+      make_base
+      base_tar="$(cached_base)"
+    fi
+    flock -u "$lock_fd"
+    [[ -n "$base_tar" ]] || fail "no base tarball in $cache_dir after debootstrap"
+  else
+    log "reusing the cached base $base_tar"
   fi
-  flock -u "$lock_fd"
-  [[ -n "$base_tar" ]] || fail "no base tarball in $cache_dir after debootstrap"
-else
-  log "reusing the cached base $base_tar"
+}
+
+# --base-only: make the cached base if it is missing, and nothing else (scripts/test.sh runs this
+# in the background while it compiles).
+if [[ "${1:-}" == --base-only ]]; then
+  ensure_base
+  log "base: $base_tar"
+  exit 0
 fi
 
+(($# == 2)) || fail "usage: $0 DOCKLINED DOCKLINE"
+docklined_bin="$1"
+dockline_bin="$2"
+[[ -x "$docklined_bin" && -x "$dockline_bin" ]] || fail "no built binaries at $docklined_bin, $dockline_bin"
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# shellcheck source=tests/readme/readme-block.sh
+source "$repo_root/tests/readme/readme-block.sh"
+
+# A missing engine fails the test: it exists to prove the image against a real dockerd.
+engine_dir="${DOCKLINE_ENGINE_DIR:-}"
+[[ -n "$engine_dir" && -e "$engine_dir/.dockline-test-engine" ]] ||
+  fail "DOCKLINE_ENGINE_DIR does not name a test engine (run scripts/test.sh, or" \
+    "tests/engine/test-engine.sh start and export what it prints)"
+[[ "${DOCKER_HOST:-}" == "unix://$engine_dir/d.sock" ]] ||
+  fail "DOCKER_HOST (${DOCKER_HOST:-unset}) is not the test engine's socket unix://$engine_dir/d.sock"
+docker_socket="${DOCKER_HOST#unix://}"
+test_image="${DOCKLINE_TEST_IMAGE:-dockline-test/busybox:latest}"
+
+# Debian's client, of the engine's own version: another docker on PATH (a newer CLI) would ask
+# for BuildKit, which this test does not use. The classic builder is what 20.10 documents.
+docker_cli=/usr/bin/docker
+[[ -x "$docker_cli" ]] || docker_cli="$(command -v docker)" || fail "no docker CLI"
+export DOCKER_BUILDKIT=0
+docker() { "$docker_cli" "$@"; }
+docker version --format '{{.Server.Version}}' >/dev/null 2>&1 ||
+  fail "the test engine at $DOCKER_HOST does not answer"
+
+run_id="$(printf '%x%04x' "$$" "$RANDOM")"
+label="dockline-test=imgtest-$run_id"
+prefix="dlimg-$run_id"
+base_tag="dockline-imgtest-$run_id/base:$SUITE"
+image_tag="dockline-imgtest-$run_id/docklined:prebuilt"
+work="$(mktemp -d "/tmp/dlimg.XXXXXX")"
+failed_containers=()
+
+# shellcheck disable=SC2317 # invoked by trap
+cleanup() {
+  local rc=$? ids
+  trap - EXIT INT TERM HUP
+  if ((rc != 0)); then
+    for c in "${failed_containers[@]}"; do
+      log "---- $c: logs and health ----"
+      docker logs --tail 30 "$c" >&2 2>&1 || true
+      docker inspect -f '{{json .State.Health}}' "$c" >&2 2>/dev/null || true
+    done
+  fi
+  # The README's own runs carry no label: they are found by this run's name prefix.
+  ids="$( (docker ps -aq --filter "label=$label" && docker ps -aq --filter "name=$prefix-") 2>/dev/null |
+    sort -u || true)"
+  # -v: the anonymous volumes of /run/dockline go with their containers.
+  # shellcheck disable=SC2086 # one id a word
+  [[ -z "$ids" ]] || docker rm -f -v $ids >/dev/null 2>&1 || log "WARNING: could not remove $ids"
+  for tag in "$image_tag" "$base_tag"; do
+    if docker image inspect "$tag" >/dev/null 2>&1; then
+      docker rmi "$tag" >/dev/null 2>&1 || log "WARNING: could not remove image $tag"
+    fi
+  done
+  rm -rf --one-file-system "$work"
+  log "$( ((rc == 0)) && echo passed || echo FAILED) in $((SECONDS - t0)) s"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
+
+ensure_base
 log "importing the base as $base_tag"
 docker import --change "LABEL $label" \
   --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
@@ -294,5 +311,58 @@ expect_eq "ping in $prefix-e (no access to the Docker socket)" "$out:$rc" NOT_SE
 changes="$(docker diff "$prefix-a" |
   grep -v -E '^[AC] /run(/dockline.*|/docker\.sock)?$' || true)"
 [[ -z "$changes" ]] || fail "$prefix-a wrote outside /run/dockline: $changes"
+
+# ---------------------------------------------------------------------------------------------
+# The README's sidecar blocks as written, a line at a time, but for: the image (the one built
+# above from the same Dockerfile, --target prebuilt, instead of a compile in the image), the
+# container's name (this run's), the Docker socket (the engine's) and the host's /run/dockline
+# (a directory of this run). Between lines, as a person pasting them would, it waits for the
+# socket a `docker run -d` line's docklined makes.
+
+# readme_lines MARKER NAME SOCKET_WAIT [SED_EXPR...]: runs the block's lines after the
+# substitutions; SOCKET_WAIT is a command that succeeds once the sidecar's socket exists.
+readme_lines() {
+  local marker="$1" name="$2" socket_wait="$3" line out i
+  shift 3
+  local subst=(-e "s#--name docklined #--name $name #" -e "s#docker exec docklined #docker exec $name #"
+    -e "s#/var/run/docker.sock:#$docker_socket:#" -e "s# dockline/docklined\$# $image_tag#")
+  for expr in "$@"; do subst+=(-e "$expr"); done
+  local block
+  block="$(readme_block "<!-- readme-test:$marker -->")"
+  [[ -n "$block" ]] || fail "no <!-- readme-test:$marker --> block in README.md"
+  while IFS= read -r line; do
+    [[ -n "${line// /}" ]] || continue
+    if [[ "$line" == "docker build -f docker/Dockerfile -t dockline/docklined ."* ]]; then
+      log "README ($marker): the image is $image_tag (built above), not: $line"
+      continue
+    fi
+    line="$(sed "${subst[@]}" <<<"$line")"
+    log "README ($marker): $line"
+    out="$(PATH="$(dirname "$dockline_bin"):$PATH" bash -euo pipefail -c "$line" 2>&1)" ||
+      fail "README ($marker) line failed: $line: $out"
+    if [[ "$line" == "docker run -d "* ]]; then
+      failed_containers+=("$name")
+      for ((i = 0; i < 120; i++)); do
+        eval "$socket_wait" && break
+        sleep 0.25
+      done
+    fi
+    if [[ "$line" == *" ps"* ]]; then
+      [[ "$out" == *"CONTAINER ID"* ]] || fail "README ($marker): no container table from: $line: $out"
+    fi
+  done <<<"$block"
+}
+
+export docker_cli
+export -f docker
+readme1="$prefix-readme1"
+readme_lines sidecar "$readme1" \
+  "docker exec $readme1 sh -c 'test -S /run/dockline/dockline.sock' 2>/dev/null"
+readme2="$prefix-readme2"
+readme_dir="$work/readme-run"
+readme_lines sidecar-host "$readme2" "[[ -S $readme_dir/dockline.sock ]]" \
+  "s#^install -d -m 0750 /run/dockline\$#install -d -m 0750 $readme_dir#" \
+  "s#-v /run/dockline:#-v $readme_dir:#" "s#unix:///run/dockline/#unix://$readme_dir/#"
+[[ "$(stat -c %a "$readme_dir")" == 750 ]] || fail "README's install -d did not make $readme_dir 0750"
 
 log "all checks passed"

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <sstream>
 #include <string>
 
 #include "harness.h"
@@ -204,6 +205,57 @@ TEST_F(AuthTest, TokenOverTls) {
   EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_THAT(st.error_message(), HasSubstr("no credentials"));
   server->Shutdown(std::chrono::milliseconds(500));
+}
+
+// The README's credentials lines as written, each against the docklined it is for (TLS only,
+// mutual TLS, a bearer token over TLS), run by bash in a directory holding the files they name.
+// Only the address and the token's "..." are swapped.
+TEST_F(AuthTest, ReadmeCredentialsLinesRunAsWritten) {
+  ASSERT_TRUE(pki_->ok());
+  std::string block = ShBlockAfter(ReadmeText(), "<!-- readme-test:credentials -->");
+  ReplaceAll(&block, "\\\n", " ");
+  std::vector<std::string> lines;
+  std::istringstream in(block);
+  for (std::string line; std::getline(in, line);) {
+    if (line.find_first_not_of(' ') != std::string::npos) {
+      lines.push_back(line);
+    }
+  }
+  ASSERT_EQ(lines.size(), 3u) << block;
+  TempDir dir;
+  dir.Write("ca.pem", pki_->Read("ca.pem"));
+  dir.Write("client.pem", pki_->Read("alice.pem"));
+  dir.Write("client.key", pki_->Read("alice.key"));
+
+  server::ServerOptions mutual = TlsOptions();
+  mutual.tls_client_ca_file = pki_->Path("ca.pem");
+  server::ServerOptions token = TlsOptions();
+  token.tokens_file = TokensFile();
+  const std::vector<server::ServerOptions> servers = {TlsOptions(), mutual, token};
+  const std::string path =
+      "PATH=" +
+      std::string(DOCKLINE_CLI_PATH).substr(0, std::string(DOCKLINE_CLI_PATH).rfind('/')) + ":" +
+      std::getenv("PATH");
+  for (size_t i = 0; i < lines.size(); ++i) {
+    SCOPED_TRACE(lines[i]);
+    auto server = Start(servers[i]);
+    ASSERT_TRUE(server);
+    std::string line = lines[i];
+    ASSERT_THAT(line, HasSubstr("docker-host:50051"));
+    ReplaceAll(&line, "docker-host:50051", server->address());
+    ReplaceAll(&line, "DOCKLINE_TOKEN=...", std::string("DOCKLINE_TOKEN=") + kAliceToken);
+    CommandResult r = RunCommand({"bash", "-c", "cd '" + dir.path() + "' && " + line}, {path});
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_THAT(r.out, HasSubstr("CONTAINER ID"));
+    if (i > 0) {
+      // Each server really wants what its line brings: the first line's TLS alone is refused.
+      std::string bare = lines[0];
+      ReplaceAll(&bare, "docker-host:50051", server->address());
+      r = RunCommand({"bash", "-c", "cd '" + dir.path() + "' && " + bare}, {path});
+      EXPECT_NE(r.exit_code, 0) << r.out;
+    }
+    server->Shutdown(std::chrono::milliseconds(500));
+  }
 }
 
 TEST_F(AuthTest, TokenOverLoopbackPlaintextAndEveryRpcKindRefusedWithout) {

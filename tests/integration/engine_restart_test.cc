@@ -4,14 +4,17 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <functional>
 #include <future>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "harness.h"
 
@@ -27,14 +30,20 @@ const std::string kProbe = std::string(DOCKLINE_SOURCE_DIR) + "/tests/integratio
 class EngineRestartTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    CommandResult started =
-        RunCommand({"bash", kEngineScript, "start", "--state-file", dir_.path() + "/state"});
+    // The engine is started and stopped by the README's own two lines, as written; a child
+    // process prints what the first one exported.
+    const auto lines = EngineLines();
+    ASSERT_EQ(lines.size(), 2u);
+    // The line ends in a comment: what follows it goes on lines of its own.
+    CommandResult started = RunCommand(
+        {"bash", "-ec",
+         "unset DOCKLINE_ENGINE_DIR DOCKER_HOST\ncd " + std::string(DOCKLINE_SOURCE_DIR) + "\n" +
+             lines[0] +
+             "\nbash -c 'printf \"%s\\n%s\" \"$DOCKLINE_ENGINE_DIR\" \"$DOCKER_HOST\"'"});
     ASSERT_EQ(started.exit_code, 0) << started.err;
-    engine_dir_ = dir_.Read("state");
-    while (!engine_dir_.empty() && engine_dir_.back() == '\n') {
-      engine_dir_.pop_back();
-    }
-    ASSERT_FALSE(engine_dir_.empty());
+    engine_dir_ = started.out.substr(0, started.out.find('\n'));
+    ASSERT_FALSE(engine_dir_.empty()) << started.out;
+    ASSERT_EQ(started.out.substr(started.out.find('\n') + 1), "unix://" + engine_dir_ + "/d.sock");
     server::ServerOptions options;
     options.listen = "127.0.0.1:0";
     options.docker_host = "unix://" + engine_dir_ + "/d.sock";
@@ -51,9 +60,24 @@ class EngineRestartTest : public ::testing::Test {
       server_->Shutdown(milliseconds(1000));
     }
     if (!engine_dir_.empty()) {
-      CommandResult stopped = RunCommand({"bash", kEngineScript, "stop", engine_dir_});
+      CommandResult stopped = RunCommand(
+          {"bash", "-ec", "cd " + std::string(DOCKLINE_SOURCE_DIR) + "\n" + EngineLines()[1]},
+          {"DOCKLINE_ENGINE_DIR=" + engine_dir_});
       EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
+      EXPECT_NE(access(engine_dir_.c_str(), F_OK), 0) << "the README's stop left " << engine_dir_;
     }
+  }
+
+  // The lines of the README's test-engine block (each with its comment, which bash ignores).
+  static std::vector<std::string> EngineLines() {
+    std::istringstream block(ShBlockAfter(ReadmeText(), "<!-- readme-test:test-engine -->"));
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(block, line);) {
+      if (!line.empty()) {
+        lines.push_back(line);
+      }
+    }
+    return lines;
   }
 
   std::string Health() const {
