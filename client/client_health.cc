@@ -66,12 +66,30 @@ grpc::Status Client::WatchHealth(const std::string& container, const HealthWatch
   return stopped ? grpc::Status::OK : status;
 }
 
+namespace {
+
+// The fields every prune request has.
+template <typename Request>
+Request PruneRequest(const PruneOptions& options) {
+  Request request;
+  *request.mutable_filters() = options.filters;
+  request.set_dry_run(options.dry_run);
+  if (!options.apply_plan.empty()) {
+    request.mutable_apply()->set_plan(options.apply_plan);
+  } else if (!options.apply_ids.empty()) {
+    for (const std::string& id : options.apply_ids) {
+      request.mutable_apply()->mutable_ids()->add_ids(id);
+    }
+  }
+  return request;
+}
+
+}  // namespace
+
 Result<v1::PruneContainersResponse> Client::PruneContainers(const PruneOptions& options) {
   grpc::ClientContext context;
   SetDeadline(context, DefaultTimeout());
-  v1::PruneContainersRequest request;
-  *request.mutable_filters() = options.filters;
-  request.set_dry_run(options.dry_run);
+  auto request = PruneRequest<v1::PruneContainersRequest>(options);
   Result<v1::PruneContainersResponse> result;
   result.status = stub_->PruneContainers(&context, request, &result.value);
   return result;
@@ -80,9 +98,7 @@ Result<v1::PruneContainersResponse> Client::PruneContainers(const PruneOptions& 
 Result<v1::PruneImagesResponse> Client::PruneImages(const PruneOptions& options) {
   grpc::ClientContext context;
   SetDeadline(context, DefaultTimeout());
-  v1::PruneImagesRequest request;
-  *request.mutable_filters() = options.filters;
-  request.set_dry_run(options.dry_run);
+  auto request = PruneRequest<v1::PruneImagesRequest>(options);
   if (options.all) {
     request.set_dangling(false);
   }
@@ -94,9 +110,7 @@ Result<v1::PruneImagesResponse> Client::PruneImages(const PruneOptions& options)
 Result<v1::PruneVolumesResponse> Client::PruneVolumes(const PruneOptions& options) {
   grpc::ClientContext context;
   SetDeadline(context, DefaultTimeout());
-  v1::PruneVolumesRequest request;
-  *request.mutable_filters() = options.filters;
-  request.set_dry_run(options.dry_run);
+  auto request = PruneRequest<v1::PruneVolumesRequest>(options);
   request.set_all(options.all);
   Result<v1::PruneVolumesResponse> result;
   result.status = stub_->PruneVolumes(&context, request, &result.value);
@@ -106,9 +120,7 @@ Result<v1::PruneVolumesResponse> Client::PruneVolumes(const PruneOptions& option
 Result<v1::PruneNetworksResponse> Client::PruneNetworks(const PruneOptions& options) {
   grpc::ClientContext context;
   SetDeadline(context, DefaultTimeout());
-  v1::PruneNetworksRequest request;
-  *request.mutable_filters() = options.filters;
-  request.set_dry_run(options.dry_run);
+  auto request = PruneRequest<v1::PruneNetworksRequest>(options);
   Result<v1::PruneNetworksResponse> result;
   result.status = stub_->PruneNetworks(&context, request, &result.value);
   return result;

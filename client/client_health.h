@@ -1,6 +1,8 @@
 #pragma once
 
 #include <functional>
+#include <string>
+#include <vector>
 
 #include "dockline/v1/dockline.pb.h"
 
@@ -18,6 +20,10 @@ struct PruneOptions {
   // Volumes: named volumes too (otherwise anonymous only, whatever the daemon's API version).
   // Images: every unused image, not only dangling ones (docker image prune -a).
   bool all = false;
+  // Plan-then-apply: remove exactly a dry run's plan (its plan.token) or, when that is empty,
+  // these ids, each only if it is still prunable. Not with filters, dry_run or all.
+  std::string apply_plan;
+  std::vector<std::string> apply_ids;
 };
 
 }  // namespace dockline::client

@@ -609,6 +609,10 @@ std::shared_ptr<Call> DockerApi::RemoveVolume(const std::string& name, StatusDon
   return SendUnary(*engine_, Short("DELETE", PathOf("/volumes", name)), ToStatus(std::move(done)));
 }
 
+std::shared_ptr<Call> DockerApi::RemoveNetwork(const std::string& id, StatusDone done) const {
+  return SendUnary(*engine_, Short("DELETE", PathOf("/networks", id)), ToStatus(std::move(done)));
+}
+
 std::shared_ptr<Call> DockerApi::DiskUsage(const std::string& type, Done<Json> done) const {
   ApiRequest request = Short("GET", "/system/df");
   if (!type.empty()) {

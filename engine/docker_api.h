@@ -185,6 +185,8 @@ class DockerApi {
   // GET /networks/{id}; the reply is an object.
   std::shared_ptr<Call> InspectNetwork(const std::string& id, Done<Json> done) const;
   std::shared_ptr<Call> RemoveVolume(const std::string& name, StatusDone done) const;
+  // DELETE /networks/{id}. One with endpoints: the daemon answers 403 (kDaemonError, http 403).
+  std::shared_ptr<Call> RemoveNetwork(const std::string& id, StatusDone done) const;
   // GET /system/df, with ?type= when `type` is not empty (API 1.42+); the reply is an object.
   std::shared_ptr<Call> DiskUsage(const std::string& type, Done<Json> done) const;
 

@@ -1,9 +1,12 @@
 #include "client/cli/prune.h"
 
 #include <fmt/format.h>
+#include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/time_util.h>
 
 #include <CLI/CLI.hpp>
+#include <fstream>
+#include <iostream>
 #include <iterator>
 #include <string_view>
 #include <utility>
@@ -86,12 +89,30 @@ int PrintPrune(const Invocation& invocation, const client::Result<Reply>& result
     PrintError(err, result.status, invocation.address);
     return kExitCommandFailed;
   }
-  if (invocation.json) {
+  if (invocation.prune.plan) {
+    out << ToJson(result.value.plan()) << '\n';
+  } else if (invocation.json) {
     out << ToJson(result.value) << '\n';
   } else {
-    out << FormatPrune(result.value, invocation.prune.options.dry_run);
+    out << FormatPrune(result.value, invocation.prune.options.dry_run)
+        << FormatSkipped(result.value.skipped());
   }
   return 0;
+}
+
+std::string_view SkipReasonText(v1::PruneSkipReason reason) {
+  switch (reason) {
+    case v1::PRUNE_SKIP_REASON_GONE:
+      return "gone";
+    case v1::PRUNE_SKIP_REASON_RUNNING:
+      return "running";
+    case v1::PRUNE_SKIP_REASON_IN_USE:
+      return "in use";
+    case v1::PRUNE_SKIP_REASON_NOT_PRUNABLE:
+      return "never pruned";
+    default:
+      return "skipped";
+  }
 }
 
 std::string SpaceLine(uint64_t bytes, bool dry_run) {
@@ -129,6 +150,11 @@ CLI::App* AddPruneCommand(CLI::App& app, PruneFlags& flags) {
                     "Images: every unused image, not just dangling ones. Volumes: named volumes "
                     "too, not just anonymous ones");
   command->add_flag("-f,--force", flags.force, "Accepted for docker's habits; never prompts");
+  command->add_flag("--plan", flags.plan,
+                    "Remove nothing; print the plan (JSON, with a token) for --apply");
+  command->add_option("--apply", flags.apply,
+                      "Remove exactly the objects of a --plan file (- for stdin) that are still "
+                      "prunable; report the others");
   return command;
 }
 
@@ -156,8 +182,15 @@ grpc::Status FinishPruneArgs(const PruneFlags& flags, std::chrono::system_clock:
       prune->target != PruneTarget::kVolumes) {
     return InvalidArgument("--all is for images and volumes");
   }
+  if (!flags.apply.empty() &&
+      (flags.plan || flags.dry_run || flags.all || !flags.filters.empty())) {
+    return InvalidArgument(
+        "--apply takes no --plan, --dry-run, --all or --filter: the plan chose its objects");
+  }
+  prune->plan = flags.plan;
+  prune->apply_file = flags.apply;
   prune->options.all = flags.all;
-  prune->options.dry_run = flags.dry_run;
+  prune->options.dry_run = flags.dry_run || flags.plan;
   for (const std::string& filter : flags.filters) {
     if (grpc::Status status = AddPruneFilter(filter, now, prune); !status.ok()) {
       return status;
@@ -166,9 +199,44 @@ grpc::Status FinishPruneArgs(const PruneFlags& flags, std::chrono::system_clock:
   return grpc::Status::OK;
 }
 
+grpc::Status ReadPlanFile(const std::string& text, client::PruneOptions* options) {
+  v1::PrunePlan plan;
+  if (auto st = google::protobuf::util::JsonStringToMessage(text, &plan); !st.ok()) {
+    return InvalidArgument(
+        fmt::format("not a plan from prune --plan: {}", std::string(st.message())));
+  }
+  // The items are what was reviewed: an item deleted from the file is kept.
+  for (const v1::PrunePlanItem& item : plan.items()) {
+    options->apply_ids.push_back(item.id());
+  }
+  if (options->apply_ids.empty()) {
+    // Nothing listed: the token's own plan (empty when the dry run found nothing).
+    if (plan.token().empty()) {
+      return InvalidArgument("the plan has no items and no token: nothing to apply");
+    }
+    options->apply_plan = plan.token();
+  }
+  return grpc::Status::OK;
+}
+
 int ExecutePrune(const Invocation& invocation, client::Client& client, std::ostream& out,
                  std::ostream& err) {
-  const client::PruneOptions& options = invocation.prune.options;
+  client::PruneOptions options = invocation.prune.options;
+  if (const std::string& file = invocation.prune.apply_file; !file.empty()) {
+    std::string text;
+    if (file == "-") {
+      text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    } else if (std::ifstream in(file, std::ios::binary); in) {
+      text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    } else {
+      err << "dockline: --apply " << client::Quote(file) << ": cannot read it\n";
+      return kExitCommandFailed;
+    }
+    if (grpc::Status st = ReadPlanFile(text, &options); !st.ok()) {
+      err << "dockline: --apply " << client::Quote(file) << ": " << st.error_message() << '\n';
+      return kExitCommandFailed;
+    }
+  }
   switch (invocation.prune.target) {
     case PruneTarget::kContainers:
       return PrintPrune(invocation, client.PruneContainers(options), out, err);
@@ -228,6 +296,22 @@ std::string FormatPrune(const v1::PruneVolumesResponse& reply, bool dry_run) {
          fmt::format("{} {}\n", Plural(names.size(), "volume", "volumes"),
                      dry_run ? "would be deleted" : "deleted") +
          SpaceLine(reply.space_reclaimed(), dry_run);
+}
+
+std::string FormatSkipped(const google::protobuf::RepeatedPtrField<v1::PruneSkipped>& skipped) {
+  std::vector<std::string> lines;
+  for (const v1::PruneSkipped& s : skipped) {
+    lines.push_back(fmt::format("{}  {}{}{}", s.id(), SkipReasonText(s.reason()),
+                                s.detail().empty() ? "" : ": ", s.detail()));
+  }
+  if (lines.empty()) {
+    return "";
+  }
+  std::string text = "\nSkipped:\n";
+  for (const std::string& line : lines) {
+    text += line + "\n";
+  }
+  return text;
 }
 
 std::string FormatPrune(const v1::PruneNetworksResponse& reply, bool dry_run) {

@@ -1,11 +1,10 @@
 #include "server/codec/image_codec.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <string>
 #include <utility>
 
+#include "server/codec/base64url.h"
 #include "server/codec/field_error.h"
 #include "server/codec/json_util.h"
 
@@ -88,16 +87,7 @@ std::string RegistryAuthHeader(const v1::RegistryAuth& auth) {
   if (doc.empty()) {
     return {};
   }
-  std::string text = doc.dump();
-  std::string out(4 * ((text.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(text.data()),
-                          static_cast<int>(text.size()));
-  out.resize(n < 0 ? 0 : static_cast<size_t>(n));
-  // The daemon decodes the URL alphabet (docker-py's urlsafe_b64encode).
-  std::replace(out.begin(), out.end(), '+', '-');
-  std::replace(out.begin(), out.end(), '/', '_');
-  return out;
+  return Base64UrlEncode(doc.dump());
 }
 
 engine::Status PullFailure(std::string message) {

@@ -3,9 +3,13 @@
 #include <google/protobuf/util/time_util.h>
 
 #include <cstdio>
+#include <optional>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "engine/api_version.h"
+#include "server/codec/base64url.h"
 #include "server/codec/field_error.h"
 #include "server/codec/json_util.h"
 
@@ -16,6 +20,10 @@ using google::protobuf::util::TimeUtil;
 using json = nlohmann::json;
 
 constexpr char kAnonymousVolumeLabel[] = "com.docker.volume.anonymous";
+constexpr std::string_view kPlanTokenPrefix = "dlplan1.";
+// Longer than any id, name or image reference. The ids are only ever compared with what the
+// daemon lists (never put in a path), and a token's are checked as an explicit list's are.
+constexpr size_t kMaxPruneIdLength = 256;
 
 }  // namespace
 
@@ -140,6 +148,76 @@ bool IsAnonymousVolume(const json& volume, const std::string& api_version) {
 void ContainersPruneFromJson(const json& reply, v1::PruneContainersResponse* out) {
   AddStrings(ArrayMember(reply, "ContainersDeleted"), out->mutable_containers_deleted());
   out->set_space_reclaimed(GetSize(reply, "SpaceReclaimed"));
+}
+
+std::string_view PruneKindName(PruneKind kind) {
+  switch (kind) {
+    case PruneKind::kContainers:
+      return "containers";
+    case PruneKind::kImages:
+      return "images";
+    case PruneKind::kVolumes:
+      return "volumes";
+    case PruneKind::kNetworks:
+      return "networks";
+  }
+  return "";
+}
+
+std::string EncodePrunePlanToken(PruneKind kind, const std::vector<std::string>& ids) {
+  json doc = {{"kind", PruneKindName(kind)}, {"ids", ids}};
+  return std::string(kPlanTokenPrefix) + Base64UrlEncode(doc.dump());
+}
+
+grpc::Status PruneApplyIds(PruneKind kind, const v1::PruneApply& apply,
+                           std::vector<std::string>* ids) {
+  ids->clear();
+  std::string field = "apply.ids";
+  switch (apply.what_case()) {
+    case v1::PruneApply::WHAT_NOT_SET:
+      return InvalidField("apply", "set plan (a dry run's plan.token) or ids");
+    case v1::PruneApply::kIds:
+      ids->assign(apply.ids().ids().begin(), apply.ids().ids().end());
+      break;
+    case v1::PruneApply::kPlan: {
+      field = "apply.plan";
+      std::string_view token = apply.plan();
+      if (token.substr(0, kPlanTokenPrefix.size()) != kPlanTokenPrefix) {
+        return InvalidField(field,
+                            "not a prune plan token (one starts \"dlplan1.\"; a dry run's "
+                            "plan.token is one)");
+      }
+      std::optional<std::string> text = Base64UrlDecode(token.substr(kPlanTokenPrefix.size()));
+      json doc = text ? json::parse(*text, nullptr, false) : json();
+      const json* list = Member(doc, "ids");
+      if (!doc.is_object() || list == nullptr || !list->is_array()) {
+        return InvalidField(field, "a damaged prune plan token (it does not decode)");
+      }
+      if (std::string kind_name = GetString(doc, "kind"); kind_name != PruneKindName(kind)) {
+        return InvalidField(
+            field, "a plan for " + kind_name + ", not for " + std::string(PruneKindName(kind)));
+      }
+      for (const json& id : *list) {
+        if (!id.is_string()) {
+          return InvalidField(field, "a damaged prune plan token (an id is not a string)");
+        }
+        ids->push_back(id.get<std::string>());
+      }
+      break;
+    }
+  }
+  if (ids->empty() && apply.what_case() == v1::PruneApply::kIds) {
+    return InvalidField(field, "empty: name at least one object");
+  }
+  for (size_t i = 0; i < ids->size(); ++i) {
+    const std::string& id = (*ids)[i];
+    if (id.empty() || id.size() > kMaxPruneIdLength || id.find('\0') != std::string::npos) {
+      return InvalidField(
+          field + (field == "apply.ids" ? "[" + std::to_string(i) + "]" : ""),
+          "not an id or name: " + json(id).dump(-1, ' ', false, json::error_handler_t::replace));
+    }
+  }
+  return grpc::Status::OK;
 }
 
 void ImagesDeletedFromJson(const json& items,

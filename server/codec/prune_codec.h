@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "dockline/v1/dockline.pb.h"
 
@@ -45,6 +46,20 @@ std::optional<int64_t> PruneUntilNanos(const v1::PruneFilters& filters, int64_t 
 // from 1.42 it has the com.docker.volume.anonymous label; before, the daemon marked nothing, and
 // an anonymous volume is one whose name is 64 hex digits (what the daemon generates).
 bool IsAnonymousVolume(const nlohmann::json& volume, const std::string& api_version);
+
+// "containers", "images", "volumes", "networks".
+std::string_view PruneKindName(PruneKind kind);
+
+// A plan token: "dlplan1." then base64url JSON {"kind": ..., "ids": [...]}. Self-contained (the
+// ids travel in it, nothing is kept on the server), so it outlives docklined. Anyone could write
+// one, which grants nothing an explicit id list does not: applying removes only what is still
+// prunable and what the caller may reach.
+std::string EncodePrunePlanToken(PruneKind kind, const std::vector<std::string>& ids);
+
+// The ids of a request's `apply` (a token for this kind, or an explicit list), or
+// INVALID_ARGUMENT naming the field ("apply.plan: ...", "apply.ids[2]: ...").
+grpc::Status PruneApplyIds(PruneKind kind, const v1::PruneApply& apply,
+                           std::vector<std::string>* ids);
 
 // Prune replies (null lists are empty lists).
 void ContainersPruneFromJson(const nlohmann::json& reply, v1::PruneContainersResponse* out);

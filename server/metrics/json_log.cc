@@ -1,11 +1,11 @@
 #include "server/metrics/json_log.h"
 
+#include <fmt/format.h>
 #include <grpc/support/log.h>
 #include <spdlog/spdlog.h>
 #include <time.h>
 
 #include <chrono>
-#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -20,11 +20,8 @@ std::string Rfc3339(spdlog::log_clock::time_point time) {
   const time_t t = static_cast<time_t>(seconds.count());
   tm utc{};
   gmtime_r(&t, &utc);
-  char text[40];
-  std::snprintf(text, sizeof(text), "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", utc.tm_year + 1900,
-                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
-                static_cast<long long>(micros));
-  return text;
+  return fmt::format("{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}.{:06d}Z", utc.tm_year + 1900,
+                     utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, micros);
 }
 
 std::string Text(spdlog::string_view_t view) { return std::string(view.data(), view.size()); }

@@ -1,8 +1,10 @@
 #include "server/rpc/prune.h"
 
+#include <fmt/format.h>
 #include <google/protobuf/util/time_util.h>
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include "engine/api_version.h"
+#include "server/codec/field_error.h"
 #include "server/codec/inspect_codec.h"
 #include "server/codec/json_util.h"
 #include "server/codec/status_map.h"
@@ -78,25 +81,6 @@ void RunPrune(const PruneChain& chain, PruneTarget target, const json& daemon_fi
       })));
 }
 
-// A dry run: lists into the response what the prune would remove.
-template <typename Response>
-using DryRun = void (*)(const PruneChain&, v1::PruneFilters, const json&, Response*);
-
-// A prune that is either its dry run or one POST /<kind>/prune as the filters are.
-template <typename Request, typename Response>
-grpc::ServerUnaryReactor* PlainPrune(const RpcEnv& env, PruneKind kind, PruneTarget target,
-                                     const Request* request, Response* response,
-                                     DryRun<Response> dry_run,
-                                     void (*from_json)(const json&, Response*)) {
-  return StartPrune(env, kind, request->filters(),
-                    [=](const PruneChain& chain, const json& filters) {
-                      if (request->dry_run()) {
-                        return dry_run(chain, request->filters(), filters, response);
-                      }
-                      RunPrune(chain, target, filters, from_json, response);
-                    });
-}
-
 int64_t NowNanos() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -104,12 +88,37 @@ int64_t NowNanos() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Dry runs. Each lists what the matching prune would remove. Approximations, all on the side of
-// listing what the daemon decides at prune time anyway: list items carry whole-second creation
-// times, and image sizes count shared layers once per image.
+// Candidates: what a prune would remove, each object as a plan names it. A dry run reports them;
+// applying a plan lists them again (without filters) to see which of the plan's objects are
+// still prunable. Approximations, all on the side of listing what the daemon decides at prune
+// time anyway: list items carry whole-second creation times, and image sizes count shared layers
+// once per image.
 
-void DryRunContainers(const PruneChain& chain, v1::PruneFilters filters, const json& daemon_filters,
-                      v1::PruneContainersResponse* response) {
+struct Candidate {
+  std::string id;    // container, image or network id; volume name
+  std::string name;  // container name, the image's first reference, volume or network name
+  uint64_t size = 0;
+  std::vector<std::string> refs;  // images: the tags and digests an unused-image prune untags
+};
+using Candidates = std::vector<Candidate>;
+using CandidatesNext = std::function<void(Candidates)>;
+
+// Whether `want` (an id from a plan or a caller's list) names the object: its id, a prefix of
+// it of 12 characters or more (docker's short ids), or its name.
+bool Names(const std::string& want, const std::string& id, const std::string& name) {
+  if (want == id || (!name.empty() && want == name)) {
+    return true;
+  }
+  std::string_view bare = id;
+  if (bare.substr(0, 7) == "sha256:") {
+    bare.remove_prefix(7);
+  }
+  return want.size() >= 12 && (id.compare(0, want.size(), want) == 0 ||
+                               bare.substr(0, want.size()) == std::string_view(want));
+}
+
+void ContainerCandidates(const PruneChain& chain, v1::PruneFilters filters,
+                         const json& daemon_filters, CandidatesNext next) {
   // The daemon prunes every container that is not running: created, exited and dead (a paused
   // container counts as running).
   engine::ListContainersQuery query;
@@ -118,33 +127,40 @@ void DryRunContainers(const PruneChain& chain, v1::PruneFilters filters, const j
   query.filters = ListFilters(daemon_filters);
   query.filters["status"] = {"created", "exited", "dead"};
   chain.Track(chain.api.ListContainers(
-      query, chain.Then([chain, filters = std::move(filters), response](json list) {
+      query, chain.Then([filters = std::move(filters), next = std::move(next)](json list) {
         std::optional<int64_t> until = PruneUntilNanos(filters, NowNanos());
-        chain.handle.Finish(grpc::Status::OK, [&] {
-          for (const json& c : AsArray(list)) {
-            if (!MatchPruneLabels(filters, LabelsOf(c)) ||
-                TooNew(until, GetInt(c, "Created", -1) * 1000000000)) {
-              continue;
-            }
-            std::string id = GetString(c, "Id");
-            if (!id.empty()) {
-              response->add_containers_deleted(id);
-              response->set_space_reclaimed(response->space_reclaimed() + GetSize(c, "SizeRw"));
+        Candidates out;
+        for (const json& c : AsArray(list)) {
+          if (!MatchPruneLabels(filters, LabelsOf(c)) ||
+              TooNew(until, GetInt(c, "Created", -1) * 1000000000)) {
+            continue;
+          }
+          Candidate candidate{GetString(c, "Id"), "", GetSize(c, "SizeRw"), {}};
+          for (const json& name : ArrayMember(c, "Names")) {
+            if (name.is_string() && candidate.name.empty()) {
+              candidate.name = name.get<std::string>();
+              if (!candidate.name.empty() && candidate.name[0] == '/') {
+                candidate.name.erase(0, 1);
+              }
             }
           }
-        });
+          if (!candidate.id.empty()) {
+            out.push_back(std::move(candidate));
+          }
+        }
+        next(std::move(out));
       })));
 }
 
-void DryRunImages(const PruneChain& chain, v1::PruneFilters filters, json daemon_filters,
-                  bool dangling, v1::PruneImagesResponse* response) {
+void ImageCandidates(const PruneChain& chain, v1::PruneFilters filters, json daemon_filters,
+                     bool dangling, CandidatesNext next) {
   // Images any container uses (running or not) are never pruned.
   engine::ListContainersQuery all_containers;
   all_containers.all = true;
   chain.Track(chain.api.ListContainers(
       all_containers,
       chain.Then([chain, filters = std::move(filters), daemon_filters = std::move(daemon_filters),
-                  dangling, response](json containers) {
+                  dangling, next = std::move(next)](json containers) {
         auto used = std::make_shared<std::set<std::string>>();
         for (const json& c : AsArray(containers)) {
           used->insert(GetString(c, "ImageID"));
@@ -155,43 +171,38 @@ void DryRunImages(const PruneChain& chain, v1::PruneFilters filters, json daemon
           list.filters["dangling"] = {"true"};
         }
         list.owner_scoped = true;
-        chain.Track(chain.api.ListImages(list, chain.Then([chain, filters, used, dangling,
-                                                           response](json images) {
+        chain.Track(chain.api.ListImages(list, chain.Then([filters, used, next](json images) {
           std::optional<int64_t> until = PruneUntilNanos(filters, NowNanos());
-          chain.handle.Finish(grpc::Status::OK, [&] {
-            for (const json& img : AsArray(images)) {
-              std::string id = GetString(img, "Id");
-              if (id.empty() || used->count(id) > 0 || !MatchPruneLabels(filters, LabelsOf(img)) ||
-                  TooNew(until, GetInt(img, "Created", -1) * 1000000000)) {
-                continue;
-              }
-              if (!dangling) {
-                for (const char* key : {"RepoTags", "RepoDigests"}) {
-                  for (const json& ref : ArrayMember(img, key)) {
-                    if (ref.is_string() && ref != "<none>:<none>" && ref != "<none>@<none>") {
-                      response->add_images_deleted()->set_untagged(ref.get<std::string>());
-                    }
-                  }
+          Candidates out;
+          for (const json& img : AsArray(images)) {
+            std::string id = GetString(img, "Id");
+            if (id.empty() || used->count(id) > 0 || !MatchPruneLabels(filters, LabelsOf(img)) ||
+                TooNew(until, GetInt(img, "Created", -1) * 1000000000)) {
+              continue;
+            }
+            Candidate candidate{std::move(id), "", GetSize(img, "Size"), {}};
+            for (const char* key : {"RepoTags", "RepoDigests"}) {
+              for (const json& ref : ArrayMember(img, key)) {
+                if (ref.is_string() && ref != "<none>:<none>" && ref != "<none>@<none>") {
+                  candidate.refs.push_back(ref.get<std::string>());
                 }
               }
-              response->add_images_deleted()->set_deleted(id);
-              response->set_space_reclaimed(response->space_reclaimed() + GetSize(img, "Size"));
             }
-          });
+            if (!candidate.refs.empty()) {
+              candidate.name = candidate.refs.front();
+            }
+            out.push_back(std::move(candidate));
+          }
+          next(std::move(out));
         })));
       })));
 }
 
-// ---------------------------------------------------------------------------------------------
-// Volumes.
-
 // The volumes a prune would remove: unused (dangling), matching the labels, and anonymous
 // unless `all`. Then their sizes from GET /system/df (the only place the Engine API reports
 // volume sizes; -1 there means unknown and counts as 0).
-using VolumeList = std::vector<std::pair<std::string, uint64_t>>;
-
 void VolumeCandidates(const PruneChain& chain, v1::PruneFilters filters, const json& daemon_filters,
-                      bool all, std::string api_version, std::function<void(VolumeList)> next) {
+                      bool all, std::string api_version, CandidatesNext next) {
   json list_filters = ListFilters(daemon_filters);
   list_filters["dangling"] = {"true"};
   chain.Track(chain.api.ListVolumes(
@@ -222,41 +233,478 @@ void VolumeCandidates(const PruneChain& chain, v1::PruneFilters filters, const j
             const json* usage = Member(v, "UsageData");
             sizes[GetString(v, "Name")] = usage != nullptr ? GetSize(*usage, "Size") : 0;
           }
-          VolumeList out;
+          Candidates out;
           for (const std::string& name : *names) {
             auto it = sizes.find(name);
-            out.emplace_back(name, it == sizes.end() ? 0 : it->second);
+            out.push_back(Candidate{name, name, it == sizes.end() ? 0 : it->second, {}});
           }
           next(std::move(out));
         })));
       })));
 }
 
-// API 1.41 with all=false: its /volumes/prune would take named volumes too, so the anonymous
-// ones are deleted one by one. A volume that went away or came into use meanwhile is skipped,
-// as the daemon's own prune skips what it cannot remove. `removed` gathers what went.
-void DeleteVolumes(const PruneChain& chain, std::shared_ptr<const VolumeList> volumes, size_t index,
-                   std::shared_ptr<v1::PruneVolumesResponse> removed,
-                   v1::PruneVolumesResponse* response) {
-  if (index == volumes->size()) {
-    return chain.handle.Finish(grpc::Status::OK, [&] { *response = *removed; });
+bool IsPredefinedNetwork(const std::string& name) {
+  return name == "bridge" || name == "host" || name == "none" || name == "default" ||
+         name == "ingress";
+}
+
+// The networks a prune would consider; the daemon's local prune skips predefined and
+// config-only networks, and swarm networks are pruned by the cluster, not listed here.
+bool PrunableNetwork(const json& n) {
+  std::string name = GetString(n, "Name");
+  return !name.empty() && !IsPredefinedNetwork(name) && !GetBool(n, "ConfigOnly") &&
+         !GetBool(n, "Ingress") && GetString(n, "Scope") != "swarm";
+}
+
+// Networks without endpoints: list items may not carry Containers, so each candidate is
+// inspected; one that went away meanwhile is skipped. `unused` gathers them.
+void CheckNetworksUnused(const PruneChain& chain, std::shared_ptr<const Candidates> nets,
+                         size_t index, std::shared_ptr<Candidates> unused, CandidatesNext next) {
+  if (index == nets->size()) {
+    return next(std::move(*unused));
   }
-  chain.Track(chain.api.RemoveVolume((*volumes)[index].first, [chain, volumes, index, removed,
-                                                               response](const engine::Status& st) {
-    const auto& [name, size] = (*volumes)[index];
-    if (st.ok()) {
-      removed->add_volumes_deleted(name);
-      removed->set_space_reclaimed(removed->space_reclaimed() + size);
-    } else if (st.code() == engine::Code::kCancelled) {
-      return chain.handle.Fail(st);
-    } else if (st.code() != engine::Code::kNotFound && st.code() != engine::Code::kConflict) {
-      return chain.handle.Finish(grpc::Status(
-          ToGrpcCode(st.code()), "removing volume " + name + " failed after " +
-                                     std::to_string(removed->volumes_deleted_size()) +
-                                     " volume(s) were removed: " + StatusMessage(st.message())));
+  chain.Track(chain.api.InspectNetwork(
+      (*nets)[index].id, [chain, nets, index, unused, next](engine::Result<json> res) {
+        if (res.ok()) {
+          const json* containers = Member(res.value(), "Containers");
+          if (containers == nullptr || !containers->is_object() || containers->empty()) {
+            unused->push_back((*nets)[index]);
+          }
+        } else if (res.status().code() != engine::Code::kNotFound) {
+          return chain.handle.Fail(res.status());
+        }
+        CheckNetworksUnused(chain, nets, index + 1, unused, next);
+      }));
+}
+
+void NetworkCandidates(const PruneChain& chain, v1::PruneFilters filters,
+                       const json& daemon_filters, CandidatesNext next) {
+  chain.Track(chain.api.ListNetworks(
+      ListFilters(daemon_filters),
+      chain.Then([chain, filters = std::move(filters), next](json list) {
+        std::optional<int64_t> until = PruneUntilNanos(filters, NowNanos());
+        auto nets = std::make_shared<Candidates>();
+        for (const json& n : AsArray(list)) {
+          google::protobuf::Timestamp created;
+          int64_t created_nanos = ParseDockerTime(GetString(n, "Created"), &created)
+                                      ? TimeUtil::TimestampToNanoseconds(created)
+                                      : -1;
+          if (!PrunableNetwork(n) || !MatchPruneLabels(filters, LabelsOf(n)) ||
+              TooNew(until, created_nanos)) {
+            continue;
+          }
+          nets->push_back(Candidate{GetString(n, "Id"), GetString(n, "Name"), 0, {}});
+        }
+        CheckNetworksUnused(chain, nets, 0, std::make_shared<Candidates>(), next);
+      })));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dry runs: the candidates as docker's prune reply would list them, and as a plan.
+
+template <typename Response>
+void FillPlan(PruneKind kind, const Candidates& candidates, Response* response) {
+  std::vector<std::string> ids;
+  v1::PrunePlan* plan = response->mutable_plan();
+  for (const Candidate& c : candidates) {
+    v1::PrunePlanItem* item = plan->add_items();
+    item->set_id(c.id);
+    item->set_name(c.name);
+    item->set_size(c.size);
+    ids.push_back(c.id);
+  }
+  plan->set_token(EncodePrunePlanToken(kind, ids));
+}
+
+void DryRunContainers(const PruneChain& chain, v1::PruneFilters filters, const json& daemon_filters,
+                      v1::PruneContainersResponse* response) {
+  ContainerCandidates(chain, std::move(filters), daemon_filters,
+                      [chain, response](Candidates candidates) {
+                        chain.handle.Finish(grpc::Status::OK, [&] {
+                          for (const Candidate& c : candidates) {
+                            response->add_containers_deleted(c.id);
+                            response->set_space_reclaimed(response->space_reclaimed() + c.size);
+                          }
+                          FillPlan(PruneKind::kContainers, candidates, response);
+                        });
+                      });
+}
+
+void DryRunImages(const PruneChain& chain, v1::PruneFilters filters, json daemon_filters,
+                  bool dangling, v1::PruneImagesResponse* response) {
+  ImageCandidates(chain, std::move(filters), std::move(daemon_filters), dangling,
+                  [chain, dangling, response](Candidates candidates) {
+                    chain.handle.Finish(grpc::Status::OK, [&] {
+                      for (const Candidate& c : candidates) {
+                        if (!dangling) {
+                          for (const std::string& ref : c.refs) {
+                            response->add_images_deleted()->set_untagged(ref);
+                          }
+                        }
+                        response->add_images_deleted()->set_deleted(c.id);
+                        response->set_space_reclaimed(response->space_reclaimed() + c.size);
+                      }
+                      FillPlan(PruneKind::kImages, candidates, response);
+                    });
+                  });
+}
+
+void DryRunVolumes(const PruneChain& chain, Candidates candidates,
+                   v1::PruneVolumesResponse* response) {
+  chain.handle.Finish(grpc::Status::OK, [&] {
+    for (const Candidate& c : candidates) {
+      response->add_volumes_deleted(c.id);
+      response->set_space_reclaimed(response->space_reclaimed() + c.size);
     }
-    DeleteVolumes(chain, volumes, index + 1, removed, response);
-  }));
+    FillPlan(PruneKind::kVolumes, candidates, response);
+  });
+}
+
+void DryRunNetworks(const PruneChain& chain, v1::PruneFilters filters, const json& daemon_filters,
+                    v1::PruneNetworksResponse* response) {
+  NetworkCandidates(chain, std::move(filters), daemon_filters,
+                    [chain, response](Candidates candidates) {
+                      chain.handle.Finish(grpc::Status::OK, [&] {
+                        for (const Candidate& c : candidates) {
+                          response->add_networks_deleted(c.name);
+                        }
+                        FillPlan(PruneKind::kNetworks, candidates, response);
+                      });
+                    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Applying a plan: the kind's candidates listed again with no filters (what the daemon would
+// prune now, within what the caller may reach); of the plan's objects, those among them are
+// removed one at a time, each by its own DELETE (never forced), and every other one is reported
+// skipped with why. Between the listing and a DELETE an object can come into use: the daemon
+// then refuses the DELETE, and that refusal is the reason reported.
+
+// Where a plan's object that is no longer a candidate is: present (and why it stays) or gone.
+struct Present {
+  std::string id;
+  std::string name;
+  v1::PruneSkipReason reason;
+};
+using PresenceNext = std::function<void(std::vector<Present>)>;
+
+// What one object's removal came to: ok, or the daemon's refusal; `reply` holds an image
+// removal's Untagged/Deleted items.
+using RemoveDone = std::function<void(engine::Status, json reply)>;
+
+// One kind's part in applying a plan.
+struct ApplyKind {
+  PruneKind kind;
+  std::function<void(const PruneChain&, CandidatesNext)> candidates;  // no filters
+  std::function<void(const PruneChain&, PresenceNext)> presence;      // everything listed
+  std::function<void(const PruneChain&, const Candidate&, RemoveDone)> remove;
+  v1::PruneSkipReason refused;  // the reason when the daemon refuses a DELETE as in use
+};
+
+struct Applied {
+  std::vector<std::pair<Candidate, json>> removed;  // each with its removal's reply
+  std::vector<v1::PruneSkipped> skipped;
+};
+
+void Skip(Applied* applied, const std::string& id, v1::PruneSkipReason reason,
+          const std::string& detail = "") {
+  v1::PruneSkipped& skipped = applied->skipped.emplace_back();
+  skipped.set_id(id);
+  skipped.set_reason(reason);
+  skipped.set_detail(StatusMessage(detail));
+}
+
+using ApplyFill = std::function<void(const Applied&)>;
+
+void RemoveFrom(const PruneChain& chain, std::shared_ptr<const ApplyKind> kind,
+                std::shared_ptr<const Candidates> todo, size_t index,
+                std::shared_ptr<Applied> applied, ApplyFill fill) {
+  if (index == todo->size()) {
+    return chain.handle.Finish(grpc::Status::OK, [&] { fill(*applied); });
+  }
+  kind->remove(chain, (*todo)[index],
+               [chain, kind, todo, index, applied, fill](engine::Status st, json reply) {
+                 const Candidate& c = (*todo)[index];
+                 if (st.ok()) {
+                   applied->removed.emplace_back(c, std::move(reply));
+                 } else if (st.code() == engine::Code::kNotFound) {
+                   Skip(applied.get(), c.id, v1::PRUNE_SKIP_REASON_GONE, st.message());
+                 } else if (st.code() == engine::Code::kConflict || st.http_status() == 403) {
+                   Skip(applied.get(), c.id, kind->refused, st.message());
+                 } else if (st.code() == engine::Code::kCancelled) {
+                   return chain.handle.Fail(st);
+                 } else {
+                   return chain.handle.Finish(grpc::Status(
+                       ToGrpcCode(st.code()),
+                       fmt::format("removing {} {} failed after {} were removed: {}",
+                                   PruneKindName(kind->kind), c.id, applied->removed.size(),
+                                   StatusMessage(st.message()))));
+                 }
+                 RemoveFrom(chain, kind, todo, index + 1, applied, fill);
+               });
+}
+
+void ApplyPlan(const PruneChain& chain, std::shared_ptr<const ApplyKind> kind,
+               std::vector<std::string> ids, ApplyFill fill) {
+  kind->candidates(chain, [chain, kind, ids = std::move(ids), fill](Candidates candidates) {
+    auto todo = std::make_shared<Candidates>();
+    auto missing = std::make_shared<std::vector<std::string>>();
+    std::set<std::string> taken;
+    for (const std::string& want : ids) {
+      bool found = false;
+      for (const Candidate& c : candidates) {
+        if (Names(want, c.id, c.name)) {
+          found = true;
+          if (taken.insert(c.id).second) {
+            todo->push_back(c);
+          }
+          break;
+        }
+      }
+      if (!found) {
+        missing->push_back(want);
+      }
+    }
+    auto applied = std::make_shared<Applied>();
+    if (missing->empty()) {
+      return RemoveFrom(chain, kind, todo, 0, applied, fill);
+    }
+    kind->presence(chain, [chain, kind, todo, missing, applied, fill](std::vector<Present> all) {
+      for (const std::string& want : *missing) {
+        v1::PruneSkipReason reason = v1::PRUNE_SKIP_REASON_GONE;
+        for (const Present& p : all) {
+          if (Names(want, p.id, p.name)) {
+            reason = p.reason;
+            break;
+          }
+        }
+        Skip(applied.get(), want, reason);
+      }
+      RemoveFrom(chain, kind, todo, 0, applied, fill);
+    });
+  });
+}
+
+std::shared_ptr<const ApplyKind> ContainerApply() {
+  auto kind = std::make_shared<ApplyKind>();
+  kind->kind = PruneKind::kContainers;
+  kind->refused = v1::PRUNE_SKIP_REASON_RUNNING;
+  kind->candidates = [](const PruneChain& chain, CandidatesNext next) {
+    ContainerCandidates(chain, {}, json::object(), std::move(next));
+  };
+  kind->presence = [](const PruneChain& chain, PresenceNext next) {
+    engine::ListContainersQuery query;
+    query.all = true;
+    chain.Track(chain.api.ListContainers(query, chain.Then([next](json list) {
+      std::vector<Present> out;
+      for (const json& c : AsArray(list)) {
+        for (const json& name : ArrayMember(c, "Names")) {
+          std::string n = name.is_string() ? name.get<std::string>() : "";
+          out.push_back(Present{GetString(c, "Id"), n.empty() || n[0] != '/' ? n : n.substr(1),
+                                v1::PRUNE_SKIP_REASON_RUNNING});
+        }
+      }
+      next(std::move(out));
+    })));
+  };
+  kind->remove = [](const PruneChain& chain, const Candidate& c, RemoveDone done) {
+    chain.Track(chain.api.RemoveContainer(c.id, false, false,
+                                          [done](const engine::Status& st) { done(st, json()); }));
+  };
+  return kind;
+}
+
+// An image goes as docker's unused-image prune takes it: each reference untagged, then the
+// image itself (gone already when its last reference was its last name).
+void RemoveImageRefs(const PruneChain& chain, std::shared_ptr<const Candidate> image, size_t index,
+                     std::shared_ptr<json> items, RemoveDone done) {
+  bool last = index == image->refs.size();
+  const std::string& target = last ? image->id : image->refs[index];
+  chain.Track(chain.api.RemoveImage(
+      target, false, false, [chain, image, index, items, done, last](engine::Result<json> res) {
+        if (res.ok()) {
+          for (const json& item : AsArray(res.value())) {
+            items->push_back(item);
+          }
+        } else if (!(res.status().code() == engine::Code::kNotFound && !items->empty())) {
+          return done(res.status(), *items);
+        }
+        if (last) {
+          return done(engine::Status::Ok(), *items);
+        }
+        RemoveImageRefs(chain, image, index + 1, items, done);
+      }));
+}
+
+std::shared_ptr<const ApplyKind> ImageApply() {
+  auto kind = std::make_shared<ApplyKind>();
+  kind->kind = PruneKind::kImages;
+  kind->refused = v1::PRUNE_SKIP_REASON_IN_USE;
+  kind->candidates = [](const PruneChain& chain, CandidatesNext next) {
+    ImageCandidates(chain, {}, json::object(), false, std::move(next));
+  };
+  kind->presence = [](const PruneChain& chain, PresenceNext next) {
+    engine::ListImagesQuery list;
+    list.owner_scoped = true;
+    chain.Track(chain.api.ListImages(list, chain.Then([next](json images) {
+      std::vector<Present> out;
+      for (const json& img : AsArray(images)) {
+        out.push_back(Present{GetString(img, "Id"), "", v1::PRUNE_SKIP_REASON_IN_USE});
+        for (const json& ref : ArrayMember(img, "RepoTags")) {
+          if (ref.is_string()) {
+            out.push_back(Present{GetString(img, "Id"), ref.get<std::string>(),
+                                  v1::PRUNE_SKIP_REASON_IN_USE});
+          }
+        }
+      }
+      next(std::move(out));
+    })));
+  };
+  kind->remove = [](const PruneChain& chain, const Candidate& c, RemoveDone done) {
+    RemoveImageRefs(chain, std::make_shared<const Candidate>(c), 0,
+                    std::make_shared<json>(json::array()), std::move(done));
+  };
+  return kind;
+}
+
+std::shared_ptr<const ApplyKind> VolumeApply(std::string api_version) {
+  auto kind = std::make_shared<ApplyKind>();
+  kind->kind = PruneKind::kVolumes;
+  kind->refused = v1::PRUNE_SKIP_REASON_IN_USE;
+  kind->candidates = [api_version](const PruneChain& chain, CandidatesNext next) {
+    VolumeCandidates(chain, {}, json::object(), true, api_version, std::move(next));
+  };
+  kind->presence = [](const PruneChain& chain, PresenceNext next) {
+    chain.Track(chain.api.ListVolumes(json::object(), chain.Then([next](json list) {
+      std::vector<Present> out;
+      for (const json& v : ArrayMember(list, "Volumes")) {
+        std::string name = GetString(v, "Name");
+        out.push_back(Present{name, name, v1::PRUNE_SKIP_REASON_IN_USE});
+      }
+      next(std::move(out));
+    })));
+  };
+  kind->remove = [](const PruneChain& chain, const Candidate& c, RemoveDone done) {
+    chain.Track(
+        chain.api.RemoveVolume(c.id, [done](const engine::Status& st) { done(st, json()); }));
+  };
+  return kind;
+}
+
+std::shared_ptr<const ApplyKind> NetworkApply() {
+  auto kind = std::make_shared<ApplyKind>();
+  kind->kind = PruneKind::kNetworks;
+  kind->refused = v1::PRUNE_SKIP_REASON_IN_USE;
+  kind->candidates = [](const PruneChain& chain, CandidatesNext next) {
+    NetworkCandidates(chain, {}, json::object(), std::move(next));
+  };
+  kind->presence = [](const PruneChain& chain, PresenceNext next) {
+    chain.Track(chain.api.ListNetworks(json::object(), chain.Then([next](json list) {
+      std::vector<Present> out;
+      for (const json& n : AsArray(list)) {
+        out.push_back(Present{GetString(n, "Id"), GetString(n, "Name"),
+                              PrunableNetwork(n) ? v1::PRUNE_SKIP_REASON_IN_USE
+                                                 : v1::PRUNE_SKIP_REASON_NOT_PRUNABLE});
+      }
+      next(std::move(out));
+    })));
+  };
+  kind->remove = [](const PruneChain& chain, const Candidate& c, RemoveDone done) {
+    chain.Track(
+        chain.api.RemoveNetwork(c.id, [done](const engine::Status& st) { done(st, json()); }));
+  };
+  return kind;
+}
+
+// What an applied plan (or 1.41's one-by-one volume prune) removed, as the responses say it.
+void FillRemoved(const Applied& applied, v1::PruneContainersResponse* response) {
+  for (const auto& [c, reply] : applied.removed) {
+    response->add_containers_deleted(c.id);
+    response->set_space_reclaimed(response->space_reclaimed() + c.size);
+  }
+}
+
+void FillRemoved(const Applied& applied, v1::PruneImagesResponse* response) {
+  for (const auto& [c, reply] : applied.removed) {
+    ImagesDeletedFromJson(reply, response->mutable_images_deleted());
+    response->set_space_reclaimed(response->space_reclaimed() + c.size);
+  }
+}
+
+void FillRemoved(const Applied& applied, v1::PruneVolumesResponse* response) {
+  for (const auto& [c, reply] : applied.removed) {
+    response->add_volumes_deleted(c.id);
+    response->set_space_reclaimed(response->space_reclaimed() + c.size);
+  }
+}
+
+void FillRemoved(const Applied& applied, v1::PruneNetworksResponse* response) {
+  for (const auto& [c, reply] : applied.removed) {
+    response->add_networks_deleted(c.name);
+  }
+}
+
+template <typename Response>
+void FillApplied(const Applied& applied, Response* response) {
+  FillRemoved(applied, response);
+  for (const v1::PruneSkipped& skipped : applied.skipped) {
+    *response->add_skipped() = skipped;
+  }
+}
+
+// A request with `apply`: nothing else may choose what goes. INVALID_ARGUMENT names the field
+// set beside it, else `ids` gets the plan's.
+template <typename Request>
+grpc::Status CheckApply(PruneKind kind, const Request& request, std::vector<std::string>* ids) {
+  if (request.dry_run()) {
+    return InvalidField("dry_run", "not with apply: a plan is made by a dry run, then applied");
+  }
+  if (request.filters().ByteSizeLong() != 0) {
+    return InvalidField("filters",
+                        "not with apply: the plan's objects were chosen by its dry "
+                        "run's filters");
+  }
+  if constexpr (requires { request.all(); }) {
+    if (request.all()) {
+      return InvalidField("all", "not with apply: the plan names its volumes");
+    }
+  }
+  if constexpr (requires { request.has_dangling(); }) {
+    if (request.has_dangling()) {
+      return InvalidField("dangling", "not with apply: the plan names its images");
+    }
+  }
+  return PruneApplyIds(kind, request.apply(), ids);
+}
+
+// A prune request's three forms: apply (the plan's objects), dry run, or the daemon's prune.
+template <typename Request, typename Response, typename Plain>
+grpc::ServerUnaryReactor* PruneForms(const RpcEnv& env, PruneKind kind, const Request* request,
+                                     Response* response,
+                                     std::function<std::shared_ptr<const ApplyKind>()> apply_kind,
+                                     Plain plain) {
+  if (!request->has_apply()) {
+    return StartPrune(env, kind, request->filters(), std::move(plain));
+  }
+  std::vector<std::string> ids;
+  if (grpc::Status st = CheckApply(kind, *request, &ids); !st.ok()) {
+    return Reject(std::move(st));
+  }
+  grpc::ServerUnaryReactor* reactor = nullptr;
+  UnaryHandle handle = UnaryCall::Start(&reactor);
+  PruneChain chain{env.api, std::move(handle)};
+  auto start = [chain, apply_kind, ids = std::move(ids), response]() mutable {
+    ApplyPlan(chain, apply_kind(), std::move(ids),
+              [response](const Applied& applied) { FillApplied(applied, response); });
+  };
+  if (kind != PruneKind::kVolumes || !chain.api.ApiVersion().empty()) {
+    start();
+  } else {
+    // Which volumes are anonymous depends on the negotiated version; any versioned call
+    // negotiates it.
+    chain.Track(chain.api.Version(chain.Then([start](json) mutable { start(); })));
+  }
+  return reactor;
 }
 
 void PruneVolumesAt(const PruneChain& chain, v1::PruneFilters filters, json daemon_filters,
@@ -270,81 +718,20 @@ void PruneVolumesAt(const PruneChain& chain, v1::PruneFilters filters, json daem
     return RunPrune(chain, PruneTarget::kVolumes, daemon_filters, &VolumesPruneFromJson, response);
   }
   VolumeCandidates(chain, std::move(filters), daemon_filters, all, api_version,
-                   [chain, dry_run, response](VolumeList volumes) {
+                   [chain, dry_run, api_version, response](Candidates volumes) {
                      if (dry_run) {
-                       return chain.handle.Finish(grpc::Status::OK, [&] {
-                         for (const auto& [name, size] : volumes) {
-                           response->add_volumes_deleted(name);
-                           response->set_space_reclaimed(response->space_reclaimed() + size);
-                         }
-                       });
+                       return DryRunVolumes(chain, std::move(volumes), response);
                      }
-                     DeleteVolumes(chain, std::make_shared<const VolumeList>(std::move(volumes)), 0,
-                                   std::make_shared<v1::PruneVolumesResponse>(), response);
+                     // API 1.41 with all=false: its /volumes/prune would take named volumes
+                     // too, so the anonymous ones are deleted one by one. One that went away or
+                     // came into use meanwhile is left, as the daemon's own prune leaves what it
+                     // cannot remove, and (like it) not reported.
+                     RemoveFrom(chain, VolumeApply(api_version),
+                                std::make_shared<const Candidates>(std::move(volumes)), 0,
+                                std::make_shared<Applied>(), [response](const Applied& applied) {
+                                  FillRemoved(applied, response);
+                                });
                    });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Networks.
-
-bool IsPredefinedNetwork(const std::string& name) {
-  return name == "bridge" || name == "host" || name == "none" || name == "default" ||
-         name == "ingress";
-}
-
-// (id, name) of the networks a prune would consider.
-using NetworkList = std::vector<std::pair<std::string, std::string>>;
-
-// Networks without endpoints: list items may not carry Containers, so each candidate is
-// inspected; one that went away meanwhile is skipped. `unused` gathers the names.
-void CheckNetworksUnused(const PruneChain& chain, std::shared_ptr<const NetworkList> nets,
-                         size_t index, std::shared_ptr<std::vector<std::string>> unused,
-                         v1::PruneNetworksResponse* response) {
-  if (index == nets->size()) {
-    return chain.handle.Finish(grpc::Status::OK, [&] {
-      for (const std::string& name : *unused) {
-        response->add_networks_deleted(name);
-      }
-    });
-  }
-  chain.Track(chain.api.InspectNetwork(
-      (*nets)[index].first, [chain, nets, index, unused, response](engine::Result<json> res) {
-        if (res.ok()) {
-          const json* containers = Member(res.value(), "Containers");
-          if (containers == nullptr || !containers->is_object() || containers->empty()) {
-            unused->push_back((*nets)[index].second);
-          }
-        } else if (res.status().code() != engine::Code::kNotFound) {
-          return chain.handle.Fail(res.status());
-        }
-        CheckNetworksUnused(chain, nets, index + 1, unused, response);
-      }));
-}
-
-void DryRunNetworks(const PruneChain& chain, v1::PruneFilters filters, const json& daemon_filters,
-                    v1::PruneNetworksResponse* response) {
-  chain.Track(chain.api.ListNetworks(
-      ListFilters(daemon_filters),
-      chain.Then([chain, filters = std::move(filters), response](json list) {
-        std::optional<int64_t> until = PruneUntilNanos(filters, NowNanos());
-        auto nets = std::make_shared<NetworkList>();
-        for (const json& n : AsArray(list)) {
-          std::string name = GetString(n, "Name");
-          google::protobuf::Timestamp created;
-          int64_t created_nanos = ParseDockerTime(GetString(n, "Created"), &created)
-                                      ? TimeUtil::TimestampToNanoseconds(created)
-                                      : -1;
-          // The daemon's local prune skips predefined and config-only networks; swarm
-          // networks are pruned by the cluster, not listed here.
-          if (name.empty() || IsPredefinedNetwork(name) || GetBool(n, "ConfigOnly") ||
-              GetBool(n, "Ingress") || GetString(n, "Scope") == "swarm" ||
-              !MatchPruneLabels(filters, LabelsOf(n)) || TooNew(until, created_nanos)) {
-            continue;
-          }
-          nets->emplace_back(GetString(n, "Id"), name);
-        }
-        CheckNetworksUnused(chain, nets, 0, std::make_shared<std::vector<std::string>>(), response);
-      })));
 }
 
 }  // namespace
@@ -354,16 +741,22 @@ void DryRunNetworks(const PruneChain& chain, v1::PruneFilters filters, const jso
 grpc::ServerUnaryReactor* rpc::PruneContainers(const RpcEnv& env, grpc::CallbackServerContext*,
                                                const v1::PruneContainersRequest* request,
                                                v1::PruneContainersResponse* response) {
-  return PlainPrune(env, PruneKind::kContainers, PruneTarget::kContainers, request, response,
-                    &DryRunContainers, &ContainersPruneFromJson);
+  return PruneForms(env, PruneKind::kContainers, request, response, &ContainerApply,
+                    [request, response](const PruneChain& chain, const json& filters) {
+                      if (request->dry_run()) {
+                        return DryRunContainers(chain, request->filters(), filters, response);
+                      }
+                      RunPrune(chain, PruneTarget::kContainers, filters, &ContainersPruneFromJson,
+                               response);
+                    });
 }
 
 grpc::ServerUnaryReactor* rpc::PruneImages(const RpcEnv& env, grpc::CallbackServerContext*,
                                            const v1::PruneImagesRequest* request,
                                            v1::PruneImagesResponse* response) {
   bool dangling = !request->has_dangling() || request->dangling();
-  return StartPrune(
-      env, PruneKind::kImages, request->filters(),
+  return PruneForms(
+      env, PruneKind::kImages, request, response, &ImageApply,
       [request, response, dangling](const PruneChain& chain, json filters) {
         if (request->dry_run()) {
           return DryRunImages(chain, request->filters(), std::move(filters), dangling, response);
@@ -379,26 +772,33 @@ grpc::ServerUnaryReactor* rpc::PruneVolumes(const RpcEnv& env, grpc::CallbackSer
                                             v1::PruneVolumesResponse* response) {
   bool all = request->all();
   bool dry_run = request->dry_run();
-  return StartPrune(env, PruneKind::kVolumes, request->filters(),
-                    [request, response, all, dry_run](const PruneChain& chain, json filters) {
-                      if (!chain.api.ApiVersion().empty()) {
-                        return PruneVolumesAt(chain, request->filters(), std::move(filters), all,
-                                              dry_run, response);
-                      }
-                      // What to send depends on the negotiated version; any versioned
-                      // call negotiates it.
-                      chain.Track(chain.api.Version(chain.Then(
-                          [chain, f = request->filters(), filters, all, dry_run, response](json) {
-                            PruneVolumesAt(chain, f, filters, all, dry_run, response);
-                          })));
-                    });
+  return PruneForms(
+      env, PruneKind::kVolumes, request, response,
+      [api = env.api] { return VolumeApply(api.ApiVersion()); },
+      [request, response, all, dry_run](const PruneChain& chain, json filters) {
+        if (!chain.api.ApiVersion().empty()) {
+          return PruneVolumesAt(chain, request->filters(), std::move(filters), all, dry_run,
+                                response);
+        }
+        // What to send depends on the negotiated version; any versioned call negotiates it.
+        chain.Track(chain.api.Version(
+            chain.Then([chain, f = request->filters(), filters, all, dry_run, response](json) {
+              PruneVolumesAt(chain, f, filters, all, dry_run, response);
+            })));
+      });
 }
 
 grpc::ServerUnaryReactor* rpc::PruneNetworks(const RpcEnv& env, grpc::CallbackServerContext*,
                                              const v1::PruneNetworksRequest* request,
                                              v1::PruneNetworksResponse* response) {
-  return PlainPrune(env, PruneKind::kNetworks, PruneTarget::kNetworks, request, response,
-                    &DryRunNetworks, &NetworksPruneFromJson);
+  return PruneForms(env, PruneKind::kNetworks, request, response, &NetworkApply,
+                    [request, response](const PruneChain& chain, const json& filters) {
+                      if (request->dry_run()) {
+                        return DryRunNetworks(chain, request->filters(), filters, response);
+                      }
+                      RunPrune(chain, PruneTarget::kNetworks, filters, &NetworksPruneFromJson,
+                               response);
+                    });
 }
 
 }  // namespace dockline::server

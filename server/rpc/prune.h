@@ -8,7 +8,9 @@
 #include "server/rpc/rpc_env.h"
 
 // PruneContainers, PruneImages, PruneVolumes and PruneNetworks: POST /<kind>/prune with typed
-// filters, or, for a dry run, the list of what that prune would remove (nothing is deleted).
+// filters, or, for a dry run, the list of what that prune would remove (nothing is deleted) and
+// the same as a plan with a token; or, given `apply`, the plan's objects that are still
+// prunable, each removed by its own DELETE, and the others reported skipped with why.
 // Volume prune depends on the API version: 1.41 deletes named volumes too and refuses the
 // `all` filter, so there "anonymous only" is done by listing and deleting one by one.
 

@@ -283,5 +283,29 @@ TEST_F(PolicyTest, OwnedVolumePrunesTakeOnlyTheOwnersVolumes) {
   EXPECT_THAT(pruned.volumes_deleted(), ::testing::ElementsAre(volumes["alice"]));
 }
 
+TEST_F(PolicyTest, AnOwnedIdentityAppliesOnlyWhatItOwnsOfAPlan) {
+  Start();
+  std::string alices;
+  std::string bobs;
+  ASSERT_TRUE(CreateAs("alice", NamedSpec({"true"}), &alices).ok());
+  ASSERT_TRUE(CreateAs("bob", NamedSpec({"true"}), &bobs).ok());
+  // Both created, never started: prunable. Bob names both; alice's is absent to him.
+  v1::PruneContainersRequest apply;
+  apply.mutable_apply()->mutable_ids()->add_ids(alices);
+  apply.mutable_apply()->mutable_ids()->add_ids(bobs);
+  v1::PruneContainersResponse applied;
+  grpc::Status st = client_->PruneContainers(As("bob").get(), apply, &applied);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_THAT(applied.containers_deleted(), ::testing::ElementsAre(bobs));
+  ASSERT_EQ(applied.skipped_size(), 1);
+  EXPECT_EQ(applied.skipped(0).id(), alices);
+  EXPECT_EQ(applied.skipped(0).reason(), v1::PRUNE_SKIP_REASON_GONE);
+  EXPECT_FALSE(DaemonInspect(alices).is_null());
+  EXPECT_TRUE(DaemonInspect(bobs).is_null());
+  // The reader may not prune at all, plans included.
+  EXPECT_EQ(client_->PruneContainers(As("reader").get(), apply, &applied).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
 }  // namespace
 }  // namespace dockline::testing

@@ -7,7 +7,7 @@ from collections import namedtuple
 
 import grpc
 
-from dockline import _convert
+from dockline import _convert, prune
 from dockline._proto import pb
 from dockline._spec import build_spec
 from dockline._stream import CancellableStream
@@ -571,13 +571,18 @@ class ContainerCollection:
             "Labels": dict(c.labels),
         }
 
-    def prune(self, filters=None):
+    def prune(self, filters=None, plan=False, apply=None):
         """{"ContainersDeleted": [ids], "SpaceReclaimed": bytes}; filters: until, label,
-        label!."""
+        label!. plan=True: the dry run's plan ({"Items", "Token"}), nothing removed;
+        apply=<that plan, its token or a list of ids>: exactly those still prunable go, and
+        "Skipped" lists the others with why."""
         typed, _ = _convert.prune_filters(filters, allowed=())
-        reply = self.client._call("PruneContainers", pb.PruneContainersRequest(filters=typed))
-        return {"ContainersDeleted": list(reply.containers_deleted),
-                "SpaceReclaimed": reply.space_reclaimed}
+        reply = self.client._call("PruneContainers", prune.prune_request(
+            pb.PruneContainersRequest(filters=typed), plan, apply))
+        if plan:
+            return prune.plan_result(reply)
+        return prune.with_skipped({"ContainersDeleted": list(reply.containers_deleted),
+                                   "SpaceReclaimed": reply.space_reclaimed}, reply, apply)
 
 
 __all__ = ["Container", "ContainerCollection", "ExecOutput", "ExecResult", "ExecSocket"]

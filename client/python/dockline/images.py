@@ -4,7 +4,7 @@ import json
 
 import grpc
 
-from dockline import _convert
+from dockline import _convert, prune
 from dockline._proto import pb
 from dockline.containers import Model, registry_auth
 from dockline.errors import DocklineException, ImageNotFound, InvalidArgument, from_rpc_error
@@ -117,19 +117,21 @@ class ImageCollection:
             image=str(image), force=force, no_prune=noprune), not_found=ImageNotFound)
         return [_deleted(d) for d in reply.deleted]
 
-    def prune(self, filters=None):
+    def prune(self, filters=None, plan=False, apply=None):
         """{"ImagesDeleted": [...], "SpaceReclaimed": bytes}; filters: dangling, until, label,
-        label!."""
+        label!. plan/apply: as containers.prune."""
         typed, extra = _convert.prune_filters(filters, allowed=("dangling",))
-        request = pb.PruneImagesRequest(filters=typed)
+        request = prune.prune_request(pb.PruneImagesRequest(filters=typed), plan, apply)
         if "dangling" in extra:
             value = extra["dangling"]
             if isinstance(value, (list, tuple)) and len(value) == 1:
                 value = value[0]
             request.dangling = _convert.bool_value(value, "filters['dangling']")
         reply = self.client._call("PruneImages", request)
-        return {"ImagesDeleted": [_deleted(d) for d in reply.images_deleted],
-                "SpaceReclaimed": reply.space_reclaimed}
+        if plan:
+            return prune.plan_result(reply)
+        return prune.with_skipped({"ImagesDeleted": [_deleted(d) for d in reply.images_deleted],
+                                   "SpaceReclaimed": reply.space_reclaimed}, reply, apply)
 
 
 def _deleted(d):

@@ -467,6 +467,37 @@ class PruneTest(unittest.TestCase):
         result = client.networks.prune(filters={"label": mine})
         self.assertEqual(result, {"NetworksDeleted": []})
 
+    def test_prune_plan_then_apply(self):
+        client = dockline.from_env()
+        self.addCleanup(client.close)
+        case = unique("plan")
+        mine = [LABEL_FILTER, f"case={case}"]
+        first = client.containers.run(IMAGE, "true", detach=True, labels=labels(case=case))
+        second = client.containers.run(IMAGE, "true", detach=True, labels=labels(case=case))
+        first.wait()
+        second.wait()
+
+        plan = client.containers.prune(filters={"label": mine}, plan=True)
+        self.assertEqual(sorted(i["Id"] for i in plan["Items"]), sorted([first.id, second.id]))
+        self.assertTrue(plan["Token"].startswith("dlplan1."))
+        first.reload()  # a plan removes nothing
+
+        # Only what was reviewed: the plan cut down to the first.
+        reviewed = dict(plan, Items=[i for i in plan["Items"] if i["Id"] == first.id])
+        result = client.containers.prune(apply=reviewed)
+        self.assertEqual(result["ContainersDeleted"], [first.id])
+        self.assertEqual(result["Skipped"], [])
+        second.reload()
+
+        # The whole plan later, by its token: the first is gone by then.
+        result = client.containers.prune(apply=plan["Token"])
+        self.assertEqual(result["ContainersDeleted"], [second.id])
+        self.assertEqual(result["Skipped"], [{"Id": first.id, "Reason": "gone", "Detail": ""}])
+        with self.assertRaises(dockline.errors.InvalidArgument):
+            client.containers.prune(apply="not a token")
+        with self.assertRaises(TypeError):
+            client.containers.prune(plan=True, apply=plan)
+
     def test_prune_refuses_unknown_filters(self):
         client = dockline.from_env()
         self.addCleanup(client.close)

@@ -148,6 +148,7 @@ std::vector<std::pair<std::string, Status>> CallEveryIdEndpoint(const DockerApi&
   result(
       "InspectNetwork", [&](Done<Json> d) { api.InspectNetwork(id, d); }, Outcome<Json>());
   status("RemoveVolume", [&](StatusDone d) { api.RemoveVolume(id, d); });
+  status("RemoveNetwork", [&](StatusDone d) { api.RemoveNetwork(id, d); });
   return got;
 }
 
