@@ -213,6 +213,11 @@ class Client {
   // (OK), or `timeout` passes (DEADLINE_EXCEEDED).
   grpc::Status WatchHealth(const std::string& container, const HealthWatchCallback& on_change,
                            std::optional<std::chrono::nanoseconds> timeout = {});
+  // container.stats(stream=False): one sample (about a second: the daemon takes two).
+  Result<v1::ContainerStats> GetStats(const std::string& container);
+  // container.stats(stream=True): each sample to `on_sample` until it returns false (OK), the
+  // container is removed (OK) or the call fails.
+  grpc::Status StreamStats(const std::string& container, const StatsCallback& on_sample);
   // containers/images/volumes/networks.prune(filters): what was deleted (or, dry_run, what
   // would be) and the bytes reclaimed. Only images and volumes read PruneOptions::all.
   Result<v1::PruneContainersResponse> PruneContainers(const PruneOptions& options = {});

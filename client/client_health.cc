@@ -1,5 +1,10 @@
 #include <grpcpp/client_context.h>
 
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+
 #include "client/client.h"
 #include "client/spec_values.h"
 
@@ -45,18 +50,17 @@ Result<v1::WaitHealthyResponse> Client::WaitHealthy(
   return result;
 }
 
-grpc::Status Client::WatchHealth(const std::string& container, const HealthWatchCallback& on_change,
-                                 std::optional<std::chrono::nanoseconds> timeout) {
-  grpc::ClientContext context;
-  SetDeadline(context, timeout);
-  v1::WatchHealthRequest request;
-  request.set_container(container);
-  std::unique_ptr<grpc::ClientReaderInterface<v1::WatchHealthResponse>> reader =
-      stub_->WatchHealth(&context, request);
-  v1::WatchHealthResponse response;
+namespace {
+
+// Hands each message of a server stream to `on_message` until the stream ends (its status) or
+// `on_message` returns false (OK: the call is cancelled).
+template <typename Response, typename Reader>
+grpc::Status ReadEach(grpc::ClientContext& context, Reader reader,
+                      const std::function<bool(const Response&)>& on_message) {
+  Response response;
   bool stopped = false;
   while (reader->Read(&response)) {
-    if (on_change && !on_change(response)) {
+    if (on_message && !on_message(response)) {
       stopped = true;
       context.TryCancel();
       break;
@@ -64,6 +68,39 @@ grpc::Status Client::WatchHealth(const std::string& container, const HealthWatch
   }
   grpc::Status status = reader->Finish();
   return stopped ? grpc::Status::OK : status;
+}
+
+}  // namespace
+
+grpc::Status Client::WatchHealth(const std::string& container, const HealthWatchCallback& on_change,
+                                 std::optional<std::chrono::nanoseconds> timeout) {
+  grpc::ClientContext context;
+  SetDeadline(context, timeout);
+  v1::WatchHealthRequest request;
+  request.set_container(container);
+  return ReadEach<v1::WatchHealthResponse>(context, stub_->WatchHealth(&context, request),
+                                           on_change);
+}
+
+Result<v1::ContainerStats> Client::GetStats(const std::string& container) {
+  grpc::ClientContext context;
+  SetDeadline(context, DefaultTimeout());
+  v1::GetStatsRequest request;
+  request.set_container(container);
+  v1::GetStatsResponse response;
+  Result<v1::ContainerStats> result;
+  result.status = stub_->GetStats(&context, request, &response);
+  result.value = std::move(*response.mutable_stats());
+  return result;
+}
+
+grpc::Status Client::StreamStats(const std::string& container, const StatsCallback& on_sample) {
+  grpc::ClientContext context;
+  v1::StreamStatsRequest request;
+  request.set_container(container);
+  return ReadEach<v1::StreamStatsResponse>(
+      context, stub_->StreamStats(&context, request),
+      [&on_sample](const v1::StreamStatsResponse& msg) { return on_sample(msg.stats()); });
 }
 
 namespace {

@@ -6,12 +6,15 @@
 
 #include "dockline/v1/dockline.pb.h"
 
-// Option types of Client's health and prune calls (client_health.cc).
+// Option types of Client's health, prune and stats calls (client_health.cc).
 namespace dockline::client {
 
 // Each message of WatchHealth: the current state first, then one per transition. Return false
 // to stop watching.
 using HealthWatchCallback = std::function<bool(const v1::WatchHealthResponse&)>;
+
+// Each sample of StreamStats. Return false to stop.
+using StatsCallback = std::function<bool(const v1::ContainerStats&)>;
 
 // The prune calls' options, docker-py's `filters=` typed.
 struct PruneOptions {

@@ -444,6 +444,31 @@ std::shared_ptr<Call> DockerApi::ContainerLogs(const std::string& id, const Logs
   return OpenStream(*engine_, std::move(request), std::move(done));
 }
 
+std::shared_ptr<Call> DockerApi::ContainerStats(const std::string& id, Done<Json> done) const {
+  if (owner_) {
+    return Owned(id, done, [done](const DockerApi& api, const std::string& full) {
+      return api.ContainerStats(full, done);
+    });
+  }
+  ApiRequest request = Short("GET", PathOf("/containers", id, "/stats"));
+  request.Query("stream", "0");
+  return SendUnary(*engine_, std::move(request),
+                   ToDocument(std::move(done), "container stats", false));
+}
+
+std::shared_ptr<Call> DockerApi::StreamContainerStats(const std::string& id,
+                                                      Engine::StreamCallback done) const {
+  if (owner_) {
+    auto fail = [done](const Status& st) { done(st, nullptr); };
+    return Owned(id, fail, [done](const DockerApi& api, const std::string& full) {
+      return api.StreamContainerStats(full, done);
+    });
+  }
+  ApiRequest request("GET", PathOf("/containers", id, "/stats"));
+  request.Query("stream", "1");
+  return OpenStream(*engine_, std::move(request), std::move(done));
+}
+
 std::shared_ptr<Call> DockerApi::CreateExec(const std::string& container, const Json& body,
                                             Done<std::string> done) const {
   if (owner_) {

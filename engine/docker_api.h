@@ -141,6 +141,13 @@ class DockerApi {
   std::shared_ptr<Call> ContainerLogs(const std::string& id, const LogsQuery& query,
                                       Engine::StreamCallback done) const;
 
+  // GET /containers/{id}/stats?stream=0: one sample, with the one before it (precpu_stats) so
+  // that a CPU percent can be computed; the daemon takes about a second to answer.
+  std::shared_ptr<Call> ContainerStats(const std::string& id, Done<Json> done) const;
+  // GET /containers/{id}/stats?stream=1: a JSON sample per line, about one a second.
+  std::shared_ptr<Call> StreamContainerStats(const std::string& id,
+                                             Engine::StreamCallback done) const;
+
   // --- exec ---
   // POST /containers/{id}/exec; the reply's Id. A reply without one is kProtocolError.
   std::shared_ptr<Call> CreateExec(const std::string& container, const Json& body,

@@ -23,6 +23,7 @@
 #include "server/rpc/prune.h"
 #include "server/rpc/rpc_env.h"
 #include "server/rpc/run.h"
+#include "server/rpc/stats.h"
 
 namespace dockline::server {
 
@@ -98,6 +99,15 @@ class DocklineService final : public v1::Dockline::CallbackService {
                                           const v1::GetEngineInfoRequest* req,
                                           v1::GetEngineInfoResponse* resp) override {
     return Guarded("GetEngineInfo", rpc::GetEngineInfo, ctx, req, resp);
+  }
+  grpc::ServerUnaryReactor* GetStats(grpc::CallbackServerContext* ctx,
+                                     const v1::GetStatsRequest* req,
+                                     v1::GetStatsResponse* resp) override {
+    return Guarded("GetStats", rpc::GetStats, ctx, req, resp);
+  }
+  grpc::ServerWriteReactor<v1::StreamStatsResponse>* StreamStats(
+      grpc::CallbackServerContext* ctx, const v1::StreamStatsRequest* req) override {
+    return Guarded("StreamStats", rpc::StreamStats, ctx, req);
   }
   grpc::ServerUnaryReactor* ExecContainer(grpc::CallbackServerContext* ctx,
                                           const v1::ExecContainerRequest* req,

@@ -170,6 +170,26 @@ inline std::vector<RpcCase> RpcCases() {
          r.set_container(id);
          return Drain<v1::StreamLogsResponse>(s.StreamLogs(c, r));
        }},
+      {"GetStats",
+       "container",
+       "/containers",
+       {"/stats"},
+       false,
+       [](Stub& s, Ctx* c, const std::string& id) {
+         v1::GetStatsRequest r;
+         r.set_container(id);
+         return Unary(&Stub::GetStats, s, c, r);
+       }},
+      {"StreamStats",
+       "container",
+       "/containers",
+       {"/stats"},
+       false,
+       [](Stub& s, Ctx* c, const std::string& id) {
+         v1::StreamStatsRequest r;
+         r.set_container(id);
+         return Drain<v1::StreamStatsResponse>(s.StreamStats(c, r));
+       }},
       {"GetHealth",
        "container",
        "/containers",

@@ -286,6 +286,7 @@ Result<Invocation> ParseArgs(const std::vector<std::string>& args, const EnvLook
   CLI::App* ping = AddPingCommand(app, invocation.ping);
   ImagesFlags images_flags;
   ImageCommands image_commands = AddImageCommands(app, images_flags, invocation.images);
+  CLI::App* stats = AddStatsCommand(app, invocation.stats);
 
   CLI::App* version = app.add_subcommand("version", "Show the dockline and engine versions");
   version->fallthrough();
@@ -353,6 +354,7 @@ Result<Invocation> ParseArgs(const std::vector<std::string>& args, const EnvLook
       {image_commands.pull, CommandKind::kPull},
       {image_commands.images, CommandKind::kImages},
       {image_commands.rmi, CommandKind::kRemoveImages},
+      {stats, CommandKind::kStats},
   };
   CLI::App* chosen = nullptr;
   for (const auto& [command, kind] : kinds) {
@@ -448,6 +450,11 @@ Result<Invocation> ParseArgs(const std::vector<std::string>& args, const EnvLook
         return Error<Invocation>(st);
       }
       break;
+    case CommandKind::kStats:
+      if (grpc::Status st = FinishStatsArgs(invocation.stats); !st.ok()) {
+        return Error<Invocation>(st);
+      }
+      break;
     case CommandKind::kImages:
       if (grpc::Status st = FinishImagesArgs(images_flags, &invocation.images); !st.ok()) {
         return Error<Invocation>(st);
@@ -522,6 +529,8 @@ int Execute(const Invocation& invocation, client::Client& client, std::ostream& 
       return ExecuteImages(invocation, client, out, err);
     case CommandKind::kRemoveImages:
       return ExecuteRemoveImages(invocation, client, out, err);
+    case CommandKind::kStats:
+      return ExecuteStats(invocation, client, out, err);
   }
   return kExitCommandFailed;
 }

@@ -12,6 +12,7 @@
 #include "client/cli/images.h"
 #include "client/cli/ping.h"
 #include "client/cli/prune.h"
+#include "client/cli/stats.h"
 #include "client/cli/values.h"
 #include "client/client.h"
 #include "client/result.h"
@@ -49,6 +50,7 @@ enum class CommandKind {
   kPull,
   kImages,
   kRemoveImages,
+  kStats,
 };
 
 // What one command line asks for. Fields beyond `kind` and the global ones are read only by the
@@ -97,6 +99,7 @@ struct Invocation {
   PruneInvocation prune;     // prune
   PingInvocation ping;       // ping
   ImagesInvocation images;   // pull, images, rmi
+  StatsInvocation stats;     // stats
 
   // wait
   std::optional<std::chrono::nanoseconds> wait_timeout;

@@ -186,6 +186,32 @@ std::string FormatPsTable(const v1::ListContainersResponse& list,
   return FormatTable(rows);
 }
 
+namespace {
+
+// docker's units.CustomSize("%.4g%s", size, base, units).
+template <size_t N>
+std::string CustomSize(uint64_t bytes, double base, const char* const (&units)[N]) {
+  double size = static_cast<double>(bytes);
+  size_t unit = 0;
+  while (size >= base && unit + 1 < N) {
+    size /= base;
+    ++unit;
+  }
+  return fmt::format("{:.4g}{}", size, units[unit]);
+}
+
+}  // namespace
+
+std::string HumanSize(uint64_t bytes) {
+  static constexpr const char* kUnits[] = {"B", "kB", "MB", "GB", "TB", "PB", "EB"};
+  return CustomSize(bytes, 1000.0, kUnits);
+}
+
+std::string BytesSize(uint64_t bytes) {
+  static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  return CustomSize(bytes, 1024.0, kUnits);
+}
+
 std::string ToJson(const google::protobuf::Message& message) {
   google::protobuf::util::JsonPrintOptions options;
   options.always_print_primitive_fields = true;

@@ -3,6 +3,7 @@
 #include <google/protobuf/message.h>
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,6 +15,11 @@ namespace dockline::cli {
 
 // docker's units.HumanDuration: "Less than a second", "About a minute", "3 hours", "2 weeks".
 std::string HumanDuration(std::chrono::nanoseconds duration);
+
+// docker's units.HumanSize: decimal units, 4 significant digits ("1.235MB", "0B", "999B").
+std::string HumanSize(uint64_t bytes);
+// docker's units.BytesSize: binary units, 4 significant digits ("1.907MiB", "7.775GiB").
+std::string BytesSize(uint64_t bytes);
 
 // Rows laid out as docker's tabwriter does: columns of at least 10, 3 spaces apart, no
 // trailing blanks.

@@ -250,17 +250,6 @@ int ExecutePrune(const Invocation& invocation, client::Client& client, std::ostr
   return kExitCommandFailed;
 }
 
-std::string HumanSize(uint64_t bytes) {
-  static constexpr const char* kUnits[] = {"B", "kB", "MB", "GB", "TB", "PB", "EB"};
-  double size = static_cast<double>(bytes);
-  size_t unit = 0;
-  while (size >= 1000.0 && unit + 1 < std::size(kUnits)) {
-    size /= 1000.0;
-    ++unit;
-  }
-  return fmt::format("{:.4g}{}", size, kUnits[unit]);
-}
-
 std::string FormatPrune(const v1::PruneContainersResponse& reply, bool dry_run) {
   std::vector<std::string> ids(reply.containers_deleted().begin(),
                                reply.containers_deleted().end());

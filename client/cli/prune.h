@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "client/cli/format.h"  // HumanSize
 #include "client/client.h"
 #include "dockline/v1/dockline.pb.h"
 
@@ -55,9 +56,6 @@ int ExecutePrune(const Invocation& invocation, client::Client& client, std::ostr
 
 // ---------------------------------------------------------------------------------------------
 // Formatting, exposed for tests.
-
-// docker's units.HumanSize: decimal units, 4 significant digits ("1.235MB", "0B", "999B").
-std::string HumanSize(uint64_t bytes);
 
 // The human summaries of the four prunes.
 std::string FormatPrune(const v1::PruneContainersResponse& reply, bool dry_run);

@@ -143,8 +143,8 @@ const std::map<std::string, std::vector<std::string>>& RpcGroups() {
   static const auto* groups = new std::map<std::string, std::vector<std::string>>{
       {"read",
        {"InspectContainer", "ListContainers", "WaitContainer", "StreamLogs", "GetHealth",
-        "WaitHealthy", "WatchHealth", "GetEngineInfo", "InspectExec", "ListImages",
-        "InspectImage"}},
+        "WaitHealthy", "WatchHealth", "GetEngineInfo", "InspectExec", "ListImages", "InspectImage",
+        "GetStats", "StreamStats"}},
       {"operate",
        {"CreateContainer", "StartContainer", "StopContainer", "RestartContainer", "KillContainer",
         "RemoveContainer", "RunContainer"}},

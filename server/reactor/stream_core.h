@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/engine.h"
+#include "server/codec/status_map.h"
 #include "server/reactor/output_queue.h"
 
 namespace dockline::server {
@@ -131,6 +132,31 @@ class StreamCore : public std::enable_shared_from_this<Derived> {
     if (cancel && call) {
       call->Cancel();
     }
+  }
+
+  // The callback of an engine call that opens a daemon stream: a failure (through `map`, when
+  // the call gives the daemon's status a meaning of its own) fails the call; an open body goes
+  // to `opened` (mu_ held) while the call is on, and is closed at once once it has ended.
+  engine::Engine::StreamCallback OnBodyOpened(
+      std::function<void(std::shared_ptr<engine::BodyStream>)> opened,
+      std::function<engine::Status(const engine::Status&)> map = nullptr) {
+    return [self = self(), opened = std::move(opened), map = std::move(map)](
+               engine::Result<engine::ApiResponse> res, std::shared_ptr<engine::BodyStream> body) {
+      bool unwanted = false;
+      self->Update([&] {
+        unwanted = self->ended();
+        if (unwanted) {
+          return;
+        }
+        if (!res.status().ok()) {
+          return self->Fail(ToGrpcStatus(map ? map(res.status()) : res.status()));
+        }
+        opened(body);
+      });
+      if (unwanted && body) {
+        body->Cancel();
+      }
+    };
   }
 
   // mu_ held: a StartWrite/StartRead-like call on the reactor, counted until it returns.

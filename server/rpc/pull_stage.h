@@ -141,26 +141,14 @@ class PullStage : public StreamCore<Derived, Response> {
   }
 
   void OpenPull() {
-    std::shared_ptr<PullStage> self = this->self();
-    this->Hold(&pull_call_,
-               pull_api_.PullImage(pull_target_, [self](engine::Result<engine::ApiResponse> res,
-                                                        std::shared_ptr<engine::BodyStream> body) {
-                 bool unwanted = false;
-                 self->Update([&] {
-                   unwanted = self->ended();
-                   if (unwanted) {
-                     return;
-                   }
-                   if (!res.status().ok()) {
-                     return self->Fail(ToGrpcStatus(PullReplyStatus(res.status())));
-                   }
-                   self->pull_body_ = body;
-                   self->pull_state_ = State::kReading;
-                 });
-                 if (unwanted && body) {
-                   body->Cancel();
-                 }
-               }));
+    // The callback holds the core, so `this` outlives it.
+    this->Hold(&pull_call_, pull_api_.PullImage(
+                                pull_target_, this->OnBodyOpened(
+                                                  [this](std::shared_ptr<engine::BodyStream> body) {
+                                                    pull_body_ = std::move(body);
+                                                    pull_state_ = State::kReading;
+                                                  },
+                                                  &PullReplyStatus)));
   }
 
   void ReadPull(std::shared_ptr<engine::BodyStream> body) {

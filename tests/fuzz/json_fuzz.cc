@@ -17,6 +17,7 @@
 #include "server/codec/health_codec.h"
 #include "server/codec/inspect_codec.h"
 #include "server/codec/prune_codec.h"
+#include "server/codec/stats_codec.h"
 #include "server/events/event_follower.h"
 
 namespace dockline::fuzz {
@@ -53,6 +54,8 @@ void DecodeDocument(const json& doc) {
   DecodeAndCheck<v1::PruneImagesResponse>(doc, server::ImagesPruneFromJson);
   DecodeAndCheck<v1::PruneVolumesResponse>(doc, server::VolumesPruneFromJson);
   DecodeAndCheck<v1::PruneNetworksResponse>(doc, server::NetworksPruneFromJson);
+  DecodeAndCheck<v1::ContainerStats>(
+      doc, [](const json& d, v1::ContainerStats* out) { server::StatsFromJson(d, "", out); });
 
   v1::Health health;
   server::HealthFromJson(doc, &health);

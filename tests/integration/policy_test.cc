@@ -307,5 +307,28 @@ TEST_F(PolicyTest, AnOwnedIdentityAppliesOnlyWhatItOwnsOfAPlan) {
             grpc::StatusCode::PERMISSION_DENIED);
 }
 
+TEST_F(PolicyTest, StatsAreReadAndScopedToTheOwnerLikeInspect) {
+  Start();
+  std::string alices;
+  ASSERT_TRUE(CreateAs("alice", NamedSpec({"sleep", "60"}), &alices).ok());
+  ASSERT_TRUE(StartAs("alice", alices).ok());
+  v1::GetStatsRequest req;
+  req.set_container(alices);
+  v1::GetStatsResponse resp;
+  grpc::Status st = client_->GetStats(As("alice").get(), req, &resp);
+  EXPECT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(resp.stats().id(), alices);
+  EXPECT_TRUE(client_->GetStats(As("reader").get(), req, &resp).ok());
+  st = client_->GetStats(As("bob").get(), req, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND) << st.error_message();
+  v1::StreamStatsRequest stream;
+  stream.set_container(alices);
+  auto ctx = As("bob");
+  auto reader = client_->StreamStats(ctx.get(), stream);
+  v1::StreamStatsResponse sample;
+  EXPECT_FALSE(reader->Read(&sample));
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
 }  // namespace
 }  // namespace dockline::testing

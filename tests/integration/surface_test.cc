@@ -27,7 +27,8 @@ TEST_F(SurfaceTest, ReflectionListsEveryRpcOfTheDesign) {
         "RunContainer",    "WaitContainer",   "ExecContainer",    "StreamExec",
         "StartExec",       "InspectExec",     "AttachExec",       "StreamLogs",
         "GetHealth",       "WaitHealthy",     "WatchHealth",      "PruneContainers",
-        "PruneImages",     "PruneVolumes",    "PruneNetworks",    "GetEngineInfo"}) {
+        "PruneImages",     "PruneVolumes",    "PruneNetworks",    "GetEngineInfo",
+        "GetStats",        "StreamStats"}) {
     EXPECT_THAT(r.out, HasSubstr(std::string("method dockline.v1.Dockline/") + rpc + "\n")) << rpc;
   }
   // Every service listed can be described (the probe fails otherwise), grpc.health.v1 included.

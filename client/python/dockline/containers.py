@@ -430,6 +430,29 @@ class Container(Model):
         call = self.client._open("WatchHealth", pb.WatchHealthRequest(container=self.id))
         return CancellableStream(call, (_health_dict(m.health) for m in call))
 
+    def stats(self, decode=None, stream=True):
+        """docker-py's stats(): with stream=False the daemon's sample as a dict (it takes about
+        a second); otherwise a stream of samples, each the daemon's JSON bytes, or a dict with
+        decode=True. Beyond docker-py, each sample's typed figures as docker stats computes
+        them are in stats_typed()."""
+        if not stream:
+            reply = self.client._call("GetStats", pb.GetStatsRequest(container=self.id))
+            return json.loads(reply.stats.raw_json)
+        call = self.client._open("StreamStats", pb.StreamStatsRequest(container=self.id))
+        if decode:
+            return CancellableStream(call, (json.loads(m.stats.raw_json) for m in call))
+        return CancellableStream(call, (m.stats.raw_json.encode() for m in call))
+
+    def stats_typed(self):
+        """One sample as docker stats shows it: {"CPUPercent", "MemoryUsage", "MemoryLimit",
+        "MemoryPercent", "NetworkRx", "NetworkTx", "BlockRead", "BlockWrite", "Pids"}."""
+        s = self.client._call("GetStats", pb.GetStatsRequest(container=self.id)).stats
+        return {"CPUPercent": s.cpu_percent, "MemoryUsage": s.memory_usage,
+                "MemoryLimit": s.memory_limit, "MemoryPercent": s.memory_percent,
+                "NetworkRx": s.network_rx_bytes, "NetworkTx": s.network_tx_bytes,
+                "BlockRead": s.block_read_bytes, "BlockWrite": s.block_write_bytes,
+                "Pids": s.pids}
+
 
 class ContainerCollection:
     def __init__(self, client):

@@ -505,6 +505,28 @@ class PruneTest(unittest.TestCase):
             client.containers.prune(filters={"status": "exited"})
 
 
+class StatsTest(unittest.TestCase):
+    def test_stats_one_shot_stream_and_typed(self):
+        client = dockline.from_env()
+        self.addCleanup(client.close)
+        container = client.containers.run(IMAGE, "sleep 60", detach=True, mem_limit="32m",
+                                          labels=labels(case=unique("stats")))
+        self.addCleanup(container.remove, force=True)
+        sample = container.stats(stream=False)
+        self.assertEqual(sample["id"], container.id)
+        self.assertEqual(sample["memory_stats"]["limit"], 32 << 20)
+        stream = container.stats(decode=True)
+        first = next(stream)
+        self.assertIn("cpu_stats", first)
+        stream.close()
+        raw = container.stats()
+        self.assertIsInstance(next(raw), bytes)
+        raw.close()
+        typed = container.stats_typed()
+        self.assertEqual(typed["MemoryLimit"], 32 << 20)
+        self.assertGreaterEqual(typed["Pids"], 1)
+
+
 class EngineTest(unittest.TestCase):
     def test_version_and_ping(self):
         client = dockline.from_env()

@@ -138,7 +138,7 @@ identities:
     auto policy = Policy::Load(file->path());
     ASSERT_TRUE(policy.ok()) << policy.status().message();
     auto ci = policy.value()->For("ci");
-    EXPECT_EQ(ci->rpcs.size(), 18u);  // read (11) and operate (7)
+    EXPECT_EQ(ci->rpcs.size(), 20u);  // read (13) and operate (7)
     ASSERT_TRUE(ci->images.has_value());
     EXPECT_EQ(*ci->images, std::vector<std::string>{"alpine:*"});
     EXPECT_EQ(ci->bind_roots, std::vector<std::string>{"/srv/ci"});
