@@ -102,6 +102,8 @@ struct LogsOptions {
   std::optional<std::chrono::system_clock::time_point> since;
   std::optional<std::chrono::system_clock::time_point> until;
   std::optional<std::chrono::nanoseconds> timeout;  // whole call; unset: none
+  // An OutputChunk.cursor: continue just after that chunk (then since and tail stay unset).
+  std::string resume_from;
 };
 
 struct LogsResult {

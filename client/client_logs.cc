@@ -46,6 +46,7 @@ std::unique_ptr<LogStream> Client::StreamLogs(const std::string& container,
   if (options.until) {
     *request.mutable_until() = ToTimestamp(*options.until);
   }
+  request.set_resume_from(options.resume_from);
   auto reader = stub_->StreamLogs(context.get(), request);
   return std::make_unique<LogStream>(std::move(context), std::move(reader));
 }

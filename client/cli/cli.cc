@@ -461,6 +461,7 @@ Result<Invocation> ParseArgs(const std::vector<std::string>& args, const EnvLook
       }
       break;
     case CommandKind::kLogs:
+      invocation.logs_resume_file = logs_flags.resume_file;
       if (grpc::Status st = FinishLogsArgs(logs_flags, &invocation.logs); !st.ok()) {
         return Error<Invocation>(st);
       }

@@ -94,6 +94,7 @@ struct Invocation {
   client::Filters filters;
 
   client::LogsOptions logs;  // logs (containers[0])
+  std::string logs_resume_file;  // logs --resume-file
   ExecInvocation exec;       // exec
   HealthInvocation health;   // health
   PruneInvocation prune;     // prune

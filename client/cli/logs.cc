@@ -6,6 +6,9 @@
 
 #include <CLI/CLI.hpp>
 #include <charconv>
+#include <filesystem>
+#include <fstream>
+#include <system_error>
 
 #include "client/cli/cli.h"
 #include "client/quote.h"
@@ -28,6 +31,10 @@ CLI::App* AddLogsCommand(CLI::App& app, LogsFlags& flags, std::vector<std::strin
   auto* out_only = logs->add_flag("--stdout-only", flags.stdout_only, "Only the stdout stream");
   auto* err_only = logs->add_flag("--stderr-only", flags.stderr_only, "Only the stderr stream");
   out_only->excludes(err_only);
+  logs->add_option("--resume-file", flags.resume_file,
+                   "Keep the position in this file: a later run with the same file goes on "
+                   "exactly after what this one printed (--since and --tail apply to the first run "
+                   "only)");
   return logs;
 }
 
@@ -56,8 +63,44 @@ grpc::Status FinishLogsArgs(const LogsFlags& flags, client::LogsOptions* options
     }
     options->tail = n;
   }
+  if (!flags.resume_file.empty()) {
+    std::ifstream in(flags.resume_file);
+    std::string cursor;
+    if (in) {
+      std::getline(in, cursor);
+    } else if (std::filesystem::exists(flags.resume_file)) {
+      return client::InvalidArgument(
+          fmt::format("--resume-file: cannot read {}", client::Quote(flags.resume_file)));
+    }
+    if (!cursor.empty()) {
+      // Where the last run stopped, not where the first one began.
+      options->resume_from = cursor;
+      options->since.reset();
+      options->tail.reset();
+    }
+  }
   return grpc::Status::OK;
 }
+
+namespace {
+
+// Replaces `path` with `cursor` in one step, so that a run stopped at any moment leaves a
+// cursor it printed up to.
+bool SaveCursor(const std::string& path, const std::string& cursor) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::trunc);
+    f << cursor << '\n';
+    if (!f.flush()) {
+      return false;
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  return !ec;
+}
+
+}  // namespace
 
 int ExecuteLogs(const Invocation& invocation, client::Client& client, std::ostream& out,
                 std::ostream& err) {
@@ -71,6 +114,15 @@ int ExecuteLogs(const Invocation& invocation, client::Client& client, std::ostre
     }
     to << chunk.data();
     to.flush();
+    // Only once the chunk is out: the file never points past what was printed.
+    if (!invocation.logs_resume_file.empty() && !chunk.cursor().empty() &&
+        !SaveCursor(invocation.logs_resume_file, chunk.cursor())) {
+      stream->Cancel();
+      stream->Finish();
+      fmt::print(err, "dockline: --resume-file: cannot write {}\n",
+                 client::Quote(invocation.logs_resume_file));
+      return kExitCommandFailed;
+    }
   }
   grpc::Status status = stream->Finish();
   if (!status.ok()) {

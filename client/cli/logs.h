@@ -26,10 +26,13 @@ struct LogsFlags {
   std::string since;
   std::string until;
   std::string tail = "all";
+  std::string resume_file;
 };
 
-// Adds `logs [-f] [--since] [--until] [--tail N] [-t] [--stdout-only|--stderr-only] CONTAINER`.
+// Adds `logs [-f] [--since] [--until] [--tail N] [-t] [--stdout-only|--stderr-only]
+// [--resume-file F] CONTAINER`.
 CLI::App* AddLogsCommand(CLI::App& app, LogsFlags& flags, std::vector<std::string>& containers);
+// With --resume-file, reads the cursor the file keeps (if any) into options->resume_from.
 grpc::Status FinishLogsArgs(const LogsFlags& flags, client::LogsOptions* options);
 
 // Prints the log: stdout to `out`, stderr to `err`, each as it arrives.

@@ -1,5 +1,6 @@
 #include "server/rpc/logs.h"
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -13,6 +14,7 @@
 #include "server/codec/field_error.h"
 #include "server/codec/inspect_codec.h"
 #include "server/codec/json_util.h"
+#include "server/codec/log_resume.h"
 #include "server/codec/output_chunk.h"
 #include "server/codec/spec_codec.h"
 #include "server/codec/status_map.h"
@@ -46,6 +48,16 @@ grpc::Status ValidateLogsRequest(const v1::StreamLogsRequest& req) {
   if (req.has_tail() && req.tail() < 0) {
     return InvalidField("tail", "must not be negative (leave it unset for all lines)");
   }
+  if (!req.resume_from().empty()) {
+    if (req.has_since()) {
+      return InvalidField("since",
+                          "leave it unset with resume_from: the cursor says where to go on");
+    }
+    if (req.has_tail()) {
+      return InvalidField("tail",
+                          "leave it unset with resume_from: the cursor says where to go on");
+    }
+  }
   return grpc::Status::OK;
 }
 
@@ -59,13 +71,15 @@ grpc::Status ValidateLogsRequest(const v1::StreamLogsRequest& req) {
 // start, because dockerd ends a follow on a created container at once; then read the logs.
 class LogsCore : public StreamCore<LogsCore, Response>, private engine::LogEntryParser::Sink {
  public:
-  LogsCore(const engine::DockerApi& api, const v1::StreamLogsRequest& request)
+  LogsCore(const engine::DockerApi& api, const v1::StreamLogsRequest& request,
+           std::optional<LogCursor> resume_from)
       : StreamCore(api.engine_ptr(), "log stream",
                    [this](StreamKind kind, std::string&& chunk) {
                      return MakeChunk(kind, std::move(chunk));
                    }),
         api_(api),
-        request_(request) {}
+        request_(request),
+        resume_from_(std::move(resume_from)) {}
 
  private:
   enum class Phase { kInspecting, kAwaitingStart, kOpening, kStreaming };
@@ -86,16 +100,16 @@ class LogsCore : public StreamCore<LogsCore, Response>, private engine::LogEntry
 
   void OnEntry(StreamKind kind, std::string_view timestamp) override;
   void OnData(StreamKind kind, std::string_view data) override;
-  void OnEntryEnd() override {}
-  // Stamped whenever the daemon gave timestamps, i.e. when they were asked for.
-  Response MakeChunk(StreamKind kind, std::string&& chunk) {
-    Response msg;
-    stamps_.Fill(kind, std::move(chunk), true, msg.mutable_output());
-    return msg;
+  void OnEntryEnd() override {
+    if (!tty_) {
+      resume_.OnEntryEnd();
+    }
   }
+  Response MakeChunk(StreamKind kind, std::string&& chunk);
 
   const engine::DockerApi api_;
   const v1::StreamLogsRequest request_;
+  const std::optional<LogCursor> resume_from_;
 
   // Guarded by mu_.
   Phase phase_ = Phase::kInspecting;
@@ -115,7 +129,33 @@ class LogsCore : public StreamCore<LogsCore, Response>, private engine::LogEntry
   bool reading_ = false;
   std::optional<engine::LogEntryParser> parser_;
   ChunkStamps stamps_;
+  // The cursors. Without a TTY the daemon is always asked for timestamps: they are the marks.
+  LogResume resume_;
+  uint64_t emitted_ = 0;   // bytes of output handed to chunks
+  std::string tty_since_;  // with a TTY: where the position counts from ...
+  uint64_t tty_base_ = 0;  // ... and the bytes before this call's first one
+  uint64_t tty_skip_ = 0;  // bytes still to skip to reach the resumed position
+  bool cursors_ = true;    // false: a TTY log read with tail, which has no stable position
 };
+
+Response LogsCore::MakeChunk(StreamKind kind, std::string&& chunk) {
+  emitted_ += chunk.size();
+  Response msg;
+  stamps_.Fill(kind, std::move(chunk), request_.timestamps(), msg.mutable_output());
+  if (cursors_) {
+    LogCursor cursor;
+    cursor.container_id = id_;
+    if (tty_) {
+      cursor.tty = true;
+      cursor.since = tty_since_;
+      cursor.bytes = tty_base_ + emitted_;
+    } else {
+      cursor.marks = resume_.MarksAt(emitted_);
+    }
+    msg.mutable_output()->set_cursor(EncodeLogCursor(cursor));
+  }
+  return msg;
+}
 
 void LogsCore::Step(Actions* actions) {
   // Each phase's first step is taken once, when the phase is entered.
@@ -198,6 +238,16 @@ void LogsCore::OnInspected(const engine::Result<engine::ContainerDocument>& res)
   if (id_.empty()) {
     return Fail(grpc::Status(grpc::StatusCode::INTERNAL, "the daemon's inspect reply has no Id"));
   }
+  if (resume_from_ && resume_from_->container_id != id_) {
+    return Fail(InvalidField("resume_from", "a cursor of container " +
+                                                resume_from_->container_id.substr(0, 12) +
+                                                ", not of " + request_.container()));
+  }
+  if (resume_from_ && resume_from_->tty != tty_) {
+    return Fail(InvalidField("resume_from",
+                             "a cursor of another log (the container's TTY "
+                             "setting does not match it)"));
+  }
   if (driver_ == "none") {
     return Fail(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
                              "container " + request_.container() +
@@ -276,10 +326,22 @@ void LogsCore::OpenLogs() {
   query.want_stdout = !request_.has_stdout() || request_.stdout();
   query.want_stderr = !request_.has_stderr() || request_.stderr();
   query.follow = request_.follow();
-  query.timestamps = request_.timestamps();
+  query.timestamps = !tty_ || request_.timestamps();
   query.tail = request_.has_tail() ? std::to_string(request_.tail()) : "all";
   if (request_.has_since()) {
     query.since = DockerTimeParam(request_.since());
+  }
+  if (tty_) {
+    cursors_ = !request_.has_tail();
+    tty_since_ = query.since;
+    if (resume_from_) {
+      query.since = tty_since_ = resume_from_->since;
+      tty_base_ = tty_skip_ = resume_from_->bytes;
+    }
+  } else if (resume_from_) {
+    resume_.Restore(resume_from_->marks);
+    resume_.BeginPass();
+    query.since = resume_.Since();
   }
   if (request_.has_until()) {
     query.until = DockerTimeParam(request_.until());
@@ -312,7 +374,7 @@ void LogsCore::OnLogsOpened(const engine::Status& st, std::shared_ptr<engine::Bo
     return Fail(ToGrpcStatus(st));
   }
   logs_ = std::move(body);
-  parser_.emplace(tty_, request_.timestamps());
+  parser_.emplace(tty_, !tty_ || request_.timestamps());
   phase_ = Phase::kStreaming;
 }
 
@@ -335,9 +397,9 @@ void LogsCore::ReadLogs(std::shared_ptr<engine::BodyStream> body) {
   });
 }
 
-void LogsCore::OnEntry(StreamKind /*kind*/, std::string_view timestamp) {
+void LogsCore::OnEntry(StreamKind kind, std::string_view timestamp) {
   stamps_.BeginEntry(timestamp);
-  if (request_.timestamps()) {
+  if ((tty_ || resume_.OnEntry(kind, timestamp)) && request_.timestamps()) {
     // A chunk carries one timestamp, so with timestamps each entry is a chunk of its own.
     out_.Flush();
   }
@@ -345,6 +407,16 @@ void LogsCore::OnEntry(StreamKind /*kind*/, std::string_view timestamp) {
 
 void LogsCore::OnData(StreamKind kind, std::string_view data) {
   if (kind == StreamKind::kStdin) {
+    return;
+  }
+  if (tty_) {
+    const size_t skip = std::min<uint64_t>(tty_skip_, data.size());
+    data.remove_prefix(skip);
+    tty_skip_ -= skip;
+  } else {
+    data = resume_.OnData(data);
+  }
+  if (data.empty()) {
     return;
   }
   stamps_.BeforeAdd(out_.coalescing());
@@ -358,7 +430,15 @@ grpc::ServerWriteReactor<Response>* rpc::StreamLogs(const RpcEnv& env, grpc::Cal
   if (grpc::Status st = ValidateLogsRequest(*request); !st.ok()) {
     return new RejectedStream<Response>(std::move(st));
   }
-  return StartStream<LogsCore>(env.api, *request);
+  std::optional<LogCursor> resume_from;
+  if (!request->resume_from().empty()) {
+    resume_from.emplace();
+    if (grpc::Status st = DecodeLogCursor(request->resume_from(), "resume_from", &*resume_from);
+        !st.ok()) {
+      return new RejectedStream<Response>(std::move(st));
+    }
+  }
+  return StartStream<LogsCore>(env.api, *request, std::move(resume_from));
 }
 
 }  // namespace dockline::server

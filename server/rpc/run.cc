@@ -73,8 +73,18 @@ class RunCore : public PullStage<RunCore, Response>, private engine::LogEntryPar
   void OnData(StreamKind kind, std::string_view data) override;
   void OnEntryEnd() override { resume_.OnEntryEnd(); }
   Response MakeChunk(StreamKind kind, std::string&& chunk) {
+    emitted_ += chunk.size();
     Response msg;
     stamps_.Fill(kind, std::move(chunk), request_.timestamps(), msg.mutable_output());
+    // With a TTY there is one pass from the beginning: the position is the bytes relayed.
+    LogCursor cursor;
+    cursor.container_id = id_;
+    cursor.tty = tty_;
+    cursor.bytes = emitted_;
+    if (!tty_) {
+      cursor.marks = resume_.MarksAt(emitted_);
+    }
+    msg.mutable_output()->set_cursor(EncodeLogCursor(cursor));
     return msg;
   }
 
@@ -124,6 +134,7 @@ class RunCore : public PullStage<RunCore, Response>, private engine::LogEntryPar
   engine::LogEntryParser parser_{false, true};
   LogResume resume_;
   ChunkStamps stamps_;
+  uint64_t emitted_ = 0;  // bytes of output handed to chunks, for their cursors
 };
 
 void RunCore::StepOnce(Actions* actions, void (RunCore::*step)()) {

@@ -167,6 +167,31 @@ TEST_F(CliTest, LifecycleCommandsAndJson) {
   EXPECT_EQ(Cli({"rm", "-f", name}).exit_code, 0);
 }
 
+TEST_F(CliTest, LogsResumeFileGoesOnExactlyWhereTheLastRunStopped) {
+  std::string name = UniqueName("cli-resume");
+  ASSERT_EQ(Cli({"run", "--name", name, "--network", "none", "-l", Label(), Image(), "sh", "-c",
+                 "echo one; echo two >&2; echo three"})
+                .exit_code,
+            0);
+  TempDir dir;
+  const std::string file = dir.path() + "/cursor";
+  CommandResult first = Cli({"logs", "--resume-file", file, name});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_EQ(first.out, "one\nthree\n");
+  EXPECT_EQ(first.err, "two\n");
+  CommandResult again = Cli({"logs", "--resume-file", file, "--tail", "1", name});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(again.out + again.err, "") << "printed twice";
+  // The container runs again and logs the same lines after the first ones: only those come.
+  ASSERT_EQ(Cli({"start", name}).exit_code, 0);
+  ASSERT_EQ(Cli({"wait", name}).out, "0\n");
+  CommandResult more = Cli({"logs", "--resume-file", file, "--tail", "1", name});
+  ASSERT_EQ(more.exit_code, 0) << more.err;
+  EXPECT_EQ(more.out, "one\nthree\n");
+  EXPECT_EQ(more.err, "two\n");
+  EXPECT_EQ(Cli({"logs", name}).out, "one\nthree\none\nthree\n");
+}
+
 TEST_F(CliTest, WaitTimeout) {
   std::string name = UniqueName("cli-wait");
   ASSERT_EQ(

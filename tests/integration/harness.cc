@@ -28,12 +28,12 @@ namespace dockline::testing {
 std::unique_ptr<server::DocklineServer> DaemonTest::server_;
 std::shared_ptr<engine::DockerEngine> DaemonTest::daemon_;
 
-namespace {
-
-std::string DockerHost() {
+std::string DaemonTest::DockerHost() {
   const char* host = std::getenv("DOCKER_HOST");
   return host != nullptr && *host != '\0' ? host : "unix:///var/run/docker.sock";
 }
+
+namespace {
 
 std::string RunId() {
   static const std::string id = [] {

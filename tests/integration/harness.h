@@ -53,6 +53,8 @@ class DaemonTest : public ::testing::Test {
 
   v1::Dockline::Stub& stub() { return *stub_; }
   static std::string ServerAddress();
+  // The daemon the tests use (DOCKER_HOST).
+  static std::string DockerHost();
 
   // Straight to the daemon, for checking what dockline did against the daemon's own view.
   static engine::Result<engine::ApiResponse> Daemon(engine::ApiRequest request);

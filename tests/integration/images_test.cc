@@ -390,6 +390,14 @@ TEST_F(ImagesTest, ReadmeGrpcurlExamplesRunAsWritten) {
   ReplaceAll(&block, "127.0.0.1:5000/team/app:1.4", Reference());
   ReplaceAll(&block, "\"autoRemove\":true",
              "\"autoRemove\":true,\"labels\":{\"" + LabelKey() + "\":\"" + LabelValue() + "\"}");
+  // "web": a running container of this test's own that has logged three lines.
+  const std::string web = UniqueName("web");
+  auto spec = Spec({"sh", "-c", "echo a; echo b; echo c; sleep 120"});
+  spec.set_name(web);
+  const std::string web_id = CreateAndStart(spec);
+  ASSERT_TRUE(PollUntil([&] { return DaemonTest::Logs(web_id).stdout_data == "a\nb\nc\n"; },
+                        std::chrono::seconds(30)));
+  ReplaceAll(&block, "\"container\":\"web\"", "\"container\":\"" + web + "\"");
   std::map<std::string, std::string> outputs;  // by what was asked
   std::vector<std::string> run_call;
   const auto commands = ReadmeCommands(block);
@@ -456,6 +464,11 @@ TEST_F(ImagesTest, ReadmeGrpcurlExamplesRunAsWritten) {
   const std::string& applied = outputs["dockline.v1.Dockline/PruneContainers again"];
   EXPECT_THAT(applied, HasSubstr("\"id\": \"old-build-1\""));
   EXPECT_THAT(applied, HasSubstr("\"reason\": \"PRUNE_SKIP_REASON_GONE\""));
+  const std::string& logs = outputs["dockline.v1.Dockline/StreamLogs"];
+  EXPECT_THAT(logs, HasSubstr("\"data\": \"Y"));        // b\n and c\n (tail 2), in base64
+  EXPECT_THAT(logs, Not(HasSubstr("\"data\": \"YQ")));  // not a\n
+  EXPECT_THAT(logs, HasSubstr("\"cursor\": \"dlcur1."));
+  EXPECT_THAT(outputs["dockline.v1.Dockline/GetStats"], HasSubstr("\"memoryUsage\":"));
 
   // And what the README says of the same call without -emit-defaults.
   ASSERT_EQ(run_call.size(), 6u);

@@ -5,8 +5,10 @@
 
 #include <atomic>
 #include <mutex>
+#include <random>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "harness.h"
@@ -356,6 +358,184 @@ TEST_F(LogsTest, CancelMidFollowClosesTheDaemonConnections) {
       kGenerous);
   EXPECT_TRUE(released) << "baseline " << baseline << ", with " << kStreams << " follows " << peak
                         << ", after cancelling " << now;
+}
+
+// Reads a log through a chain of calls, each resumed from the last chunk's cursor and cut after
+// a random number of chunks, the way a client on a bad network would.
+class ResumingReader {
+ public:
+  ResumingReader(v1::StreamLogsRequest base, uint32_t seed) : base_(std::move(base)), rng_(seed) {}
+
+  // One call, from `cursor` (or the base request's start), cut after a random number of chunks
+  // (none with `cut_never`). With timestamps each entry is a chunk of its own, so those calls go
+  // far in a few thousand chunks; without, a chunk gathers up to 32 KiB of one stream and may
+  // end inside an entry, so those calls take one or two. Returns the call's status: CANCELLED
+  // when this reader cut it.
+  grpc::Status Call(v1::Dockline::Stub& stub, bool cut_never = false) {
+    auto req = base_;
+    req.set_resume_from(cursor_);
+    // The first twenty without, to cut through the blocks (with timestamps every entry is a
+    // chunk of its own).
+    req.set_timestamps(calls >= 20 && rng_() % 4 != 0);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
+    auto reader = stub.StreamLogs(&ctx, req);
+    ++calls;
+    const int cut = 1 + static_cast<int>(rng_() % (req.timestamps() ? 1600 : 2));
+    int n = 0;
+    v1::StreamLogsResponse msg;
+    while (reader->Read(&msg)) {
+      (msg.output().stream() == v1::STREAM_STDERR ? err : out) += msg.output().data();
+      EXPECT_FALSE(msg.output().cursor().empty());
+      cursor_ = msg.output().cursor();
+      if (!cut_never && ++n == cut) {
+        ctx.TryCancel();
+        ++cuts;
+        break;
+      }
+    }
+    return reader->Finish();
+  }
+
+  std::string out;
+  std::string err;
+  int cuts = 0;
+  int calls = 0;
+
+ private:
+  v1::StreamLogsRequest base_;
+  std::mt19937 rng_;
+  std::string cursor_;
+};
+
+TEST_F(LogsTest, CursorsResumeExactlyThroughRandomDisconnectsAndAnotherDocklined) {
+  // 200,000 lines, stdout and stderr interleaved: first in blocks of one stream with a line
+  // long enough that the daemon splits it into partial entries of 16 KiB after each, where
+  // chunks end inside entries; then line by line, where the two streams' marks matter.
+  std::string id = CreateAndStart(
+      Spec({"sh", "-c",
+            "i=0; while [ $i -lt 50 ]; do seq 1 1000; seq 1 1000 >&2; head -c 50001 /dev/zero | "
+            "tr '\\0' x; echo; i=$((i+1)); done; echo blocks done >&2; sleep 3; "
+            "i=0; while [ $i -lt 50000 ]; do echo \"out $i\"; echo \"err $i\" >&2; i=$((i+1)); "
+            "done"}));
+  // The blocks are in the log before the first call, so that its chunks are full ones; the
+  // lines are written while the later calls follow.
+  ASSERT_TRUE(PollUntil([&] { return DaemonTest::Logs(id).stderr_data.ends_with("blocks done\n"); },
+                        kGenerous));
+  auto base = Req(id);
+  base.set_follow(true);
+  const int seed = ::testing::UnitTest::GetInstance()->random_seed();
+  SCOPED_TRACE("cuts from --gtest_random_seed=" + std::to_string(seed));
+  ResumingReader reader(base, seed);
+  // Half the calls on this docklined (follows, the first while the container writes).
+  while (reader.cuts < 50) {
+    ASSERT_LT(reader.calls, 1000) << "the calls stopped making progress";
+    grpc::Status st = reader.Call(stub());
+    ASSERT_TRUE(st.ok() || st.error_code() == grpc::StatusCode::CANCELLED) << st.error_message();
+  }
+  // The rest on another docklined, which never saw the first one's calls: the cursor is all it
+  // needs.
+  server::ServerOptions options;
+  options.listen = "127.0.0.1:0";
+  options.docker_host = DockerHost();
+  auto other = server::DocklineServer::Start(options);
+  ASSERT_TRUE(other.ok()) << other.status().message();
+  auto other_stub = v1::Dockline::NewStub(
+      grpc::CreateChannel(other.value()->address(), grpc::InsecureChannelCredentials()));
+  while (reader.cuts < 100) {
+    ASSERT_LT(reader.calls, 1000) << "the calls stopped making progress";
+    grpc::Status st = reader.Call(*other_stub);
+    ASSERT_TRUE(st.ok() || st.error_code() == grpc::StatusCode::CANCELLED) << st.error_message();
+  }
+  // Then to the end, once the container has exited.
+  v1::WaitContainerRequest wait;
+  wait.set_container(id);
+  v1::WaitContainerResponse waited;
+  auto ctx = Context(std::chrono::seconds(120));
+  ASSERT_TRUE(stub().WaitContainer(ctx.get(), wait, &waited).ok());
+  grpc::Status st = reader.Call(*other_stub, true);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  other.value()->Shutdown(std::chrono::milliseconds(1000));
+
+  DaemonLogs want = DaemonTest::Logs(id);
+  ASSERT_TRUE(want.ok);
+  ASSERT_GT(want.stdout_data.size(), 1000000u);
+  EXPECT_EQ(reader.out.size(), want.stdout_data.size());
+  EXPECT_EQ(reader.err.size(), want.stderr_data.size());
+  EXPECT_TRUE(reader.out == want.stdout_data) << "stdout differs from the daemon's log";
+  EXPECT_TRUE(reader.err == want.stderr_data) << "stderr differs from the daemon's log";
+}
+
+TEST_F(LogsTest, ARunsCursorResumesItsOutputWithAndWithoutATty) {
+  for (bool tty : {false, true}) {
+    SCOPED_TRACE(tty ? "tty" : "no tty");
+    v1::RunContainerRequest run;
+    *run.mutable_spec() = Spec({"sh", "-c", "for i in $(seq 1 3000); do echo line $i; done"});
+    run.mutable_spec()->set_tty(tty);
+    auto ctx = Context(std::chrono::seconds(120));
+    auto stream = stub().RunContainer(ctx.get(), run);
+    v1::RunContainerResponse msg;
+    std::string id;
+    std::string seen;
+    std::string cursor;
+    while (stream->Read(&msg)) {
+      if (msg.has_started()) {
+        id = msg.started().id();
+      } else if (msg.has_output()) {
+        seen += msg.output().data();
+        cursor = msg.output().cursor();
+        ctx->TryCancel();  // the client goes away after the first chunk
+        break;
+      }
+    }
+    stream->Finish();
+    ASSERT_FALSE(id.empty());
+    ASSERT_FALSE(cursor.empty());
+    v1::WaitContainerRequest wait;
+    wait.set_container(id);
+    v1::WaitContainerResponse waited;
+    auto wctx = Context(std::chrono::seconds(120));
+    ASSERT_TRUE(stub().WaitContainer(wctx.get(), wait, &waited).ok());
+    auto req = Req(id);
+    req.set_resume_from(cursor);
+    Collected rest = Logs(req);
+    ASSERT_TRUE(rest.status.ok()) << rest.status.error_message();
+    DaemonLogs want = DaemonTest::Logs(id);
+    ASSERT_TRUE(want.ok);
+    EXPECT_EQ(seen + rest.out, want.stdout_data);
+    EXPECT_LT(seen.size(), want.stdout_data.size()) << "the first chunk held the whole log";
+  }
+}
+
+TEST_F(LogsTest, BadCursorsNameResumeFrom) {
+  std::string a = Finished({"echo", "a"});
+  std::string b = Finished({"echo", "b"});
+  Collected first = Logs(Req(a));
+  ASSERT_EQ(first.chunks.size(), 1u);
+  const std::string cursor = first.chunks[0].cursor();
+  // At the end: nothing more, and that is not an error.
+  auto at_end = Req(a);
+  at_end.set_resume_from(cursor);
+  Collected none = Logs(at_end);
+  EXPECT_TRUE(none.status.ok()) << none.status.error_message();
+  EXPECT_EQ(none.out + none.err, "");
+
+  for (const auto& [container, from, field] :
+       {std::make_tuple(b, cursor, "resume_from"),
+        std::make_tuple(a, std::string("xyz"), "resume_from"),
+        std::make_tuple(a, cursor.substr(0, cursor.size() - 4), "resume_from")}) {
+    auto req = Req(container);
+    req.set_resume_from(from);
+    Collected c = Logs(req);
+    EXPECT_EQ(c.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << from;
+    EXPECT_THAT(c.status.error_message(), HasSubstr(field));
+  }
+  auto with_tail = Req(a);
+  with_tail.set_resume_from(cursor);
+  with_tail.set_tail(3);
+  Collected c = Logs(with_tail);
+  EXPECT_EQ(c.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(c.status.error_message(), HasSubstr("tail"));
 }
 
 }  // namespace

@@ -13,12 +13,13 @@ __path__ = pkgutil.extend_path(__path__, __name__)
 
 from dockline import errors, types  # noqa: E402
 from dockline.client import DocklineClient, from_env  # noqa: E402
-from dockline.containers import Container, ExecResult  # noqa: E402
+from dockline.containers import Container, ExecResult, LogChunk  # noqa: E402
 from dockline.errors import (APIError, ContainerError, DocklineException,  # noqa: E402
                              ImageNotFound, NotFound)
 from dockline.images import Image  # noqa: E402
 
 __all__ = [
     "APIError", "Container", "ContainerError", "DocklineClient", "DocklineException",
-    "ExecResult", "Image", "ImageNotFound", "NotFound", "errors", "from_env", "types",
+    "ExecResult", "Image", "ImageNotFound", "LogChunk", "NotFound", "errors", "from_env",
+    "types",
 ]

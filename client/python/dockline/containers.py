@@ -15,6 +15,8 @@ from dockline.errors import (ContainerError, DocklineException, InvalidArgument,
                              from_rpc_error)
 
 ExecResult = namedtuple("ExecResult", "exit_code,output")
+# One relayed chunk of a log; `cursor` resumes just after it (Container.log_chunks).
+LogChunk = namedtuple("LogChunk", "stream,data,cursor,timestamp")
 
 _WAIT_CONDITIONS = {
     None: pb.WAIT_CONDITION_UNSPECIFIED,
@@ -325,14 +327,35 @@ class Container(Model):
                 "Error": {"Message": reply.error} if reply.error else None}
 
     def logs(self, stdout=True, stderr=True, stream=False, timestamps=False, tail="all",
-             since=None, follow=None, until=None):
+             since=None, follow=None, until=None, resume_from=None):
         """bytes, or with stream=True a generator of lines (follow defaults to stream, as in
-        docker-py). timestamps=True prefixes each line with the daemon's time."""
+        docker-py). timestamps=True prefixes each line with the daemon's time. resume_from: a
+        LogChunk's cursor (see log_chunks) to go on just after."""
         if follow is None:
             follow = stream
+        call = self.client._open("StreamLogs", self._logs_request(
+            stdout, stderr, follow, timestamps, tail, since, until, resume_from))
+        return _stream_or_join(call, self._log_lines(call, timestamps), stream)
+
+    def log_chunks(self, stdout=True, stderr=True, follow=False, timestamps=False, tail="all",
+                   since=None, until=None, resume_from=None):
+        """The log as the server relays it: a generator of LogChunk(stream, data, cursor,
+        timestamp), stream "stdout" or "stderr". Keep the last cursor; a later
+        log_chunks(resume_from=cursor), on any connection, goes on exactly after that chunk."""
+        call = self.client._open("StreamLogs", self._logs_request(
+            stdout, stderr, follow, timestamps, tail, since, until, resume_from))
+        names = {pb.STREAM_STDERR: "stderr"}
+        return CancellableStream(call, (
+            LogChunk(names.get(m.output.stream, "stdout"), m.output.data, m.output.cursor,
+                     _convert.timestamp_text(m.output.timestamp)
+                     if m.output.HasField("timestamp") else None)
+            for m in call))
+
+    def _logs_request(self, stdout, stderr, follow, timestamps, tail, since, until, resume_from):
         request = pb.StreamLogsRequest(container=self.id, stdout=bool(stdout),
                                        stderr=bool(stderr), follow=bool(follow),
-                                       timestamps=bool(timestamps))
+                                       timestamps=bool(timestamps),
+                                       resume_from=resume_from or "")
         if tail not in (None, "all"):
             try:
                 request.tail = int(tail)
@@ -343,8 +366,7 @@ class Container(Model):
             request.since.CopyFrom(_convert.timestamp_from(since, "since"))
         if until is not None:
             request.until.CopyFrom(_convert.timestamp_from(until, "until"))
-        call = self.client._open("StreamLogs", request)
-        return _stream_or_join(call, self._log_lines(call, timestamps), stream)
+        return request
 
     @staticmethod
     def _log_lines(call, timestamps):

@@ -130,6 +130,29 @@ class LogsTest(unittest.TestCase):
         self.assertEqual(lines[-1], b"20000\n")
         self.assertEqual(container.logs().count(b"\n"), 20000)
 
+    def test_log_chunks_resume_from_a_cursor(self):
+        container = finished("sh -c 'seq 1 3000; seq 1 3000 >&2'")
+        whole = list(container.log_chunks(timestamps=True))
+        self.assertGreater(len(whole), 100)  # with timestamps, a chunk per line
+        self.assertTrue(all(c.cursor for c in whole))
+        got = {"stdout": b"", "stderr": b""}
+        cursor = None
+        # Three chunks a call, each call resumed after the last chunk of the one before.
+        while True:
+            chunks = container.log_chunks(resume_from=cursor)
+            part = [c for _, c in zip(range(3), chunks)]
+            chunks.close()
+            if not part:
+                break
+            for c in part:
+                got[c.stream] += c.data
+            cursor = part[-1].cursor
+        self.assertEqual(got["stdout"], container.logs(stderr=False))
+        self.assertEqual(got["stderr"], container.logs(stdout=False))
+        self.assertEqual(container.logs(resume_from=cursor), b"")
+        with self.assertRaises(dockline.errors.InvalidArgument):
+            container.logs(resume_from="nonsense")
+
     def test_missing_container(self):
         container = finished("true")
         container.remove()
