@@ -12,6 +12,7 @@
 #include "server/codec/field_error.h"
 #include "server/codec/status_map.h"
 #include "server/codec/validate.h"
+#include "server/reactor/body_relay.h"
 #include "server/reactor/stream_core.h"
 
 namespace dockline::server {
@@ -21,87 +22,40 @@ using OutResponse = v1::CopyFromContainerResponse;
 using InRequest = v1::CopyToContainerRequest;
 
 // CopyFromContainer: GET /containers/{id}/archive, the path stat from its header as the first
-// message, then the tar relayed as the daemon sends it. The daemon is read only while the
-// output queue has room. Thread rules are StreamCore's.
-class CopyFromCore : public StreamCore<CopyFromCore, OutResponse> {
+// message, then the tar relayed as the daemon sends it.
+class CopyFromCore : public BodyRelayCore<CopyFromCore, OutResponse> {
  public:
   CopyFromCore(const engine::DockerApi& api, std::string container, std::string path)
-      : StreamCore(api.engine_ptr(), "copy",
-                   [](engine::StreamKind, std::string&& chunk) {
-                     OutResponse msg;
-                     msg.set_data(std::move(chunk));
-                     return msg;
-                   }),
+      : BodyRelayCore(api.engine_ptr(), "copy",
+                      [](engine::StreamKind, std::string&& chunk) {
+                        OutResponse msg;
+                        msg.set_data(std::move(chunk));
+                        return msg;
+                      }),
         api_(api),
         container_(std::move(container)),
         path_(std::move(path)) {}
 
  private:
-  enum class State { kOpen, kOpening, kReading };
+  std::shared_ptr<engine::Call> OpenBody(engine::Engine::StreamCallback opened) override {
+    return api_.GetArchive(container_, path_, std::move(opened));
+  }
 
-  void Step(Actions* actions) override {
-    if (state_ == State::kOpen) {
-      state_ = State::kOpening;
-      actions->push_back([self = self()] { self->Open(); });
-    } else if (state_ == State::kReading && body_ && !reading_ && out_.HasRoom()) {
-      reading_ = true;
-      actions->push_back([self = self(), body = body_] { self->Read(body); });
+  void OnOpened(const engine::ApiResponse& header) override {
+    OutResponse first;
+    auto it = header.headers.find("x-docker-container-path-stat");
+    if (it == header.headers.end() || !PathStatFromHeader(it->second, first.mutable_stat())) {
+      return Fail(ToGrpcStatus(engine::Status(
+          engine::Code::kProtocolError, "the daemon's archive reply has no readable path stat")));
     }
+    out_.Push(std::move(first));
   }
 
-  void OnEnd(const grpc::Status&, Actions* actions) override {
-    for (const auto& call : {open_call_, std::shared_ptr<engine::Call>(body_)}) {
-      if (call) {
-        actions->push_back([call] { call->Cancel(); });
-      }
-    }
-  }
-
-  void Open() {
-    // The callback holds the core, so `this` outlives it.
-    Hold(&open_call_,
-         api_.GetArchive(container_, path_,
-                         OnStreamOpened([this](std::shared_ptr<engine::BodyStream> body,
-                                               const engine::ApiResponse& header) {
-                           body_ = std::move(body);
-                           OutResponse first;
-                           auto it = header.headers.find("x-docker-container-path-stat");
-                           if (it == header.headers.end() ||
-                               !PathStatFromHeader(it->second, first.mutable_stat())) {
-                             return Fail(ToGrpcStatus(engine::Status(
-                                 engine::Code::kProtocolError,
-                                 "the daemon's archive reply has no readable path stat")));
-                           }
-                           out_.Push(std::move(first));
-                           state_ = State::kReading;
-                         })));
-  }
-
-  void Read(std::shared_ptr<engine::BodyStream> body) {
-    body->Read([self = self()](const engine::Status& st, std::string_view data, bool eof) {
-      self->Update([&] {
-        self->reading_ = false;
-        if (!st.ok()) {
-          return self->Fail(ToGrpcStatus(st));
-        }
-        self->out_.Add(engine::StreamKind::kStdout, data);
-        if (eof) {
-          self->body_ = nullptr;
-          self->Complete();
-        }
-      });
-    });
-  }
+  void OnBody(std::string_view data, bool) override { out_.Add(engine::StreamKind::kStdout, data); }
 
   const engine::DockerApi api_;
   const std::string container_;
   const std::string path_;
-
-  // Guarded by mu_.
-  State state_ = State::kOpen;
-  bool reading_ = false;
-  std::shared_ptr<engine::Call> open_call_;
-  std::shared_ptr<engine::BodyStream> body_;
 };
 
 // CopyToContainer: reads the target, opens PUT /containers/{id}/archive, then hands the
