@@ -220,6 +220,18 @@ class Client {
   // container.stats(stream=True): each sample to `on_sample` until it returns false (OK), the
   // container is removed (OK) or the call fails.
   grpc::Status StreamStats(const std::string& container, const StatsCallback& on_sample);
+  // container.get_archive(path), docker cp's copy-out: the path's stat to `on_stat`, then each
+  // piece of the tar archive to `on_data` until it returns false (OK; the call is cancelled) or
+  // the archive ends.
+  grpc::Status CopyFromContainer(const std::string& container, const std::string& path,
+                                 const std::function<void(const v1::PathStat&)>& on_stat,
+                                 const std::function<bool(std::string_view)>& on_data);
+  // Gives the next piece of a tar archive to upload: sets `*eof` at the end (a last piece may
+  // come with it); a failure abandons the copy (the daemon discards it) and is returned.
+  using ArchiveSource = std::function<grpc::Status(std::string* piece, bool* eof)>;
+  // container.put_archive(path, data), docker cp's copy-in: the archive is extracted into the
+  // directory target.path. Pieces are sent as the server takes them, one at a time.
+  grpc::Status CopyToContainer(const v1::CopyTarget& target, const ArchiveSource& source);
   // containers/images/volumes/networks.prune(filters): what was deleted (or, dry_run, what
   // would be) and the bytes reclaimed. Only images and volumes read PruneOptions::all.
   Result<v1::PruneContainersResponse> PruneContainers(const PruneOptions& options = {});

@@ -469,6 +469,54 @@ std::shared_ptr<Call> DockerApi::StreamContainerStats(const std::string& id,
   return OpenStream(*engine_, std::move(request), std::move(done));
 }
 
+std::shared_ptr<Call> DockerApi::GetArchive(const std::string& id, const std::string& path,
+                                            Engine::StreamCallback done) const {
+  if (owner_) {
+    auto fail = [done](const Status& st) { done(st, nullptr); };
+    return Owned(id, fail, [path, done](const DockerApi& api, const std::string& full) {
+      return api.GetArchive(full, path, done);
+    });
+  }
+  ApiRequest request("GET", PathOf("/containers", id, "/archive"));
+  request.Query("path", path);
+  return OpenStream(*engine_, std::move(request), std::move(done));
+}
+
+std::shared_ptr<Call> DockerApi::PutArchive(const std::string& id, const std::string& path,
+                                            PutArchiveOptions options, Engine::BodySource source,
+                                            StatusDone done) const {
+  if (owner_) {
+    return Owned(id, done,
+                 [path, options, source, done](const DockerApi& api, const std::string& full) {
+                   return api.PutArchive(full, path, options, source, done);
+                 });
+  }
+  ApiRequest request("PUT", PathOf("/containers", id, "/archive"));
+  request.Query("path", path);
+  if (options.no_overwrite_dir_non_dir) {
+    request.Query("noOverwriteDirNonDir", "1");
+  }
+  if (options.copy_uid_gid) {
+    request.Query("copyUIDGID", "1");
+  }
+  request.content_type = "application/x-tar";
+  auto finish = [done = std::move(done)](Result<ApiResponse> res) {
+    const Status& st = res.status();
+    if (st.code() == Code::kDaemonError &&
+        (st.message().find("not a directory") != std::string::npos ||
+         st.message().find("read-only") != std::string::npos ||
+         st.message().find("cannot overwrite") != std::string::npos)) {
+      return done(Status(Code::kConflict, st.message(), st.http_status()));
+    }
+    done(st);
+  };
+  if (Status refusal = PathRefusal(request.path); !refusal.ok()) {
+    return Refuse(*engine_, std::move(refusal),
+                  [finish](const Status& st) { finish(Result<ApiResponse>(st)); });
+  }
+  return engine_->Upload(std::move(request), std::move(source), std::move(finish));
+}
+
 std::shared_ptr<Call> DockerApi::CreateExec(const std::string& container, const Json& body,
                                             Done<std::string> done) const {
   if (owner_) {

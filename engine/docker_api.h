@@ -148,6 +148,23 @@ class DockerApi {
   std::shared_ptr<Call> StreamContainerStats(const std::string& id,
                                              Engine::StreamCallback done) const;
 
+  // GET /containers/{id}/archive?path=: a tar of `path` (a directory with its contents); the
+  // header X-Docker-Container-Path-Stat (base64 JSON) describes `path`. 404 names a missing
+  // container or path.
+  std::shared_ptr<Call> GetArchive(const std::string& id, const std::string& path,
+                                   Engine::StreamCallback done) const;
+  // PUT /containers/{id}/archive?path=: extracts the tar `source` gives into the directory
+  // `path`. The daemon's 500s for a target that is not a directory, a read-only root filesystem
+  // or an entry that no_overwrite_dir_non_dir refuses are kConflict: the container's state, not
+  // a daemon failure.
+  struct PutArchiveOptions {
+    bool no_overwrite_dir_non_dir = false;
+    bool copy_uid_gid = false;
+  };
+  std::shared_ptr<Call> PutArchive(const std::string& id, const std::string& path,
+                                   PutArchiveOptions options, Engine::BodySource source,
+                                   StatusDone done) const;
+
   // --- exec ---
   // POST /containers/{id}/exec; the reply's Id. A reply without one is kProtocolError.
   std::shared_ptr<Call> CreateExec(const std::string& container, const Json& body,

@@ -241,14 +241,16 @@ namespace {
 // there. The op keeps itself alive through the handlers it has outstanding.
 class HttpOp : public BodyStream, public std::enable_shared_from_this<HttpOp> {
  public:
-  enum class Mode { kUnary, kStream };
+  enum class Mode { kUnary, kStream, kUpload };
 
   HttpOp(std::shared_ptr<DockerEngine::Impl> engine, ApiRequest request, Mode mode)
       : engine_(std::move(engine)), request_(std::move(request)), mode_(mode) {}
 
-  void Start(Engine::UnaryCallback unary_cb, Engine::StreamCallback stream_cb) {
+  void Start(Engine::UnaryCallback unary_cb, Engine::StreamCallback stream_cb,
+             Engine::BodySource source = nullptr) {
     unary_cb_ = std::move(unary_cb);
     stream_cb_ = std::move(stream_cb);
+    source_ = std::move(source);
     // Streams hold their connection for a long time: they never take one from the pool.
     if (mode_ == Mode::kUnary) {
       stream_ = engine_->TakeIdle();
@@ -394,6 +396,9 @@ class HttpOp : public BodyStream, public std::enable_shared_from_this<HttpOp> {
     } else {
       stream_->expires_never();
     }
+    if (mode_ == Mode::kUpload) {
+      return WriteUploadHeader();
+    }
     http::async_write(*stream_, *req_, [self = shared_from_this()](beast::error_code ec, size_t) {
       self->OnWritten(ec);
     });
@@ -407,6 +412,16 @@ class HttpOp : public BodyStream, public std::enable_shared_from_this<HttpOp> {
     req_->set(http::field::user_agent, "dockline/" DOCKLINE_VERSION);
     for (const auto& [name, value] : request_.headers) {
       req_->set(name, value);
+    }
+    if (mode_ == Mode::kUpload) {
+      if (!request_.content_type.empty()) {
+        req_->set(http::field::content_type, request_.content_type);
+      }
+      // The body's length is unknown until its source ends: chunked, and no prepare_payload
+      // (which would make it Content-Length: 0).
+      req_->keep_alive(true);
+      req_->chunked(true);
+      return;
     }
     if (!request_.body.empty() || request_.json_body) {
       req_->set(http::field::content_type, "application/json");
@@ -527,6 +542,62 @@ class HttpOp : public BodyStream, public std::enable_shared_from_this<HttpOp> {
     }
   }
 
+  // An upload reads its reply while it writes its body: the daemon answers a missing container
+  // or path before reading any of it, and waiting for the body to be written first would wait
+  // on a daemon that no longer reads. One read and one write outstanding at once, both on the
+  // strand.
+  void WriteUploadHeader() {
+    upload_serializer_.emplace(*req_);
+    http::async_write_header(*stream_, *upload_serializer_,
+                             [self = shared_from_this()](beast::error_code ec, size_t) {
+                               if (ec) {
+                                 return self->FailIo(ec, "sending the request");
+                               }
+                               self->NewUnaryParser();
+                               self->ReadUnaryHeader(0);
+                               self->PullPiece();
+                             });
+  }
+
+  // Strand. Asks the source for the next piece, unless the call is over (replied or failed).
+  void PullPiece() {
+    if (!unary_cb_ || !source_ || cancelled_) {
+      return;
+    }
+    source_([self = shared_from_this()](const Status& st, std::string data, bool eof) {
+      asio::dispatch(self->executor_, [self, st, data = std::move(data), eof]() mutable {
+        self->OnPiece(st, std::move(data), eof);
+      });
+    });
+  }
+
+  void OnPiece(const Status& st, std::string data, bool eof) {
+    if (!unary_cb_ || cancelled_) {
+      return;  // the daemon answered early, or the call failed: nobody wants the piece
+    }
+    if (!st.ok()) {
+      return Fail(st);
+    }
+    auto written = [self = shared_from_this(), eof](beast::error_code ec, size_t) {
+      // A write that fails because the daemon answered and closed leaves that answer to the
+      // reply read in flight, which delivers it (or the connection's failure).
+      if (!ec && !eof) {
+        self->PullPiece();
+      }
+    };
+    if (eof) {
+      source_ = nullptr;
+      return asio::async_write(*stream_, http::make_chunk_last(), std::move(written));
+    }
+    if (data.empty()) {
+      return PullPiece();
+    }
+    auto piece = std::make_shared<std::string>(std::move(data));
+    asio::async_write(
+        *stream_, http::make_chunk(asio::buffer(*piece)),
+        [piece, written = std::move(written)](beast::error_code ec, size_t n) { written(ec, n); });
+  }
+
   // A pooled keep-alive connection may have been closed by the daemon while idle; that shows
   // as an error before any byte of the reply, and the request is sent again on a fresh one.
   void RetryOrFail(beast::error_code ec, const char* what) {
@@ -583,7 +654,9 @@ class HttpOp : public BodyStream, public std::enable_shared_from_this<HttpOp> {
       out.headers[key] = std::string(field.value());
     }
     out.body = std::move(res.body());
-    if (res.keep_alive() && !cancelled_ && buffer_.size() == 0) {
+    source_ = nullptr;
+    // An upload's connection may hold an unread reply or a half-written body: never reused.
+    if (mode_ == Mode::kUnary && res.keep_alive() && !cancelled_ && buffer_.size() == 0) {
       stream_->expires_never();
       engine_->ReturnIdle(std::move(stream_));
     } else {
@@ -794,6 +867,7 @@ class HttpOp : public BodyStream, public std::enable_shared_from_this<HttpOp> {
 
   void Fail(const Status& st) {
     CloseSocket();
+    source_ = nullptr;  // it holds its owner, which holds this op
     if (auto cb = std::move(unary_cb_)) {
       unary_cb_ = nullptr;
       cb(Result<ApiResponse>(st));
@@ -833,6 +907,8 @@ class HttpOp : public BodyStream, public std::enable_shared_from_this<HttpOp> {
   std::unique_ptr<http::request<http::string_body>> ping_;
   std::unique_ptr<http::response_parser<http::string_body>> ping_res_;
   std::unique_ptr<http::request<http::string_body>> req_;
+  std::optional<http::request_serializer<http::string_body>> upload_serializer_;
+  Engine::BodySource source_;  // an upload's, until its last piece or its end
   std::optional<http::response_parser<http::string_body>> unary_parser_;
   std::optional<http::response_parser<http::buffer_body>> parser_;
   ApiResponse header_;
@@ -909,6 +985,18 @@ std::shared_ptr<Call> DockerEngine::Stream(ApiRequest request, StreamCallback cb
     impl->CountError(res.status());
     cb(std::move(res), std::move(body));
   });
+  return op;
+}
+
+std::shared_ptr<Call> DockerEngine::Upload(ApiRequest request, BodySource source,
+                                           UnaryCallback cb) {
+  auto op = std::make_shared<HttpOp>(impl_, std::move(request), HttpOp::Mode::kUpload);
+  op->Start(
+      [impl = impl_.get(), cb = std::move(cb)](Result<ApiResponse> res) {
+        impl->CountError(res.status());
+        cb(std::move(res));
+      },
+      nullptr, std::move(source));
   return op;
 }
 

@@ -40,6 +40,7 @@ class DockerEngine : public Engine {
 
   std::shared_ptr<Call> Unary(ApiRequest request, UnaryCallback cb) override;
   std::shared_ptr<Call> Stream(ApiRequest request, StreamCallback cb) override;
+  std::shared_ptr<Call> Upload(ApiRequest request, BodySource source, UnaryCallback cb) override;
   std::string ApiVersion() const override;
 
   // Runs `fn` on an engine thread after `delay`; fn(false) when it fired, fn(true) when the

@@ -23,6 +23,8 @@ struct ApiRequest {
   std::string path;
   std::vector<std::pair<std::string, std::string>> query;
   std::string body;  // sent as application/json when non-empty (or when json_body is set)
+  // The Content-Type of an Upload's body; empty: none.
+  std::string content_type;
   // Extra header fields (X-Registry-Auth). Never logged: they may carry credentials.
   std::vector<std::pair<std::string, std::string>> headers;
   bool json_body = false;
@@ -115,6 +117,19 @@ class Engine {
 
   // A request whose body is handed out piece by piece (chunked encoding already removed).
   virtual std::shared_ptr<Call> Stream(ApiRequest request, StreamCallback cb) = 0;
+
+  // Answers an upload's request for the next piece of its body, once, from any thread: bytes
+  // (not empty), or the end (`eof`), or a failure that abandons the call (the daemon then sees
+  // its connection closed mid-body and discards what it got).
+  using BodyPiece = std::function<void(const Status& status, std::string data, bool eof)>;
+  // Asked for the next piece only once the previous one has been written to the daemon, so an
+  // upload holds one piece at a time whatever its size.
+  using BodySource = std::function<void(BodyPiece next)>;
+  // A request whose body the caller produces piece by piece (sent with chunked encoding); the
+  // reply is read whole as Unary's. The daemon may answer before the body is complete (an
+  // unknown container): that reply is delivered, the source is asked for nothing more, and the
+  // connection is closed. No pooled connection is used or returned.
+  virtual std::shared_ptr<Call> Upload(ApiRequest request, BodySource source, UnaryCallback cb) = 0;
 
   // The negotiated API version ("1.41"); empty until negotiation succeeded.
   virtual std::string ApiVersion() const = 0;

@@ -14,7 +14,7 @@ all_pkgs=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto
   libboost-dev libboost-system-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libcli11-dev libspdlog-dev libfmt-dev libssl-dev openssl libyaml-cpp-dev
-  libutfcpp-dev prometheus-cpp-dev
+  libutfcpp-dev prometheus-cpp-dev libarchive-dev pkg-config
   python3 python3-grpcio python3-grpc-tools python3-docker python3-protobuf
   clang-format git openssl
   clang-14 libclang-rt-14-dev

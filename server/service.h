@@ -16,6 +16,7 @@
 #include "server/policy/rules.h"
 #include "server/reactor/rejected.h"
 #include "server/rpc/containers.h"
+#include "server/rpc/copy.h"
 #include "server/rpc/exec.h"
 #include "server/rpc/health.h"
 #include "server/rpc/images.h"
@@ -108,6 +109,14 @@ class DocklineService final : public v1::Dockline::CallbackService {
   grpc::ServerWriteReactor<v1::StreamStatsResponse>* StreamStats(
       grpc::CallbackServerContext* ctx, const v1::StreamStatsRequest* req) override {
     return Guarded("StreamStats", rpc::StreamStats, ctx, req);
+  }
+  grpc::ServerWriteReactor<v1::CopyFromContainerResponse>* CopyFromContainer(
+      grpc::CallbackServerContext* ctx, const v1::CopyFromContainerRequest* req) override {
+    return Guarded("CopyFromContainer", rpc::CopyFromContainer, ctx, req);
+  }
+  grpc::ServerReadReactor<v1::CopyToContainerRequest>* CopyToContainer(
+      grpc::CallbackServerContext* ctx, v1::CopyToContainerResponse* resp) override {
+    return Guarded("CopyToContainer", rpc::CopyToContainer, ctx, resp);
   }
   grpc::ServerUnaryReactor* ExecContainer(grpc::CallbackServerContext* ctx,
                                           const v1::ExecContainerRequest* req,
@@ -230,8 +239,9 @@ class DocklineService final : public v1::Dockline::CallbackService {
       record->identity = env.identity.name;
       record->source = auth::SourceName(env.identity.source);
     }
-    // AttachExec has no request here: its first message is judged by the RPC (AdmitConfig).
-    auto request = FirstOf(args...);
+    // AttachExec and CopyToContainer have no request here: their first message is judged by
+    // the RPC (AdmitConfig; the owner scoping of env.api).
+    auto request = RequestOf<Reactor>(args...);
     constexpr bool kHasRequest = !std::is_same_v<decltype(request), std::nullptr_t>;
     if constexpr (kHasRequest) {
       if (options_.max_request_bytes > 0) {
@@ -274,6 +284,20 @@ class DocklineService final : public v1::Dockline::CallbackService {
   }
 
   static std::nullptr_t FirstOf() { return nullptr; }
+  // A client-streaming RPC's only argument is its response.
+  template <typename Reactor, typename... Args>
+  static auto RequestOf([[maybe_unused]] Args... args) {
+    if constexpr (kClientStream<Reactor>) {
+      return nullptr;
+    } else {
+      return FirstOf(args...);
+    }
+  }
+  template <typename Reactor>
+  static constexpr bool kClientStream = requires(Reactor* r) {
+    r->StartRead(nullptr);
+  }
+  &&!requires(Reactor * r) { r->StartWrite(nullptr); };
   template <typename First, typename... Rest>
   static First FirstOf(First first, Rest...) {
     return first;
@@ -290,7 +314,7 @@ class DocklineService final : public v1::Dockline::CallbackService {
     std::string group = policy::GroupOf(name);
     record->audited =
         group == "operate" || group == "exec" || group == "prune" || group == "images";
-    if constexpr (sizeof...(Args) > 0) {
+    if constexpr (sizeof...(Args) > 0 && !kClientStream<Reactor>) {
       auto request = FirstOf(args...);
       if constexpr (requires { request->container(); }) {
         record->container = request->container();
@@ -309,7 +333,9 @@ class DocklineService final : public v1::Dockline::CallbackService {
         record->image = request->image();
       }
     }
-    if constexpr (sizeof...(Args) == 2) {
+    if constexpr (kClientStream<Reactor>) {
+      record->learn = nullptr;  // nothing is created
+    } else if constexpr (sizeof...(Args) == 2) {
       record->learn =
           Learner<std::remove_pointer_t<std::tuple_element_t<1, std::tuple<Args...>>>>();
     } else {

@@ -190,6 +190,33 @@ inline std::vector<RpcCase> RpcCases() {
          r.set_container(id);
          return Drain<v1::StreamStatsResponse>(s.StreamStats(c, r));
        }},
+      {"CopyFromContainer",
+       "container",
+       "/containers",
+       {"/archive"},
+       false,
+       [](Stub& s, Ctx* c, const std::string& id) {
+         v1::CopyFromContainerRequest r;
+         r.set_container(id);
+         r.set_path("/etc");
+         return Drain<v1::CopyFromContainerResponse>(s.CopyFromContainer(c, r));
+       }},
+      {"CopyToContainer",
+       "target.container",
+       "/containers",
+       {"/archive"},
+       false,
+       [](Stub& s, Ctx* c, const std::string& id) {
+         v1::CopyToContainerResponse response;
+         auto stream = s.CopyToContainer(c, &response);
+         v1::CopyToContainerRequest r;
+         r.mutable_target()->set_container(id);
+         r.mutable_target()->set_path("/tmp");
+         // The server may have ended the call already; Finish says how.
+         stream->Write(r);
+         stream->WritesDone();
+         return stream->Finish();
+       }},
       {"GetHealth",
        "container",
        "/containers",

@@ -287,6 +287,7 @@ Result<Invocation> ParseArgs(const std::vector<std::string>& args, const EnvLook
   ImagesFlags images_flags;
   ImageCommands image_commands = AddImageCommands(app, images_flags, invocation.images);
   CLI::App* stats = AddStatsCommand(app, invocation.stats);
+  CLI::App* cp = AddCpCommand(app, invocation.cp);
 
   CLI::App* version = app.add_subcommand("version", "Show the dockline and engine versions");
   version->fallthrough();
@@ -355,6 +356,7 @@ Result<Invocation> ParseArgs(const std::vector<std::string>& args, const EnvLook
       {image_commands.images, CommandKind::kImages},
       {image_commands.rmi, CommandKind::kRemoveImages},
       {stats, CommandKind::kStats},
+      {cp, CommandKind::kCp},
   };
   CLI::App* chosen = nullptr;
   for (const auto& [command, kind] : kinds) {
@@ -455,6 +457,11 @@ Result<Invocation> ParseArgs(const std::vector<std::string>& args, const EnvLook
         return Error<Invocation>(st);
       }
       break;
+    case CommandKind::kCp:
+      if (grpc::Status st = FinishCpArgs(&invocation.cp); !st.ok()) {
+        return Error<Invocation>(st);
+      }
+      break;
     case CommandKind::kImages:
       if (grpc::Status st = FinishImagesArgs(images_flags, &invocation.images); !st.ok()) {
         return Error<Invocation>(st);
@@ -532,6 +539,8 @@ int Execute(const Invocation& invocation, client::Client& client, std::ostream& 
       return ExecuteRemoveImages(invocation, client, out, err);
     case CommandKind::kStats:
       return ExecuteStats(invocation, client, out, err);
+    case CommandKind::kCp:
+      return ExecuteCp(invocation, client, out, err);
   }
   return kExitCommandFailed;
 }

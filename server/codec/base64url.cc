@@ -17,20 +17,10 @@ std::string Base64UrlEncode(std::string_view bytes) {
   return out;
 }
 
-std::optional<std::string> Base64UrlDecode(std::string_view text) {
-  std::string padded(text);
-  for (char& c : padded) {
-    if (c == '-') {
-      c = '+';
-    } else if (c == '_') {
-      c = '/';
-    } else if (c == '+' || c == '/') {
-      return std::nullopt;  // the standard alphabet's: not ours
-    }
-  }
-  while (padded.size() % 4 != 0) {
-    padded.push_back('=');
-  }
+namespace {
+
+// `padded` is standard-alphabet base64 whose length is a multiple of four.
+std::optional<std::string> DecodePadded(const std::string& padded) {
   if (padded.empty()) {
     return std::string();
   }
@@ -48,6 +38,38 @@ std::optional<std::string> Base64UrlDecode(std::string_view text) {
   }
   out.resize(static_cast<size_t>(n) - pad);
   return out;
+}
+
+void PadTo4(std::string* text) {
+  while (text->size() % 4 != 0) {
+    text->push_back('=');
+  }
+}
+
+}  // namespace
+
+std::optional<std::string> Base64UrlDecode(std::string_view text) {
+  std::string padded(text);
+  for (char& c : padded) {
+    if (c == '-') {
+      c = '+';
+    } else if (c == '_') {
+      c = '/';
+    } else if (c == '+' || c == '/') {
+      return std::nullopt;  // the standard alphabet's: not ours
+    }
+  }
+  PadTo4(&padded);
+  return DecodePadded(padded);
+}
+
+std::optional<std::string> Base64Decode(std::string_view text) {
+  std::string padded(text);
+  if (padded.find_first_of("-_") != std::string::npos) {
+    return std::nullopt;  // the URL alphabet's
+  }
+  PadTo4(&padded);
+  return DecodePadded(padded);
 }
 
 }  // namespace dockline::server

@@ -18,6 +18,14 @@ class RejectedBidi : public grpc::ServerBidiReactor<Request, Response> {
   void OnDone() override { delete this; }
 };
 
+// A client-streaming RPC refused before it reads a message.
+template <typename Request>
+class RejectedRead : public grpc::ServerReadReactor<Request> {
+ public:
+  explicit RejectedRead(grpc::Status status) { this->Finish(std::move(status)); }
+  void OnDone() override { delete this; }
+};
+
 // Refuse<Reactor>(status): a reactor of the RPC's kind that only finishes with `status`, so one
 // guard can refuse every RPC whatever its shape.
 template <typename Reactor>
@@ -39,6 +47,13 @@ template <typename Request, typename Response>
 struct Refusal<grpc::ServerBidiReactor<Request, Response>> {
   static grpc::ServerBidiReactor<Request, Response>* Make(grpc::Status status) {
     return new RejectedBidi<Request, Response>(std::move(status));
+  }
+};
+
+template <typename Request>
+struct Refusal<grpc::ServerReadReactor<Request>> {
+  static grpc::ServerReadReactor<Request>* Make(grpc::Status status) {
+    return new RejectedRead<Request>(std::move(status));
   }
 };
 

@@ -140,6 +140,15 @@ class StreamCore : public std::enable_shared_from_this<Derived> {
   engine::Engine::StreamCallback OnBodyOpened(
       std::function<void(std::shared_ptr<engine::BodyStream>)> opened,
       std::function<engine::Status(const engine::Status&)> map = nullptr) {
+    return OnStreamOpened(
+        [opened = std::move(opened)](std::shared_ptr<engine::BodyStream> body,
+                                     const engine::ApiResponse&) { opened(std::move(body)); },
+        std::move(map));
+  }
+  // The same for a call that also reads the reply's header fields (copy-out's path stat).
+  engine::Engine::StreamCallback OnStreamOpened(
+      std::function<void(std::shared_ptr<engine::BodyStream>, const engine::ApiResponse&)> opened,
+      std::function<engine::Status(const engine::Status&)> map = nullptr) {
     return [self = self(), opened = std::move(opened), map = std::move(map)](
                engine::Result<engine::ApiResponse> res, std::shared_ptr<engine::BodyStream> body) {
       bool unwanted = false;
@@ -151,7 +160,7 @@ class StreamCore : public std::enable_shared_from_this<Derived> {
         if (!res.status().ok()) {
           return self->Fail(ToGrpcStatus(map ? map(res.status()) : res.status()));
         }
-        opened(body);
+        opened(body, res.value());
       });
       if (unwanted && body) {
         body->Cancel();

@@ -10,6 +10,7 @@
 #include "server/codec/status_map.h"
 #include "server/codec/validate.h"
 #include "server/events/event_follower.h"
+#include "server/reactor/body_relay.h"
 #include "server/reactor/stream_core.h"
 #include "server/reactor/unary_call.h"
 
@@ -26,87 +27,43 @@ constexpr size_t kMaxSampleLine = 1 << 20;
 // relayed. The daemon is read only while the output queue has room, so a slow client holds a
 // few samples at most. The daemon ends the stream when the container is removed: the RPC then
 // ends OK. Thread rules are StreamCore's.
-class StatsCore : public StreamCore<StatsCore, Response> {
+class StatsCore : public BodyRelayCore<StatsCore, Response> {
  public:
   StatsCore(const engine::DockerApi& api, std::string container)
-      : StreamCore(api.engine_ptr(), "stats",
-                   [](engine::StreamKind, std::string&&) { return Response(); }),
+      : BodyRelayCore(api.engine_ptr(), "stats",
+                      [](engine::StreamKind, std::string&&) { return Response(); }),
         api_(api),
         container_(std::move(container)),
         lines_(kMaxSampleLine) {}
 
  private:
-  enum class State { kOpen, kOpening, kReading };
-
-  void Step(Actions* actions) override {
-    if (state_ == State::kOpen) {
-      state_ = State::kOpening;
-      actions->push_back([self = self()] { self->Open(); });
-    } else if (state_ == State::kReading && body_ && !reading_ && out_.HasRoom()) {
-      reading_ = true;
-      actions->push_back([self = self(), body = body_] { self->Read(body); });
-    }
+  std::shared_ptr<engine::Call> OpenBody(engine::Engine::StreamCallback opened) override {
+    return api_.StreamContainerStats(container_, std::move(opened));
   }
 
-  void OnEnd(const grpc::Status&, Actions* actions) override {
-    for (const auto& call : {open_call_, std::shared_ptr<engine::Call>(body_)}) {
-      if (call) {
-        actions->push_back([call] { call->Cancel(); });
+  void OnBody(std::string_view data, bool) override {
+    bool garbled = false;
+    bool fits = lines_.Feed(data, [&](std::string_view line) {
+      json sample = json::parse(line, nullptr, false);
+      if (!sample.is_object()) {
+        garbled = true;
+        return;
       }
-    }
-  }
-
-  void Open() {
-    // The callback holds the core, so `this` outlives it.
-    Hold(&open_call_,
-         api_.StreamContainerStats(container_,
-                                   OnBodyOpened([this](std::shared_ptr<engine::BodyStream> body) {
-                                     body_ = std::move(body);
-                                     state_ = State::kReading;
-                                   })));
-  }
-
-  void Read(std::shared_ptr<engine::BodyStream> body) {
-    body->Read([self = self()](const engine::Status& st, std::string_view data, bool eof) {
-      self->Update([&] {
-        self->reading_ = false;
-        if (!st.ok()) {
-          return self->Fail(ToGrpcStatus(st));
-        }
-        bool garbled = false;
-        bool fits = self->lines_.Feed(data, [&](std::string_view line) {
-          json sample = json::parse(line, nullptr, false);
-          if (!sample.is_object()) {
-            garbled = true;
-            return;
-          }
-          Response msg;
-          StatsFromJson(sample, std::string(line), msg.mutable_stats());
-          self->out_.Push(std::move(msg));
-        });
-        if (!fits || garbled) {
-          return self->Fail(ToGrpcStatus(engine::Status(
-              engine::Code::kProtocolError, !fits ? "the daemon sent a stats line over 1 MiB"
-                                                  : "the daemon sent a stats line "
-                                                    "that is not a JSON object")));
-        }
-        if (eof) {
-          self->body_ = nullptr;
-          self->Complete();
-        }
-      });
+      Response msg;
+      StatsFromJson(sample, std::string(line), msg.mutable_stats());
+      out_.Push(std::move(msg));
     });
+    if (!fits || garbled) {
+      Fail(ToGrpcStatus(engine::Status(engine::Code::kProtocolError,
+                                       !fits ? "the daemon sent a stats line over 1 MiB"
+                                             : "the daemon sent a stats line "
+                                               "that is not a JSON object")));
+    }
   }
 
   const engine::DockerApi api_;
   const std::string container_;
-
-  // Guarded by mu_.
-  State state_ = State::kOpen;
-  bool reading_ = false;
-  std::shared_ptr<engine::Call> open_call_;
-  std::shared_ptr<engine::BodyStream> body_;
-  LineSplitter lines_;
+  LineSplitter lines_;  // guarded by mu_
 };
 
 }  // namespace

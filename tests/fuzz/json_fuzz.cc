@@ -5,6 +5,7 @@
 #include <google/protobuf/message.h>
 #include <google/protobuf/timestamp.pb.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -13,6 +14,8 @@
 
 #include "engine/api_version.h"
 #include "fuzz/fuzz_input.h"
+#include "server/codec/base64url.h"
+#include "server/codec/copy_codec.h"
 #include "server/codec/exec_codec.h"
 #include "server/codec/health_codec.h"
 #include "server/codec/inspect_codec.h"
@@ -56,6 +59,14 @@ void DecodeDocument(const json& doc) {
   DecodeAndCheck<v1::PruneNetworksResponse>(doc, server::NetworksPruneFromJson);
   DecodeAndCheck<v1::ContainerStats>(
       doc, [](const json& d, v1::ContainerStats* out) { server::StatsFromJson(d, "", out); });
+  // The archive endpoint's X-Docker-Container-Path-Stat header: the document in standard base64.
+  DecodeAndCheck<v1::PathStat>(doc, [](const json& d, v1::PathStat* out) {
+    std::string header =
+        server::Base64UrlEncode(d.dump(-1, ' ', false, json::error_handler_t::replace));
+    std::replace(header.begin(), header.end(), '-', '+');
+    std::replace(header.begin(), header.end(), '_', '/');
+    DOCKLINE_FUZZ_CHECK(server::PathStatFromHeader(header, out) == d.is_object());
+  });
 
   v1::Health health;
   server::HealthFromJson(doc, &health);

@@ -479,8 +479,10 @@ class FaultDaemon {
     return false;
   }
 
-  // One request: its head, then a body of its Content-Length. False when the connection ends
-  // first or the request cannot be framed; the framer has recorded what it made of it.
+  // One request: its head, then a body of its Content-Length. A chunked body (an upload's: PUT
+  // archive) stays on the connection unread, so that a handler answers while it is still coming,
+  // as dockerd answers a missing path. False when the connection ends first or the request
+  // cannot be framed; the framer has recorded what it made of it.
   bool ReadRequest(int fd, RequestFramer* framer, FaultRequest* out) {
     std::string buffer;
     size_t head_end;
@@ -530,10 +532,6 @@ class FaultDaemon {
         if (ec != std::errc() || ptr != value.data() + value.size()) {
           return false;
         }
-      } else if (name == "transfer-encoding") {
-        // Beast gives every request docklined sends a Content-Length; a chunked one is not
-        // worth reading here.
-        return false;
       }
       out->headers.emplace_back(std::move(name), std::string(value));
     }

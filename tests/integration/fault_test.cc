@@ -710,5 +710,54 @@ TEST_F(FaultEngineTest, CancelledSilentFollowClosesItsConnection) {
   ExpectRecovered();
 }
 
+// Sends the copy's target, then up to `pieces` pieces of 256 KiB (fewer once the server has
+// ended the call), and half-closes.
+grpc::Status Upload(v1::Dockline::Stub& stub, TimedCall* call, int pieces) {
+  v1::CopyToContainerResponse response;
+  auto writer = stub.CopyToContainer(call->context(), &response);
+  v1::CopyToContainerRequest msg;
+  msg.mutable_target()->set_container(kContainer);
+  msg.mutable_target()->set_path("/nowhere");
+  bool open = writer->Write(msg);
+  msg.set_data(std::string(256 << 10, 't'));
+  for (int i = 0; open && i < pieces; ++i) {
+    open = writer->Write(msg);
+  }
+  writer->WritesDone();
+  return writer->Finish();
+}
+
+// (f) An upload the daemon answers before reading its body, as dockerd answers a missing path:
+// that answer is the call's, however much body was still to come, and the connection goes.
+TEST_F(FaultEngineTest, UploadAnsweredBeforeItsBodyEndsWithThatAnswer) {
+  fake_.On("PUT", "/containers/[^/]+/archive", [](const FaultRequest&, FaultConnection& c) {
+    c.RespondJson(404, {{"message", "Could not find the file /nowhere in container c"}});
+  });
+  TimedCall call(seconds(10));
+  grpc::Status status = Upload(*stub_, &call, 64);
+  call.ExpectEndedInTime();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND) << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("/nowhere"));
+  ExpectRecovered();
+}
+
+// (f) A daemon that takes an upload's head and then neither reads nor answers: the client's
+// cancel ends the call, and docklined closes the connection its body was going to.
+TEST_F(FaultEngineTest, CancelledUploadToAStuckDaemonClosesItsConnection) {
+  fake_.On("PUT", "/containers/[^/]+/archive",
+           [](const FaultRequest&, FaultConnection& c) { c.Hang(); });
+  TimedCall call(seconds(10));
+  std::thread cancel([&] {
+    PollUntil([&] { return fake_.Hanging() == 1; }, seconds(5));
+    call.context()->TryCancel();
+  });
+  // More than the socket buffers hold, so the body is still being written when the cancel comes.
+  grpc::Status status = Upload(*stub_, &call, 64);
+  cancel.join();
+  call.ExpectEndedInTime();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED) << status.error_message();
+  ExpectRecovered();
+}
+
 }  // namespace
 }  // namespace dockline::testing

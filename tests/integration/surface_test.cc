@@ -22,13 +22,13 @@ TEST_F(SurfaceTest, ReflectionListsEveryRpcOfTheDesign) {
   EXPECT_THAT(r.out, HasSubstr("service grpc.reflection.v1alpha.ServerReflection\n"));
   // DESIGN.md's API table, every row.
   for (const char* rpc :
-       {"CreateContainer", "StartContainer",  "StopContainer",    "RestartContainer",
-        "KillContainer",   "RemoveContainer", "InspectContainer", "ListContainers",
-        "RunContainer",    "WaitContainer",   "ExecContainer",    "StreamExec",
-        "StartExec",       "InspectExec",     "AttachExec",       "StreamLogs",
-        "GetHealth",       "WaitHealthy",     "WatchHealth",      "PruneContainers",
-        "PruneImages",     "PruneVolumes",    "PruneNetworks",    "GetEngineInfo",
-        "GetStats",        "StreamStats"}) {
+       {"CreateContainer", "StartContainer",  "StopContainer",     "RestartContainer",
+        "KillContainer",   "RemoveContainer", "InspectContainer",  "ListContainers",
+        "RunContainer",    "WaitContainer",   "ExecContainer",     "StreamExec",
+        "StartExec",       "InspectExec",     "AttachExec",        "StreamLogs",
+        "GetHealth",       "WaitHealthy",     "WatchHealth",       "PruneContainers",
+        "PruneImages",     "PruneVolumes",    "PruneNetworks",     "GetEngineInfo",
+        "GetStats",        "StreamStats",     "CopyFromContainer", "CopyToContainer"}) {
     EXPECT_THAT(r.out, HasSubstr(std::string("method dockline.v1.Dockline/") + rpc + "\n")) << rpc;
   }
   // Every service listed can be described (the probe fails otherwise), grpc.health.v1 included.

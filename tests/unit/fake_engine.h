@@ -181,6 +181,11 @@ class FakeEngine : public engine::Engine {
     return std::make_shared<NoopCall>();
   }
   std::shared_ptr<engine::Call> Stream(ApiRequest request, StreamCallback cb) override {
+    if (engine::Status st = open ? open(request) : engine::Status::Ok(); !st.ok()) {
+      Record("STREAM", request);
+      executor_.Post([cb, st] { cb(Result<ApiResponse>(st), nullptr); });
+      return std::make_shared<NoopCall>();
+    }
     auto body = std::make_shared<FakeBody>(&executor_);
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -194,6 +199,30 @@ class FakeEngine : public engine::Engine {
     header.status = 200;
     executor_.Post([cb, header, body] { cb(Result<ApiResponse>(header), body); });
     return body;
+  }
+  // Reads the whole body from `source` into the recorded request's body, then answers as Unary
+  // does; a source's failure is the call's.
+  std::shared_ptr<engine::Call> Upload(ApiRequest request, BodySource source,
+                                       UnaryCallback cb) override {
+    auto pull = std::make_shared<std::function<void(ApiRequest)>>();
+    *pull = [this, source, cb, pull](ApiRequest req) {
+      source([this, cb, pull, req](const engine::Status& st, std::string data, bool eof) mutable {
+        if (!st.ok()) {
+          return executor_.Post([cb, st, pull] {
+            *pull = nullptr;  // breaks the cycle
+            cb(Result<ApiResponse>(st));
+          });
+        }
+        req.body += data;
+        if (!eof) {
+          return executor_.Post([pull, req] { (*pull)(req); });
+        }
+        executor_.Post([pull] { *pull = nullptr; });  // breaks the cycle
+        Unary(std::move(req), cb);
+      });
+    };
+    executor_.Post([pull, request] { (*pull)(request); });
+    return std::make_shared<NoopCall>();
   }
   std::string ApiVersion() const override { return api_version; }
   std::shared_ptr<engine::Call> Schedule(std::chrono::milliseconds delay,
@@ -223,6 +252,8 @@ class FakeEngine : public engine::Engine {
   std::function<Result<ApiResponse>(const ApiRequest&)> unary;
   // Scripts a stream's body as it opens (pushes wait until the reader asks).
   std::function<void(const ApiRequest&, const std::shared_ptr<FakeBody>&)> stream;
+  // Scripts a stream's opening: a failure is the daemon's non-2xx answer to it (no body).
+  std::function<engine::Status(const ApiRequest&)> open;
   std::string api_version = "1.41";
 
  private:

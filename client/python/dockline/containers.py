@@ -41,6 +41,8 @@ _STDOUT, _STDERR = pb.STREAM_STDOUT, pb.STREAM_STDERR
 # Room past a server-side timeout, so that the server's DEADLINE_EXCEEDED (with its message)
 # arrives before the client's own deadline does.
 _DEADLINE_SLACK = 5
+# put_archive's message size: well under the server's request limit, large enough to be cheap.
+_ARCHIVE_PIECE = 256 << 10
 
 
 class Model:
@@ -474,6 +476,55 @@ class Container(Model):
                 "NetworkRx": s.network_rx_bytes, "NetworkTx": s.network_tx_bytes,
                 "BlockRead": s.block_read_bytes, "BlockWrite": s.block_write_bytes,
                 "Pids": s.pids}
+
+
+    def get_archive(self, path, chunk_size=None, encode_stream=False):
+        """docker-py's get_archive(): (a generator of the tar archive's bytes, the path's stat
+        dict {"name", "size", "mode", "mtime", "linkTarget"}). The stat arrives first, so a
+        missing container or path raises NotFound here, before any byte is read. chunk_size and
+        encode_stream are accepted for docker-py's signature: pieces come as the server sends
+        them."""
+        del chunk_size, encode_stream
+        call = self.client._open("CopyFromContainer",
+                                 pb.CopyFromContainerRequest(container=self.id, path=path))
+        stream = CancellableStream(call, iter(call))
+        first = next(stream, None)
+        if first is None or first.WhichOneof("event") != "stat":
+            stream.close()
+            raise DocklineException(f"the server sent no stat for {path}")
+        s = first.stat
+        stat = {"name": s.name, "size": s.size, "mode": s.mode,
+                "mtime": s.mtime.ToJsonString() if s.HasField("mtime") else "",
+                "linkTarget": s.link_target}
+        return (m.data for m in stream), stat
+
+    def put_archive(self, path, data, no_overwrite_dir_non_dir=False, copy_uid_gid=False):
+        """docker-py's put_archive(): extracts the tar `data` (bytes, a file object or an
+        iterable of bytes) into the existing directory `path`; True, or raises (NotFound for a
+        missing container or path). Sent a piece at a time, so a file object of any size is
+        never read whole."""
+        target = pb.CopyTarget(container=self.id, path=path,
+                               no_overwrite_dir_non_dir=no_overwrite_dir_non_dir,
+                               copy_uid_gid=copy_uid_gid)
+
+        def pieces():
+            yield pb.CopyToContainerRequest(target=target)
+            if isinstance(data, (bytes, bytearray, memoryview)):
+                view = memoryview(data)
+                for start in range(0, len(view), _ARCHIVE_PIECE):
+                    yield pb.CopyToContainerRequest(data=bytes(view[start:start + _ARCHIVE_PIECE]))
+            elif hasattr(data, "read"):
+                while piece := data.read(_ARCHIVE_PIECE):
+                    yield pb.CopyToContainerRequest(data=piece)
+            else:
+                for piece in data:
+                    yield pb.CopyToContainerRequest(data=bytes(piece))
+
+        try:
+            self.client._stub.CopyToContainer(pieces())
+        except grpc.RpcError as err:
+            raise from_rpc_error(err) from err
+        return True
 
 
 class ContainerCollection:

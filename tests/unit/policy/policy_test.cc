@@ -56,6 +56,8 @@ TEST(RpcGroupsTest, TheGroupsHoldWhatTheIssueSays) {
   EXPECT_EQ(GroupOf("WaitContainer"), "read");
   EXPECT_EQ(GroupOf("RunContainer"), "operate");
   EXPECT_EQ(GroupOf("RemoveContainer"), "operate");
+  EXPECT_EQ(GroupOf("CopyFromContainer"), "read");
+  EXPECT_EQ(GroupOf("CopyToContainer"), "operate");
   EXPECT_EQ(GroupOf("AttachExec"), "exec");
   EXPECT_EQ(GroupOf("PruneVolumes"), "prune");
   EXPECT_EQ(GroupOf("NoSuchRpc"), "");
@@ -138,7 +140,7 @@ identities:
     auto policy = Policy::Load(file->path());
     ASSERT_TRUE(policy.ok()) << policy.status().message();
     auto ci = policy.value()->For("ci");
-    EXPECT_EQ(ci->rpcs.size(), 20u);  // read (13) and operate (7)
+    EXPECT_EQ(ci->rpcs.size(), 22u);  // read (14) and operate (8)
     ASSERT_TRUE(ci->images.has_value());
     EXPECT_EQ(*ci->images, std::vector<std::string>{"alpine:*"});
     EXPECT_EQ(ci->bind_roots, std::vector<std::string>{"/srv/ci"});

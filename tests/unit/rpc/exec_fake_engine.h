@@ -129,6 +129,11 @@ class FakeEngine : public engine::Engine {
     return std::make_shared<NoopCall>();
   }
 
+  // Answers as a daemon that replies before reading the body (the exec tests upload nothing).
+  std::shared_ptr<engine::Call> Upload(ApiRequest request, BodySource, UnaryCallback cb) override {
+    return Unary(std::move(request), std::move(cb));
+  }
+
   std::shared_ptr<engine::Call> Stream(ApiRequest request, StreamCallback cb) override {
     Record(request);
     Reply reply = on_stream(request);

@@ -31,6 +31,12 @@ TEST_F(ScriptedServiceTest, HostileIdsReachOnlyTheirEndpointAsOneEscapedSegment)
   engine_->stream = [](const engine::ApiRequest&, const std::shared_ptr<testing::FakeBody>& body) {
     body->Fail(engine::Status(engine::Code::kNotFound, "No such container"));
   };
+  // An archive's header carries its stat, so a missing container is refused at the opening.
+  engine_->open = [](const engine::ApiRequest& request) {
+    return request.path.ends_with("/archive")
+               ? engine::Status(engine::Code::kNotFound, "No such container")
+               : engine::Status::Ok();
+  };
   for (const RpcCase& rpc : RpcCases()) {
     for (const IdCase& c : IdCases()) {
       SCOPED_TRACE(std::string(rpc.name) + " with id \"" + c.id.substr(0, 40) + "\"");
