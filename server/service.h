@@ -16,6 +16,7 @@
 #include "server/policy/rules.h"
 #include "server/reactor/rejected.h"
 #include "server/rpc/containers.h"
+#include "server/rpc/events.h"
 #include "server/rpc/exec.h"
 #include "server/rpc/health.h"
 #include "server/rpc/images.h"
@@ -108,6 +109,10 @@ class DocklineService final : public v1::Dockline::CallbackService {
   grpc::ServerWriteReactor<v1::StreamStatsResponse>* StreamStats(
       grpc::CallbackServerContext* ctx, const v1::StreamStatsRequest* req) override {
     return Guarded("StreamStats", rpc::StreamStats, ctx, req);
+  }
+  grpc::ServerWriteReactor<v1::WatchEventsResponse>* WatchEvents(
+      grpc::CallbackServerContext* ctx, const v1::WatchEventsRequest* req) override {
+    return Guarded("WatchEvents", rpc::WatchEvents, ctx, req);
   }
   grpc::ServerUnaryReactor* ExecContainer(grpc::CallbackServerContext* ctx,
                                           const v1::ExecContainerRequest* req,

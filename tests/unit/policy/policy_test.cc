@@ -54,6 +54,7 @@ TEST(RpcGroupsTest, TheGroupsHoldWhatTheIssueSays) {
   EXPECT_EQ(GroupOf("StreamLogs"), "read");
   EXPECT_EQ(GroupOf("GetEngineInfo"), "read");
   EXPECT_EQ(GroupOf("WaitContainer"), "read");
+  EXPECT_EQ(GroupOf("WatchEvents"), "read");
   EXPECT_EQ(GroupOf("RunContainer"), "operate");
   EXPECT_EQ(GroupOf("RemoveContainer"), "operate");
   EXPECT_EQ(GroupOf("AttachExec"), "exec");
@@ -138,7 +139,7 @@ identities:
     auto policy = Policy::Load(file->path());
     ASSERT_TRUE(policy.ok()) << policy.status().message();
     auto ci = policy.value()->For("ci");
-    EXPECT_EQ(ci->rpcs.size(), 20u);  // read (13) and operate (7)
+    EXPECT_EQ(ci->rpcs.size(), 21u);  // read (14) and operate (7)
     ASSERT_TRUE(ci->images.has_value());
     EXPECT_EQ(*ci->images, std::vector<std::string>{"alpine:*"});
     EXPECT_EQ(ci->bind_roots, std::vector<std::string>{"/srv/ci"});
