@@ -218,6 +218,9 @@ class Client {
   // container.stats(stream=True): each sample to `on_sample` until it returns false (OK), the
   // container is removed (OK) or the call fails.
   grpc::Status StreamStats(const std::string& container, const StatsCallback& on_sample);
+  // client.events(since, until, filters): each event to `on_event` until it returns false
+  // (OK), `until` passes (OK) or the call fails.
+  grpc::Status WatchEvents(const EventsOptions& options, const EventCallback& on_event);
   // containers/images/volumes/networks.prune(filters): what was deleted (or, dry_run, what
   // would be) and the bytes reclaimed. Only images and volumes read PruneOptions::all.
   Result<v1::PruneContainersResponse> PruneContainers(const PruneOptions& options = {});

@@ -287,6 +287,8 @@ Result<Invocation> ParseArgs(const std::vector<std::string>& args, const EnvLook
   ImagesFlags images_flags;
   ImageCommands image_commands = AddImageCommands(app, images_flags, invocation.images);
   CLI::App* stats = AddStatsCommand(app, invocation.stats);
+  EventsFlags events_flags;
+  CLI::App* events = AddEventsCommand(app, events_flags);
 
   CLI::App* version = app.add_subcommand("version", "Show the dockline and engine versions");
   version->fallthrough();
@@ -355,6 +357,7 @@ Result<Invocation> ParseArgs(const std::vector<std::string>& args, const EnvLook
       {image_commands.images, CommandKind::kImages},
       {image_commands.rmi, CommandKind::kRemoveImages},
       {stats, CommandKind::kStats},
+      {events, CommandKind::kEvents},
   };
   CLI::App* chosen = nullptr;
   for (const auto& [command, kind] : kinds) {
@@ -455,6 +458,13 @@ Result<Invocation> ParseArgs(const std::vector<std::string>& args, const EnvLook
         return Error<Invocation>(st);
       }
       break;
+    case CommandKind::kEvents:
+      if (grpc::Status st =
+              FinishEventsArgs(events_flags, std::chrono::system_clock::now(), &invocation.events);
+          !st.ok()) {
+        return Error<Invocation>(st);
+      }
+      break;
     case CommandKind::kImages:
       if (grpc::Status st = FinishImagesArgs(images_flags, &invocation.images); !st.ok()) {
         return Error<Invocation>(st);
@@ -531,6 +541,8 @@ int Execute(const Invocation& invocation, client::Client& client, std::ostream& 
       return ExecuteRemoveImages(invocation, client, out, err);
     case CommandKind::kStats:
       return ExecuteStats(invocation, client, out, err);
+    case CommandKind::kEvents:
+      return ExecuteEvents(invocation, client, out, err);
   }
   return kExitCommandFailed;
 }

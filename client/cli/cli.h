@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "client/cli/events.h"
 #include "client/cli/exec.h"
 #include "client/cli/health.h"
 #include "client/cli/images.h"
@@ -51,6 +52,7 @@ enum class CommandKind {
   kImages,
   kRemoveImages,
   kStats,
+  kEvents,
 };
 
 // What one command line asks for. Fields beyond `kind` and the global ones are read only by the
@@ -100,6 +102,7 @@ struct Invocation {
   PingInvocation ping;       // ping
   ImagesInvocation images;   // pull, images, rmi
   StatsInvocation stats;     // stats
+  EventsInvocation events;   // events
 
   // wait
   std::optional<std::chrono::nanoseconds> wait_timeout;
