@@ -232,6 +232,9 @@ class Client {
   // container.put_archive(path, data), docker cp's copy-in: the archive is extracted into the
   // directory target.path. Pieces are sent as the server takes them, one at a time.
   grpc::Status CopyToContainer(const v1::CopyTarget& target, const ArchiveSource& source);
+  // client.events(since, until, filters): each event to `on_event` until it returns false
+  // (OK), `until` passes (OK) or the call fails.
+  grpc::Status WatchEvents(const EventsOptions& options, const EventCallback& on_event);
   // containers/images/volumes/networks.prune(filters): what was deleted (or, dry_run, what
   // would be) and the bytes reclaimed. Only images and volumes read PruneOptions::all.
   Result<v1::PruneContainersResponse> PruneContainers(const PruneOptions& options = {});

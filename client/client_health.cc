@@ -94,6 +94,25 @@ Result<v1::ContainerStats> Client::GetStats(const std::string& container) {
   return result;
 }
 
+grpc::Status Client::WatchEvents(const EventsOptions& options, const EventCallback& on_event) {
+  grpc::ClientContext context;
+  v1::WatchEventsRequest request;
+  for (const auto& [key, value] : options.filters) {
+    v1::Filter* filter = request.add_filters();
+    filter->set_key(key);
+    filter->set_value(value);
+  }
+  if (options.since) {
+    *request.mutable_since() = ToTimestamp(*options.since);
+  }
+  if (options.until) {
+    *request.mutable_until() = ToTimestamp(*options.until);
+  }
+  return ReadEach<v1::WatchEventsResponse>(
+      context, stub_->WatchEvents(&context, request),
+      [&on_event](const v1::WatchEventsResponse& msg) { return on_event(msg.event()); });
+}
+
 grpc::Status Client::StreamStats(const std::string& container, const StatsCallback& on_sample) {
   grpc::ClientContext context;
   v1::StreamStatsRequest request;

@@ -1,17 +1,7 @@
-#include <google/protobuf/util/time_util.h>
-
 #include "client/client.h"
+#include "client/spec_values.h"
 
 namespace dockline::client {
-
-namespace {
-
-google::protobuf::Timestamp ToTimestamp(std::chrono::system_clock::time_point t) {
-  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-  return google::protobuf::util::TimeUtil::NanosecondsToTimestamp(ns);
-}
-
-}  // namespace
 
 bool LogStream::Next(v1::OutputChunk* chunk) {
   v1::StreamLogsResponse msg;

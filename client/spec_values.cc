@@ -15,6 +15,11 @@ google::protobuf::Duration ToProtoDuration(std::chrono::nanoseconds duration) {
   return google::protobuf::util::TimeUtil::NanosecondsToDuration(duration.count());
 }
 
+google::protobuf::Timestamp ToTimestamp(std::chrono::system_clock::time_point t) {
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+  return google::protobuf::util::TimeUtil::NanosecondsToTimestamp(ns);
+}
+
 Result<v1::Protocol> ParseProtocol(std::string_view protocol) {
   if (protocol.empty() || protocol == "tcp") {
     return Ok(v1::PROTOCOL_TCP);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <google/protobuf/duration.pb.h>
+#include <google/protobuf/timestamp.pb.h>
 
 #include <chrono>
 #include <cstdint>
@@ -16,6 +17,7 @@
 namespace dockline::client {
 
 google::protobuf::Duration ToProtoDuration(std::chrono::nanoseconds duration);
+google::protobuf::Timestamp ToTimestamp(std::chrono::system_clock::time_point t);
 
 // "tcp", "udp", "sctp"; "" is tcp.
 Result<v1::Protocol> ParseProtocol(std::string_view protocol);

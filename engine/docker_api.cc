@@ -589,10 +589,20 @@ std::shared_ptr<Call> DockerApi::ResizeExec(const std::string& exec_id, uint32_t
   return SendUnary(*engine_, std::move(request), ToStatus(std::move(done)));
 }
 
-std::shared_ptr<Call> DockerApi::Events(const Json& filters, std::chrono::milliseconds timeout,
+std::shared_ptr<Call> DockerApi::Events(const EventsQuery& query, std::chrono::milliseconds timeout,
                                         Engine::StreamCallback done) const {
   ApiRequest request("GET", "/events");
-  WithFilters(request, Scoped(filters));
+  Json filters = Scoped(query.filters);
+  if (owner_ && !filters.contains("type")) {
+    filters["type"] = Json::array({"container"});
+  }
+  WithFilters(request, filters);
+  if (!query.since.empty()) {
+    request.Query("since", query.since);
+  }
+  if (!query.until.empty()) {
+    request.Query("until", query.until);
+  }
   request.timeout = timeout;
   return OpenStream(*engine_, std::move(request), std::move(done));
 }

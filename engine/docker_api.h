@@ -69,6 +69,13 @@ struct LogsQuery {
   std::string until;  // likewise; empty: no end
 };
 
+// GET /events.
+struct EventsQuery {
+  Json filters = Json::object();  // Docker's {"key": ["value", ...]}; empty: none
+  std::string since;              // "<unix seconds>.<nanos>"; empty: from now
+  std::string until;              // likewise; empty: no end
+};
+
 // GET /images/json.
 struct ListImagesQuery {
   bool all = false;
@@ -193,8 +200,10 @@ class DockerApi {
                                     Done<Json> done) const;
 
   // --- events, engine ---
-  // GET /events?filters=..., streamed (one JSON object per line). `timeout` zero: none.
-  std::shared_ptr<Call> Events(const Json& filters, std::chrono::milliseconds timeout,
+  // GET /events?filters=...&since=...&until=..., streamed (one JSON object per line); with
+  // `until` the daemon ends the stream there. `timeout` zero: none. An owner that names no
+  // type gets container events only (other objects' events carry no owner of theirs).
+  std::shared_ptr<Call> Events(const EventsQuery& query, std::chrono::milliseconds timeout,
                                Engine::StreamCallback done) const;
   // GET /version; the reply is an object.
   std::shared_ptr<Call> Version(Done<Json> done) const;

@@ -17,6 +17,7 @@
 #include "server/reactor/rejected.h"
 #include "server/rpc/containers.h"
 #include "server/rpc/copy.h"
+#include "server/rpc/events.h"
 #include "server/rpc/exec.h"
 #include "server/rpc/health.h"
 #include "server/rpc/images.h"
@@ -117,6 +118,10 @@ class DocklineService final : public v1::Dockline::CallbackService {
   grpc::ServerReadReactor<v1::CopyToContainerRequest>* CopyToContainer(
       grpc::CallbackServerContext* ctx, v1::CopyToContainerResponse* resp) override {
     return Guarded("CopyToContainer", rpc::CopyToContainer, ctx, resp);
+  }
+  grpc::ServerWriteReactor<v1::WatchEventsResponse>* WatchEvents(
+      grpc::CallbackServerContext* ctx, const v1::WatchEventsRequest* req) override {
+    return Guarded("WatchEvents", rpc::WatchEvents, ctx, req);
   }
   grpc::ServerUnaryReactor* ExecContainer(grpc::CallbackServerContext* ctx,
                                           const v1::ExecContainerRequest* req,

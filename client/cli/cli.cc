@@ -288,6 +288,8 @@ Result<Invocation> ParseArgs(const std::vector<std::string>& args, const EnvLook
   ImageCommands image_commands = AddImageCommands(app, images_flags, invocation.images);
   CLI::App* stats = AddStatsCommand(app, invocation.stats);
   CLI::App* cp = AddCpCommand(app, invocation.cp);
+  EventsFlags events_flags;
+  CLI::App* events = AddEventsCommand(app, events_flags);
 
   CLI::App* version = app.add_subcommand("version", "Show the dockline and engine versions");
   version->fallthrough();
@@ -357,6 +359,7 @@ Result<Invocation> ParseArgs(const std::vector<std::string>& args, const EnvLook
       {image_commands.rmi, CommandKind::kRemoveImages},
       {stats, CommandKind::kStats},
       {cp, CommandKind::kCp},
+      {events, CommandKind::kEvents},
   };
   CLI::App* chosen = nullptr;
   for (const auto& [command, kind] : kinds) {
@@ -462,6 +465,13 @@ Result<Invocation> ParseArgs(const std::vector<std::string>& args, const EnvLook
         return Error<Invocation>(st);
       }
       break;
+    case CommandKind::kEvents:
+      if (grpc::Status st =
+              FinishEventsArgs(events_flags, std::chrono::system_clock::now(), &invocation.events);
+          !st.ok()) {
+        return Error<Invocation>(st);
+      }
+      break;
     case CommandKind::kImages:
       if (grpc::Status st = FinishImagesArgs(images_flags, &invocation.images); !st.ok()) {
         return Error<Invocation>(st);
@@ -539,6 +549,8 @@ int Execute(const Invocation& invocation, client::Client& client, std::ostream& 
       return ExecuteRemoveImages(invocation, client, out, err);
     case CommandKind::kStats:
       return ExecuteStats(invocation, client, out, err);
+    case CommandKind::kEvents:
+      return ExecuteEvents(invocation, client, out, err);
     case CommandKind::kCp:
       return ExecuteCp(invocation, client, out, err);
   }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "client/cli/cp.h"
+#include "client/cli/events.h"
 #include "client/cli/exec.h"
 #include "client/cli/health.h"
 #include "client/cli/images.h"
@@ -53,6 +54,7 @@ enum class CommandKind {
   kRemoveImages,
   kStats,
   kCp,
+  kEvents,
 };
 
 // What one command line asks for. Fields beyond `kind` and the global ones are read only by the
@@ -95,15 +97,16 @@ struct Invocation {
   int limit = 0;
   client::Filters filters;
 
-  client::LogsOptions logs;  // logs (containers[0])
+  client::LogsOptions logs;      // logs (containers[0])
   std::string logs_resume_file;  // logs --resume-file
-  ExecInvocation exec;       // exec
-  HealthInvocation health;   // health
-  PruneInvocation prune;     // prune
-  PingInvocation ping;       // ping
-  ImagesInvocation images;   // pull, images, rmi
-  StatsInvocation stats;     // stats
-  CpInvocation cp;           // cp
+  ExecInvocation exec;           // exec
+  HealthInvocation health;       // health
+  PruneInvocation prune;         // prune
+  PingInvocation ping;           // ping
+  ImagesInvocation images;       // pull, images, rmi
+  StatsInvocation stats;         // stats
+  CpInvocation cp;               // cp
+  EventsInvocation events;       // events
 
   // wait
   std::optional<std::chrono::nanoseconds> wait_timeout;

@@ -39,20 +39,14 @@ CLI::App* AddLogsCommand(CLI::App& app, LogsFlags& flags, std::vector<std::strin
 }
 
 grpc::Status FinishLogsArgs(const LogsFlags& flags, client::LogsOptions* options) {
-  auto now = std::chrono::system_clock::now();
   options->follow = flags.follow;
   options->timestamps = flags.timestamps;
   options->stdout_stream = !flags.stderr_only;
   options->stderr_stream = !flags.stdout_only;
-  for (auto [flag, text, target] : {std::make_tuple("--since", &flags.since, &options->since),
-                                    std::make_tuple("--until", &flags.until, &options->until)}) {
-    if (!text->empty()) {
-      auto parsed = ParseTimeArg(*text, now);
-      if (!parsed.ok()) {
-        return client::InvalidArgument(fmt::format("{}: {}", flag, parsed.status.error_message()));
-      }
-      *target = parsed.value;
-    }
+  if (grpc::Status st = ParseSinceUntil(flags.since, flags.until, std::chrono::system_clock::now(),
+                                        &options->since, &options->until);
+      !st.ok()) {
+    return st;
   }
   if (flags.tail != "all" && !flags.tail.empty()) {
     int64_t n = -1;

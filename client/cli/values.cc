@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <tuple>
 
 #include "client/quote.h"
 #include "client/spec_values.h"
@@ -242,6 +243,23 @@ Result<std::chrono::nanoseconds> ParseGoDuration(std::string_view text) {
   }
   const auto signed_total = static_cast<int64_t>(total);
   return Ok(Nanos(negative ? -signed_total : signed_total));
+}
+
+grpc::Status ParseSinceUntil(const std::string& since, const std::string& until,
+                             std::chrono::system_clock::time_point now,
+                             std::optional<std::chrono::system_clock::time_point>* since_out,
+                             std::optional<std::chrono::system_clock::time_point>* until_out) {
+  for (auto [flag, text, target] : {std::make_tuple("--since", &since, since_out),
+                                    std::make_tuple("--until", &until, until_out)}) {
+    if (!text->empty()) {
+      auto parsed = ParseTimeArg(*text, now);
+      if (!parsed.ok()) {
+        return InvalidArgument(fmt::format("{}: {}", flag, parsed.status.error_message()));
+      }
+      *target = parsed.value;
+    }
+  }
+  return grpc::Status::OK;
 }
 
 client::Result<std::chrono::system_clock::time_point> ParseTimeArg(

@@ -35,6 +35,13 @@ Result<std::chrono::nanoseconds> ParseDuration(std::string_view text);
 Result<std::chrono::system_clock::time_point> ParseTimeArg(
     std::string_view text, std::chrono::system_clock::time_point now);
 
+// --since and --until as ParseTimeArg reads them; an empty text leaves its target unset. A bad
+// value is INVALID_ARGUMENT naming the flag: `--since: ...`.
+grpc::Status ParseSinceUntil(const std::string& since, const std::string& until,
+                             std::chrono::system_clock::time_point now,
+                             std::optional<std::chrono::system_clock::time_point>* since_out,
+                             std::optional<std::chrono::system_clock::time_point>* until_out);
+
 // Whole seconds, as docker's `stop -t` and `--stop-timeout` take them; not negative.
 Result<std::chrono::nanoseconds> ParseSeconds(std::string_view text);
 

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <string>
 #include <system_error>
+#include <utility>
 
 #include "server/codec/field_error.h"
 
@@ -90,6 +91,21 @@ bool IsKnownSignalName(std::string_view name) {
 }  // namespace
 
 std::string QuoteValue(std::string_view value) { return QuoteValueImpl(value); }
+
+grpc::Status ValidateTimeWindow(const google::protobuf::Timestamp* since,
+                                const google::protobuf::Timestamp* until) {
+  for (auto [name, ts] : {std::make_pair("since", since), std::make_pair("until", until)}) {
+    if (ts != nullptr && (ts->seconds() < 0 || ts->nanos() < 0 || ts->nanos() > 999999999)) {
+      return InvalidField(name, "must be a valid time after 1970");
+    }
+  }
+  if (since != nullptr && until != nullptr &&
+      std::make_pair(since->seconds(), since->nanos()) >
+          std::make_pair(until->seconds(), until->nanos())) {
+    return InvalidField("since", "must not be after until");
+  }
+  return grpc::Status::OK;
+}
 
 bool HasControl(std::string_view s) {
   return std::any_of(s.begin(), s.end(), [](char c) {

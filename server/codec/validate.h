@@ -1,6 +1,7 @@
 #pragma once
 
 #include <google/protobuf/duration.pb.h>
+#include <google/protobuf/timestamp.pb.h>
 #include <grpcpp/support/status.h>
 
 #include <cstddef>
@@ -22,6 +23,12 @@ bool HasControl(std::string_view s);
 
 // A proto Duration in nanoseconds; false when it is malformed or overflows int64.
 bool DurationToNanos(const google::protobuf::Duration& d, int64_t* out);
+
+// A since/until window as the daemon's logs and events take it: each set time (null: unset) a
+// valid time after 1970, and since not after until. Messages read "since: must not be after
+// until".
+grpc::Status ValidateTimeWindow(const google::protobuf::Timestamp* since,
+                                const google::protobuf::Timestamp* until);
 
 // docker-py's parse_bytes: a number with an optional unit b, k, m or g (powers of 1024, any
 // case, optionally followed by "b": "512mb"); fractions allowed ("1.5g", "0.5k"), rounded down.

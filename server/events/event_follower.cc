@@ -1,6 +1,5 @@
 #include "server/events/event_follower.h"
 
-#include <limits>
 #include <utility>
 
 #include "server/codec/json_util.h"
@@ -39,63 +38,13 @@ bool LineSplitter::Feed(std::string_view data,
   return true;
 }
 
-ContainerEvent ParseContainerEvent(const json& event) {
-  ContainerEvent out;
-  const json* actor = Member(event, "Actor");
-  out.id = actor != nullptr ? GetString(*actor, "ID") : "";
-  if (out.id.empty()) {
-    out.id = GetString(event, "id");  // pre-1.22 shape; harmless elsewhere
-  }
-  std::string action = GetString(event, "Action", GetString(event, "status"));
-  out.time_nanos = GetInt(event, "timeNano");
-  if (out.time_nanos == 0) {
-    // Seconds past what nanoseconds can hold are no time at all (0: unknown), not an overflow.
-    const int64_t seconds = GetInt(event, "time");
-    constexpr int64_t kMaxSeconds = std::numeric_limits<int64_t>::max() / 1'000'000'000;
-    out.time_nanos = seconds > 0 && seconds <= kMaxSeconds ? seconds * 1'000'000'000 : 0;
-  }
-  if (GetString(event, "Type", "container") != "container") {
-    return out;
-  }
-  constexpr std::string_view kHealthPrefix = "health_status:";
-  if (action.starts_with(kHealthPrefix)) {
-    std::string_view status = std::string_view(action).substr(kHealthPrefix.size());
-    while (!status.empty() && status.front() == ' ') {
-      status.remove_prefix(1);
-    }
-    if (status == "healthy") {
-      out.kind = ContainerEvent::Kind::kHealth;
-      out.health = v1::HEALTH_STATUS_HEALTHY;
-    } else if (status == "unhealthy") {
-      out.kind = ContainerEvent::Kind::kHealth;
-      out.health = v1::HEALTH_STATUS_UNHEALTHY;
-    } else if (status == "starting") {
-      out.kind = ContainerEvent::Kind::kHealth;
-      out.health = v1::HEALTH_STATUS_STARTING;
-    }
-  } else if (action == "start") {
-    out.kind = ContainerEvent::Kind::kStart;
-  } else if (action == "die") {
-    out.kind = ContainerEvent::Kind::kDie;
-    const json* attrs = actor != nullptr ? Member(*actor, "Attributes") : nullptr;
-    std::string code = attrs != nullptr ? GetString(*attrs, "exitCode") : "";
-    if (!code.empty() && code.find_first_not_of("-0123456789") == std::string::npos &&
-        code.size() < 12) {
-      out.exit_code = std::stoll(code);
-    }
-  } else if (action == "destroy") {
-    out.kind = ContainerEvent::Kind::kDestroy;
-  }
-  return out;
-}
-
 std::shared_ptr<EventFollower> EventFollower::Open(const engine::DockerApi& api,
-                                                   const json& filters,
+                                                   const engine::EventsQuery& query,
                                                    std::chrono::milliseconds timeout,
                                                    OpenCallback opened) {
   std::shared_ptr<EventFollower> follower(new EventFollower());
   auto request =
-      api.Events(filters, timeout,
+      api.Events(query, timeout,
                  [follower, opened = std::move(opened)](engine::Result<engine::ApiResponse> res,
                                                         std::shared_ptr<engine::BodyStream> body) {
                    follower->OnOpen(std::move(res), std::move(body), opened);
@@ -155,11 +104,11 @@ void EventFollower::Read(ReadCallback cb) {
     if (!st.ok()) {
       return cb(st, {}, false);
     }
-    std::vector<ContainerEvent> events;
+    std::vector<DaemonEvent> events;
     bool fits = self->lines_.Feed(data, [&events](std::string_view line) {
       auto j = json::parse(line, nullptr, false);
       if (j.is_object()) {
-        events.push_back(ParseContainerEvent(j));
+        events.push_back(ParseDaemonEvent(j));
       }
     });
     if (!fits) {

@@ -13,9 +13,10 @@
 
 #include "dockline/v1/dockline.pb.h"
 #include "engine/docker_api.h"
+#include "server/codec/events_codec.h"
 
-// The one follower of the daemon's GET /events stream, used by WaitHealthy, WatchHealth and
-// StreamLogs' wait for a created container to start.
+// The one follower of the daemon's GET /events stream, used by WatchEvents, WaitHealthy,
+// WatchHealth and StreamLogs' wait for a created container to start.
 
 namespace dockline::server {
 
@@ -34,22 +35,9 @@ class LineSplitter {
   std::string partial_;
 };
 
-// One container event of GET /events, reduced to what its followers need.
-struct ContainerEvent {
-  enum class Kind { kOther, kHealth, kStart, kDie, kDestroy };
-  Kind kind = Kind::kOther;
-  std::string id;                                           // Actor.ID (the full container id)
-  v1::HealthStatus health = v1::HEALTH_STATUS_UNSPECIFIED;  // kHealth
-  std::optional<int64_t> exit_code;                         // kDie, when the daemon says
-  int64_t time_nanos = 0;                                   // 0 when absent
-};
-// Reads Action/Actor, which every API version has (1.52 dropped status/id/from). Events of
-// other types (image, network, ...) are kOther.
-ContainerEvent ParseContainerEvent(const nlohmann::json& event);
-
-// GET /events with `filters`, read on demand (nothing is read until Read is called, so a
+// GET /events with `query`, read on demand (nothing is read until Read is called, so a
 // follower whose consumer is slow stops reading from the daemon), cut into lines by a bounded
-// LineSplitter and parsed into ContainerEvents.
+// LineSplitter and parsed into DaemonEvents (lines that are not JSON objects are skipped).
 //
 // Thread rules: Open's and Read's callbacks run on engine threads, once each, without any lock
 // of the follower held, and must not block. One Read may be outstanding. Cancel() may be called
@@ -61,13 +49,13 @@ class EventFollower : public engine::Call, public std::enable_shared_from_this<E
   // The events of one read (possibly none). `eof`: the daemon ended the stream (an error of the
   // follower's own choosing is the caller's: the wait it served did not end). A line too long
   // to be an event is Code::kProtocolError.
-  using ReadCallback = std::function<void(const engine::Status& status,
-                                          std::vector<ContainerEvent> events, bool eof)>;
+  using ReadCallback =
+      std::function<void(const engine::Status& status, std::vector<DaemonEvent> events, bool eof)>;
 
   // Subscribes; `opened` runs once the daemon has answered the request (from then on no event
   // is missed) or with the failure. `timeout` zero: none.
   static std::shared_ptr<EventFollower> Open(const engine::DockerApi& api,
-                                             const nlohmann::json& filters,
+                                             const engine::EventsQuery& query,
                                              std::chrono::milliseconds timeout,
                                              OpenCallback opened);
 

@@ -10,13 +10,14 @@ HealthCalls::HealthCalls(engine::DockerApi api, std::string container)
     : api_(std::move(api)), container_(std::move(container)) {}
 
 void HealthCalls::Subscribe(std::chrono::milliseconds timeout, EventFollower::OpenCallback opened) {
-  auto follower =
-      EventFollower::Open(api_, HealthEventsFilter(container_), timeout,
-                          [self = shared_from_this(), opened](const engine::Status& st) {
-                            if (!st.ok() || self->Arrive(nullptr)) {
-                              opened(st);
-                            }
-                          });
+  engine::EventsQuery query;
+  query.filters = HealthEventsFilter(container_);
+  auto follower = EventFollower::Open(
+      api_, query, timeout, [self = shared_from_this(), opened](const engine::Status& st) {
+        if (!st.ok() || self->Arrive(nullptr)) {
+          opened(st);
+        }
+      });
   if (Arrive(std::move(follower))) {
     opened(engine::Status::Ok());
   }

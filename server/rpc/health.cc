@@ -96,7 +96,7 @@ class WaitHealthyOp : public std::enable_shared_from_this<WaitHealthyOp> {
 
   void ReadEvents() {
     calls_->Read([self = shared_from_this()](const engine::Status& st,
-                                             std::vector<ContainerEvent> events,
+                                             std::vector<DaemonEvent> events,
                                              bool eof) { self->OnEvents(st, events, eof); });
   }
 
@@ -106,7 +106,7 @@ class WaitHealthyOp : public std::enable_shared_from_this<WaitHealthyOp> {
     });
   }
 
-  void OnEvents(const engine::Status& st, const std::vector<ContainerEvent>& events, bool eof) {
+  void OnEvents(const engine::Status& st, const std::vector<DaemonEvent>& events, bool eof) {
     std::optional<grpc::Status> failure;
     bool inspect = false;
     {
@@ -117,8 +117,8 @@ class WaitHealthyOp : public std::enable_shared_from_this<WaitHealthyOp> {
       if (!st.ok()) {
         failure = FromEngine(st);  // a line too long to be an event included: INTERNAL
       }
-      for (const ContainerEvent& event : events) {
-        OnEvent(event, &failure);
+      for (const DaemonEvent& event : events) {
+        OnEvent(ToContainerEvent(event), &failure);
       }
       if (!failure && eof) {
         failure = grpc::Status(grpc::StatusCode::UNAVAILABLE,
@@ -281,7 +281,7 @@ class WatchCore : public StreamCore<WatchCore, v1::WatchHealthResponse> {
     actions->push_back([calls = calls_] { calls->Cancel(); });
   }
 
-  void OnEvents(const engine::Status& st, const std::vector<ContainerEvent>& events, bool eof);
+  void OnEvents(const engine::Status& st, const std::vector<DaemonEvent>& events, bool eof);
   void OnEvent(const ContainerEvent& event);  // mu_ held
   void OnInspect(const std::optional<ContainerEvent>& transition, Result<ContainerDocument> res);
   void OnBaseline(const Result<ContainerDocument>& res);  // mu_ held
@@ -332,7 +332,7 @@ void WatchCore::Step(Actions* actions) {
   if (!reading_ && out_.HasRoom() && transitions_.size() < kMaxTransitions) {
     reading_ = true;
     actions->push_back([self = self()] {
-      self->calls_->Read([self](const engine::Status& st, std::vector<ContainerEvent> events,
+      self->calls_->Read([self](const engine::Status& st, std::vector<DaemonEvent> events,
                                 bool eof) { self->OnEvents(st, events, eof); });
     });
   }
@@ -352,7 +352,7 @@ void WatchCore::Step(Actions* actions) {
   });
 }
 
-void WatchCore::OnEvents(const engine::Status& st, const std::vector<ContainerEvent>& events,
+void WatchCore::OnEvents(const engine::Status& st, const std::vector<DaemonEvent>& events,
                          bool eof) {
   Update([&] {
     reading_ = false;
@@ -362,8 +362,8 @@ void WatchCore::OnEvents(const engine::Status& st, const std::vector<ContainerEv
     if (!st.ok()) {
       return Fail(ToGrpcStatus(st));  // a line too long to be an event included: INTERNAL
     }
-    for (const ContainerEvent& event : events) {
-      OnEvent(event);
+    for (const DaemonEvent& event : events) {
+      OnEvent(ToContainerEvent(event));
     }
     if (eof) {
       Fail(grpc::Status(

@@ -6,7 +6,6 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -34,16 +33,10 @@ grpc::Status ValidateLogsRequest(const v1::StreamLogsRequest& req) {
   if (!req.stdout() && req.has_stdout() && !req.stderr() && req.has_stderr()) {
     return InvalidField("stdout, stderr", "choose at least one stream");
   }
-  for (auto [name, present, ts] : {std::make_tuple("since", req.has_since(), &req.since()),
-                                   std::make_tuple("until", req.has_until(), &req.until())}) {
-    if (present && (ts->seconds() < 0 || ts->nanos() < 0 || ts->nanos() > 999999999)) {
-      return InvalidField(name, "must be a valid time after 1970");
-    }
-  }
-  if (req.has_since() && req.has_until() &&
-      std::make_pair(req.since().seconds(), req.since().nanos()) >
-          std::make_pair(req.until().seconds(), req.until().nanos())) {
-    return InvalidField("since", "must not be after until");
+  if (grpc::Status st = ValidateTimeWindow(req.has_since() ? &req.since() : nullptr,
+                                           req.has_until() ? &req.until() : nullptr);
+      !st.ok()) {
+    return st;
   }
   if (req.has_tail() && req.tail() < 0) {
     return InvalidField("tail", "must not be negative (leave it unset for all lines)");
@@ -92,7 +85,7 @@ class LogsCore : public StreamCore<LogsCore, Response>, private engine::LogEntry
   void Subscribe();
   void Reinspect();
   void ReadEvents(std::shared_ptr<EventFollower> events);
-  void OnEvents(const engine::Status& st, const std::vector<ContainerEvent>& events,
+  void OnEvents(const engine::Status& st, const std::vector<DaemonEvent>& events,
                 bool eof);  // mu_ held
   void OpenLogs();
   void OnLogsOpened(const engine::Status& st, std::shared_ptr<engine::BodyStream> body);  // mu_
@@ -265,9 +258,10 @@ void LogsCore::OnInspected(const engine::Result<engine::ContainerDocument>& res)
 }
 
 void LogsCore::Subscribe() {
-  nlohmann::json filters = {{"type", nlohmann::json::array({"container"})},
-                            {"container", nlohmann::json::array({id_})},
-                            {"event", nlohmann::json::array({"start", "destroy"})}};
+  engine::EventsQuery query;
+  query.filters = {{"type", nlohmann::json::array({"container"})},
+                   {"container", nlohmann::json::array({id_})},
+                   {"event", nlohmann::json::array({"start", "destroy"})}};
   auto opened = [self = self()](const engine::Status& st) {
     self->Update([&] {
       if (!st.ok()) {
@@ -276,7 +270,7 @@ void LogsCore::Subscribe() {
       self->events_open_ = true;
     });
   };
-  Hold(&events_, EventFollower::Open(api_, filters, std::chrono::milliseconds(0), opened));
+  Hold(&events_, EventFollower::Open(api_, query, std::chrono::milliseconds(0), opened));
   Drive();  // `opened` may have run before the follower was held: Step reads once it is both
 }
 
@@ -293,12 +287,12 @@ void LogsCore::Reinspect() {
 
 void LogsCore::ReadEvents(std::shared_ptr<EventFollower> events) {
   events->Read(
-      [self = self()](const engine::Status& st, std::vector<ContainerEvent> events, bool eof) {
+      [self = self()](const engine::Status& st, std::vector<DaemonEvent> events, bool eof) {
         self->Update([&] { self->OnEvents(st, events, eof); });
       });
 }
 
-void LogsCore::OnEvents(const engine::Status& st, const std::vector<ContainerEvent>& events,
+void LogsCore::OnEvents(const engine::Status& st, const std::vector<DaemonEvent>& events,
                         bool eof) {
   events_reading_ = false;
   if (phase_ != Phase::kAwaitingStart) {
@@ -307,7 +301,8 @@ void LogsCore::OnEvents(const engine::Status& st, const std::vector<ContainerEve
   if (!st.ok()) {
     return Fail(ToGrpcStatus(st));
   }
-  for (const ContainerEvent& event : events) {
+  for (const DaemonEvent& daemon_event : events) {
+    const ContainerEvent event = ToContainerEvent(daemon_event);
     if (event.kind == ContainerEvent::Kind::kStart) {
       phase_ = Phase::kOpening;
     } else if (event.kind == ContainerEvent::Kind::kDestroy) {

@@ -76,6 +76,9 @@ void DecodeDocument(const json& doc) {
   server::DescribeLastProbe(health);
   CheckRoundTrip(server::HealthVerdictFromInspect(doc).health);
   server::ParseContainerEvent(doc);
+  DecodeAndCheck<v1::Event>(doc, [](const json& d, v1::Event* out) {
+    server::EventToProto(server::ParseDaemonEvent(d), out);
+  });
 
   // The dry runs' readers, on the document and on each item of a list reply.
   for (const json* j : {&doc}) {

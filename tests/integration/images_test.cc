@@ -3,12 +3,14 @@
 // daemon does not have), so a pull really downloads. Never the internet.
 #include <fcntl.h>
 #include <gmock/gmock.h>
+#include <google/protobuf/util/time_util.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -381,8 +383,10 @@ TEST_F(ImagesTest, CliPullImagesRmiAndRunPull) {
 
 // The README's grpcurl block, run as written through a reflection-only client (what grpcurl
 // does: no proto files). Swapped: the server's address, the registry (this suite's own), and
-// a label on the container the RunContainer example creates.
+// a label on the container the RunContainer example creates, and the WatchEvents window (this
+// test's own time, so that the replay holds the RunContainer's start).
 TEST_F(ImagesTest, ReadmeGrpcurlExamplesRunAsWritten) {
+  const auto started = std::chrono::system_clock::now() - std::chrono::seconds(1);
   const std::string probe =
       std::string(DOCKLINE_SOURCE_DIR) + "/tests/integration/py/grpc_probe.py";
   std::string block = ShBlockAfter(ReadmeText(), "<!-- readme-test:grpcurl -->");
@@ -436,6 +440,16 @@ TEST_F(ImagesTest, ReadmeGrpcurlExamplesRunAsWritten) {
       if (emit_defaults) {
         argv.push_back("emit-defaults");
       }
+      if (rest[1].ends_with("/WatchEvents")) {
+        auto rfc3339 = [](std::chrono::system_clock::time_point t) {
+          return google::protobuf::util::TimeUtil::ToString(
+              google::protobuf::util::TimeUtil::NanosecondsToTimestamp(
+                  std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch())
+                      .count()));
+        };
+        ReplaceAll(&argv[5], "2026-12-03T11:00:00Z", rfc3339(started));
+        ReplaceAll(&argv[5], "2026-12-03T11:05:00Z", rfc3339(std::chrono::system_clock::now()));
+      }
       if (rest[1].ends_with("/RunContainer")) {
         run_call = {argv.begin(), argv.begin() + 6};
       }
@@ -459,6 +473,9 @@ TEST_F(ImagesTest, ReadmeGrpcurlExamplesRunAsWritten) {
   EXPECT_THAT(run, HasSubstr("\"data\": \"aGkK\""));  // the README: "aGkK" is hi\n
   EXPECT_THAT(run, HasSubstr("\"exitCode\": 0"));     // shown with -emit-defaults
   EXPECT_THAT(outputs["dockline.v1.Dockline/PullImage"], HasSubstr("\"pulled\": {"));
+  const std::string& events = outputs["dockline.v1.Dockline/WatchEvents"];
+  EXPECT_THAT(events, HasSubstr("\"action\": \"start\""));
+  EXPECT_THAT(events, HasSubstr("\"dockline-test\": \"" + LabelValue() + "\""));
   EXPECT_THAT(outputs["grpc.health.v1.Health/Check"], HasSubstr("\"status\": \"SERVING\""));
   EXPECT_THAT(outputs["dockline.v1.Dockline/PruneContainers"], HasSubstr("\"token\": \"dlplan1."));
   const std::string& applied = outputs["dockline.v1.Dockline/PruneContainers again"];

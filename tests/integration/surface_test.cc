@@ -28,7 +28,8 @@ TEST_F(SurfaceTest, ReflectionListsEveryRpcOfTheDesign) {
         "StartExec",       "InspectExec",     "AttachExec",        "StreamLogs",
         "GetHealth",       "WaitHealthy",     "WatchHealth",       "PruneContainers",
         "PruneImages",     "PruneVolumes",    "PruneNetworks",     "GetEngineInfo",
-        "GetStats",        "StreamStats",     "CopyFromContainer", "CopyToContainer"}) {
+        "GetStats",        "StreamStats",     "CopyFromContainer", "CopyToContainer",
+        "WatchEvents"}) {
     EXPECT_THAT(r.out, HasSubstr(std::string("method dockline.v1.Dockline/") + rpc + "\n")) << rpc;
   }
   // Every service listed can be described (the probe fails otherwise), grpc.health.v1 included.

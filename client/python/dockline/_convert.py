@@ -68,6 +68,18 @@ def timestamp_from(value, what):
     raise InvalidArgument(f"{what}: want a datetime or Unix seconds, not {type(value).__name__}")
 
 
+def event_dict(event):
+    """A typed Event as the daemon's own event object, what docker-py's events() yields."""
+    return {
+        "Type": event.type,
+        "Action": event.action,
+        "Actor": {"ID": event.actor_id, "Attributes": dict(sorted(event.attributes.items()))},
+        "scope": event.scope,
+        "time": event.time.seconds,
+        "timeNano": event.time.seconds * NANOS + event.time.nanos,
+    }
+
+
 def duration_to_timestamp(nanos):
     return timestamp_pb2.Timestamp(seconds=nanos // NANOS, nanos=nanos % NANOS)
 

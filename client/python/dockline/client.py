@@ -1,11 +1,14 @@
 """DocklineClient and from_env(): docker.DockerClient's shape over a dockline channel."""
 
 import ipaddress
+import json
 import os
 
 import grpc
 
+from dockline import _convert
 from dockline._proto import pb, pb_grpc
+from dockline._stream import CancellableStream
 from dockline.errors import DocklineException, from_rpc_error
 
 # The C++ CLI's default (client/cli/cli.h kDefaultAddress) and environment variables.
@@ -206,6 +209,23 @@ class DocklineClient:
             "KernelVersion": info.kernel_version,
             "Components": [{"Name": "dockline", "Version": info.dockline_version}],
         }
+
+    def events(self, since=None, until=None, filters=None, decode=None):
+        """docker-py's events(): the daemon's events as a stream, each the event object's JSON
+        bytes, or a dict with decode=True, in the daemon's shape (Type, Action, Actor{ID,
+        Attributes}, scope, time, timeNano). since/until: datetime, Unix seconds or RFC 3339;
+        with until the stream ends there, without it it follows until close(). filters:
+        docker's events filters, {"type": "container", "label": ["a=b"], ...}."""
+        request = pb.WatchEventsRequest(filters=_convert.filter_list(filters))
+        if since is not None:
+            request.since.CopyFrom(_convert.timestamp_from(since, "since"))
+        if until is not None:
+            request.until.CopyFrom(_convert.timestamp_from(until, "until"))
+        call = self._open("WatchEvents", request)
+        events = (_convert.event_dict(m.event) for m in call)
+        if decode:
+            return CancellableStream(call, events)
+        return CancellableStream(call, (json.dumps(e).encode() for e in events))
 
     def ping(self):
         """True when docklined and the daemon behind it answer; raises otherwise."""

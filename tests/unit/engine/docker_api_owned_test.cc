@@ -2,6 +2,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <future>
 #include <memory>
 #include <string>
@@ -133,7 +134,9 @@ TEST_F(OwnedApiTest, ListingsPrunesAndEventsAreFilteredToTheOwnersLabel) {
   api_.ListImages(images, [&](Result<Json> r) { done[2].set_value(r); });
   api_.ListVolumes(Json::object(), [&](Result<Json> r) { done[3].set_value(r); });
   api_.ListNetworks(Json::object(), [&](Result<Json> r) { done[4].set_value(r); });
-  api_.Events({{"container", {"x"}}}, std::chrono::milliseconds(0),
+  EventsQuery events;
+  events.filters = {{"container", {"x"}}};
+  api_.Events(events, std::chrono::milliseconds(0),
               [](Result<ApiResponse>, std::shared_ptr<BodyStream>) {});
   for (int i = 0; i < 5; ++i) {
     done[i].get_future().wait();
@@ -146,6 +149,12 @@ TEST_F(OwnedApiTest, ListingsPrunesAndEventsAreFilteredToTheOwnersLabel) {
   }
   Json list = Json::parse(QueryValue(engine_->Requests().at(0), "filters"));
   EXPECT_EQ(list["label"], Json({"team=a", "dockline.owner=alice"}));
+  // An image, network or volume event carries no owner: an owner's events are its containers'.
+  const auto requests = engine_->Requests();
+  auto opened = std::find_if(requests.begin(), requests.end(),
+                             [](const auto& r) { return r.path == "/events"; });
+  ASSERT_NE(opened, requests.end());
+  EXPECT_EQ(Json::parse(QueryValue(*opened, "filters"))["type"], Json({"container"}));
 }
 
 TEST_F(OwnedApiTest, ImagesAreSharedByEveryOwner) {

@@ -99,5 +99,58 @@ TEST(ContainerEventTest, HealthStatusDieAndDestroy) {
   EXPECT_EQ(garbage.kind, server::ContainerEvent::Kind::kOther);
 }
 
+// WatchEvents relays the whole event; the health and logs followers read the same parse.
+TEST(DaemonEventTest, EveryFieldOfTheEventTyped) {
+  auto event = server::ParseDaemonEvent(json::parse(
+      R"({"status":"start","id":")" + kId +
+      R"(","from":"busybox","Type":"container","Action":"start","Actor":{"ID":")" + kId +
+      R"(","Attributes":{"name":"web","image":"busybox","team":"a","odd":7}},"scope":"local",)"
+      R"("time":1795738021,"timeNano":1795738021501234180})"));
+  EXPECT_EQ(event.type, "container");
+  EXPECT_EQ(event.action, "start");
+  EXPECT_EQ(event.actor_id, kId);
+  // A value that is not a string is no attribute docker prints: left out, not thrown on.
+  EXPECT_THAT(event.attributes,
+              ElementsAre(std::pair<const std::string, std::string>("image", "busybox"),
+                          std::pair<const std::string, std::string>("name", "web"),
+                          std::pair<const std::string, std::string>("team", "a")));
+  EXPECT_EQ(event.scope, "local");
+  EXPECT_EQ(event.time_nanos, 1795738021501234180);
+  EXPECT_EQ(server::ToContainerEvent(event).kind, server::ContainerEvent::Kind::kStart);
+
+  auto network = server::ParseDaemonEvent(json::parse(
+      R"({"Type":"network","Action":"connect","Actor":{"ID":"n1","Attributes":{"container":"c"}},)"
+      R"("scope":"swarm","time":5})"));
+  EXPECT_EQ(network.type, "network");
+  EXPECT_EQ(network.actor_id, "n1");
+  EXPECT_EQ(network.scope, "swarm");
+  EXPECT_EQ(network.time_nanos, 5000000000);
+
+  v1::Event proto;
+  server::EventToProto(network, &proto);
+  EXPECT_EQ(proto.type(), "network");
+  EXPECT_EQ(proto.action(), "connect");
+  EXPECT_EQ(proto.attributes().at("container"), "c");
+  EXPECT_EQ(proto.time().seconds(), 5);
+
+  // Pre-1.22: no Type, Action or Actor.
+  auto old = server::ParseDaemonEvent(json{{"status", "die"}, {"id", kId}, {"time", 1}});
+  EXPECT_EQ(old.type, "container");
+  EXPECT_EQ(old.action, "die");
+  EXPECT_EQ(old.actor_id, kId);
+}
+
+// std::stoll threw on these.
+TEST(ContainerEventTest, AnExitCodeThatIsNoNumberIsNone) {
+  for (const char* code : {"-", "1-2", "", "99999999999999999999", "7x"}) {
+    auto die = server::ParseContainerEvent(
+        json{{"Type", "container"},
+             {"Action", "die"},
+             {"Actor", {{"ID", kId}, {"Attributes", {{"exitCode", code}}}}}});
+    EXPECT_EQ(die.kind, server::ContainerEvent::Kind::kDie);
+    EXPECT_FALSE(die.exit_code.has_value()) << code;
+  }
+}
+
 }  // namespace
 }  // namespace dockline

@@ -54,6 +54,7 @@ TEST(RpcGroupsTest, TheGroupsHoldWhatTheIssueSays) {
   EXPECT_EQ(GroupOf("StreamLogs"), "read");
   EXPECT_EQ(GroupOf("GetEngineInfo"), "read");
   EXPECT_EQ(GroupOf("WaitContainer"), "read");
+  EXPECT_EQ(GroupOf("WatchEvents"), "read");
   EXPECT_EQ(GroupOf("RunContainer"), "operate");
   EXPECT_EQ(GroupOf("RemoveContainer"), "operate");
   EXPECT_EQ(GroupOf("CopyFromContainer"), "read");
@@ -140,7 +141,7 @@ identities:
     auto policy = Policy::Load(file->path());
     ASSERT_TRUE(policy.ok()) << policy.status().message();
     auto ci = policy.value()->For("ci");
-    EXPECT_EQ(ci->rpcs.size(), 22u);  // read (14) and operate (8)
+    EXPECT_EQ(ci->rpcs.size(), 23u);  // read (15) and operate (8)
     ASSERT_TRUE(ci->images.has_value());
     EXPECT_EQ(*ci->images, std::vector<std::string>{"alpine:*"});
     EXPECT_EQ(ci->bind_roots, std::vector<std::string>{"/srv/ci"});
