@@ -15,6 +15,7 @@
 
 #include "harness.h"
 #include "policy_fixture.h"
+#include "under_asan.h"
 
 namespace dockline::testing {
 namespace {
@@ -292,8 +293,12 @@ TEST_F(CopyTest, FiftyMegabytesGoBothWaysByteForByteInPieces) {
     grpc::Status st = reader->Finish();
     ASSERT_TRUE(st.ok()) << st.error_message();
   }
-  // Neither direction held the archive: the peak grew by far less than its size.
-  EXPECT_LT(PeakRss() - peak_before, static_cast<long>(kSize / 2));
+  // Neither direction held the archive: the peak grew by far less than its size. Under ASan the
+  // peak counts every byte allocated in passing (its quarantine keeps freed blocks), so there
+  // only the bytes are checked.
+  if (!DOCKLINE_UNDER_ASAN) {
+    EXPECT_LT(PeakRss() - peak_before, static_cast<long>(kSize / 2));
+  }
   std::filesystem::create_directories(dir_.path() + "/x");
   ASSERT_EQ(
       RunCommand({"tar", "-C", dir_.path() + "/x", "-xf", dir_.path() + "/back.tar"}).exit_code, 0);

@@ -27,18 +27,7 @@
 #include "dockline/v1/dockline.grpc.pb.h"
 #include "fault_daemon.h"
 #include "server/server.h"
-
-// g++ says __SANITIZE_ADDRESS__, clang 14 only __has_feature.
-#if defined(__SANITIZE_ADDRESS__)
-#define DOCKLINE_UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define DOCKLINE_UNDER_ASAN 1
-#endif
-#endif
-#ifndef DOCKLINE_UNDER_ASAN
-#define DOCKLINE_UNDER_ASAN 0
-#endif
+#include "under_asan.h"
 
 namespace dockline::testing {
 namespace {

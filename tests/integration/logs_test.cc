@@ -470,7 +470,8 @@ TEST_F(LogsTest, ARunsCursorResumesItsOutputWithAndWithoutATty) {
   for (bool tty : {false, true}) {
     SCOPED_TRACE(tty ? "tty" : "no tty");
     v1::RunContainerRequest run;
-    *run.mutable_spec() = Spec({"sh", "-c", "for i in $(seq 1 3000); do echo line $i; done"});
+    // More than one chunk (32 KiB) can hold, however the output is gathered.
+    *run.mutable_spec() = Spec({"sh", "-c", "for i in $(seq 1 20000); do echo line $i; done"});
     run.mutable_spec()->set_tty(tty);
     auto ctx = Context(std::chrono::seconds(120));
     auto stream = stub().RunContainer(ctx.get(), run);
