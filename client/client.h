@@ -193,6 +193,11 @@ class Client {
   // far.
   Result<ExecResult> ExecStream(const std::string& container, const ExecCommand& cmd,
                                 const ExecOptions& options = {});
+  // The output of an exec started with retain_output, from byte `offset` (ExecResult.offset of
+  // an earlier call; 0: all that is kept), then its exit code; reattaches again when the
+  // connection drops, for options.reattach_within.
+  Result<ExecResult> ExecResume(const std::string& exec_id, uint64_t offset,
+                                const ExecOptions& options = {});
   // exec_run(detach=True): returns the exec id once the process has started.
   Result<std::string> ExecStart(const std::string& container, const ExecCommand& cmd,
                                 const ExecOptions& options = {});
@@ -255,6 +260,8 @@ class Client {
   v1::Dockline::StubInterface& stub() { return *stub_; }
 
  private:
+  grpc::Status ReattachExec(const ExecOptions& options, ExecResult* exec, bool* exited,
+                            bool first_now);
   // The default timeout stretched by `extra`, for calls that legitimately take that much longer.
   std::optional<std::chrono::nanoseconds> DefaultTimeout(std::chrono::nanoseconds extra = {}) const;
 

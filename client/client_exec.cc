@@ -1,5 +1,9 @@
 #include "client/client_exec.h"
 
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
 #include "client/client.h"
 #include "client/shlex.h"
 
@@ -31,7 +35,72 @@ v1::ExecConfig MakeConfig(const std::string& container, const ExecCommand& cmd,
   return config;
 }
 
+// Reads one StreamExec call to its end into `exec`, whose offset follows the output.
+grpc::Status DrainExec(grpc::ClientReaderInterface<v1::StreamExecResponse>* reader,
+                       const ExecOptions& options, ExecResult* exec, bool* exited) {
+  v1::StreamExecResponse response;
+  while (reader->Read(&response)) {
+    switch (response.event_case()) {
+      case v1::StreamExecResponse::kExecId:
+        exec->exec_id = response.exec_id();
+        break;
+      case v1::StreamExecResponse::kResumed:
+        exec->exec_id = response.resumed().exec_id();
+        exec->offset = response.resumed().offset();
+        exec->lost_bytes += response.resumed().lost_bytes();
+        break;
+      case v1::StreamExecResponse::kOutput: {
+        const v1::OutputChunk& chunk = response.output();
+        exec->offset += chunk.data().size();
+        if (options.collect_output) {
+          (chunk.stream() == v1::STREAM_STDERR ? exec->stderr_bytes : exec->stdout_bytes)
+              .append(chunk.data());
+          exec->output.append(chunk.data());
+        }
+        if (options.on_output) {
+          options.on_output(chunk.stream(), chunk.data());
+        }
+        break;
+      }
+      case v1::StreamExecResponse::kExited:
+        *exited = true;
+        exec->exit_code = response.exited().exit_code();
+        break;
+      case v1::StreamExecResponse::EVENT_NOT_SET:
+        break;
+    }
+  }
+  return reader->Finish();
+}
+
 }  // namespace
+
+// StreamExec{exec_id, offset} until the exit, again after each dropped connection (UNAVAILABLE:
+// the server or the network went; anything else is the answer) for options.reattach_within.
+grpc::Status Client::ReattachExec(const ExecOptions& options, ExecResult* exec, bool* exited,
+                                  bool first_now) {
+  const auto give_up = std::chrono::steady_clock::now() + options.reattach_within;
+  std::chrono::milliseconds backoff(50);
+  grpc::Status status(grpc::StatusCode::UNAVAILABLE, "");
+  for (bool now = first_now; status.error_code() == grpc::StatusCode::UNAVAILABLE && !*exited;
+       now = false) {
+    if (!now) {
+      if (std::chrono::steady_clock::now() + backoff > give_up) {
+        break;
+      }
+      std::this_thread::sleep_for(backoff);
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+    }
+    grpc::ClientContext context;
+    SetDeadline(context, options.timeout);
+    v1::StreamExecRequest request;
+    request.set_exec_id(exec->exec_id);
+    request.set_offset(exec->offset);
+    auto reader = stub_->StreamExec(&context, request);
+    status = DrainExec(reader.get(), options, exec, exited);
+  }
+  return status;
+}
 
 ExecCommand::ExecCommand(std::vector<std::string> argv) : argv_(std::move(argv)) {}
 
@@ -87,36 +156,15 @@ Result<ExecResult> Client::ExecStream(const std::string& container, const ExecCo
   SetDeadline(context, options.timeout);
   v1::StreamExecRequest request;
   *request.mutable_config() = MakeConfig(container, cmd, options);
+  request.set_retain_output(options.retain_output);
   ExecResult& exec = result.value;
   bool exited = false;
   auto reader = stub_->StreamExec(&context, request);
-  v1::StreamExecResponse response;
-  while (reader->Read(&response)) {
-    switch (response.event_case()) {
-      case v1::StreamExecResponse::kExecId:
-        exec.exec_id = response.exec_id();
-        break;
-      case v1::StreamExecResponse::kOutput: {
-        const v1::OutputChunk& chunk = response.output();
-        if (options.collect_output) {
-          (chunk.stream() == v1::STREAM_STDERR ? exec.stderr_bytes : exec.stdout_bytes)
-              .append(chunk.data());
-          exec.output.append(chunk.data());
-        }
-        if (options.on_output) {
-          options.on_output(chunk.stream(), chunk.data());
-        }
-        break;
-      }
-      case v1::StreamExecResponse::kExited:
-        exited = true;
-        exec.exit_code = response.exited().exit_code();
-        break;
-      case v1::StreamExecResponse::EVENT_NOT_SET:
-        break;
-    }
+  result.status = DrainExec(reader.get(), options, &exec, &exited);
+  if (options.retain_output && !exited && !exec.exec_id.empty() &&
+      result.status.error_code() == grpc::StatusCode::UNAVAILABLE) {
+    result.status = ReattachExec(options, &exec, &exited, /*first_now=*/false);
   }
-  result.status = reader->Finish();
   if (result.ok() && !exited) {
     result.status = grpc::Status(grpc::StatusCode::INTERNAL,
                                  "the exec stream ended without the command's exit code");
@@ -135,9 +183,24 @@ Result<std::string> Client::ExecStart(const std::string& container, const ExecCo
   SetDeadline(context, options.timeout ? options.timeout : DefaultTimeout());
   v1::StartExecRequest request;
   *request.mutable_config() = MakeConfig(container, cmd, options);
+  request.set_retain_output(options.retain_output);
   v1::StartExecResponse response;
   result.status = stub_->StartExec(&context, request, &response);
   result.value = response.exec_id();
+  return result;
+}
+
+Result<ExecResult> Client::ExecResume(const std::string& exec_id, uint64_t offset,
+                                      const ExecOptions& options) {
+  Result<ExecResult> result;
+  result.value.exec_id = exec_id;
+  result.value.offset = offset;
+  bool exited = false;
+  result.status = ReattachExec(options, &result.value, &exited, /*first_now=*/true);
+  if (result.ok() && !exited) {
+    result.status = grpc::Status(grpc::StatusCode::INTERNAL,
+                                 "the exec stream ended without the command's exit code");
+  }
   return result;
 }
 

@@ -59,6 +59,13 @@ struct ExecOptions {
   // as long as it does), the client's default for ExecStart. When it passes the server closes
   // the daemon connection, but the process keeps running: Docker cannot kill an exec.
   std::optional<std::chrono::nanoseconds> timeout;
+  // ExecStream/ExecStart: the server keeps the output (StreamExecRequest.retain_output), so
+  // ExecStream goes on where it was when its connection drops (UNAVAILABLE), and a detached
+  // exec's output can be read later with ExecResume.
+  bool retain_output = false;
+  // ExecStream with retain_output, ExecResume: how long to keep trying to reattach after the
+  // connection dropped (the server may be restarting, the network back soon).
+  std::chrono::nanoseconds reattach_within = std::chrono::seconds(30);
 };
 
 struct ExecResult {
@@ -68,6 +75,11 @@ struct ExecResult {
   std::string stdout_bytes;
   std::string stderr_bytes;
   bool truncated = false;  // ExecRun: the server's output cap cut the output
+  // ExecStream/ExecResume of a retained exec: output bytes the server no longer had when the
+  // client came back for them (its --exec-retain-size was passed while nobody read).
+  uint64_t lost_bytes = 0;
+  // The position after the last output byte received: ExecResume's offset to go on from.
+  uint64_t offset = 0;
 };
 
 // An interactive exec (exec_run(stdin=True, socket=True)): stdin in, output and the exit code

@@ -71,6 +71,19 @@ int main(int argc, char** argv) {
                  "ExecContainer keeps at most this much of each output stream (bytes, or with a "
                  "unit: 512k, 16m, 1g); past it the reply says truncated")
       ->capture_default_str();
+  std::string exec_retain_size = "1m";
+  app.add_option("--exec-retain-size", exec_retain_size,
+                 "output kept per exec started with retain_output, for a client to reattach "
+                 "(bytes, or 512k, 1m, ...); past it the oldest goes while no client reads")
+      ->capture_default_str();
+  std::string exec_retain_linger = "5m";
+  app.add_option("--exec-retain-linger", exec_retain_linger,
+                 "how long a retained exec's output and exit code are kept after it exits")
+      ->capture_default_str();
+  app.add_option("--exec-retain-max", options.exec_retain.max_execs,
+                 "retained execs kept at once (running or exited)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
   std::string max_reply_size = "32m";
   app.add_option("--max-reply-size", max_reply_size,
                  "the largest reply body read from the daemon for inspect, list and the like "
@@ -137,7 +150,8 @@ int main(int argc, char** argv) {
     dockline::server::metrics::UseJsonLogs();
   }
   if (!ParseSizeFlag("--exec-output-cap", exec_output_cap, &options.exec_output_cap) ||
-      !ParseSizeFlag("--max-reply-size", max_reply_size, &options.max_reply_bytes)) {
+      !ParseSizeFlag("--max-reply-size", max_reply_size, &options.max_reply_bytes) ||
+      !ParseSizeFlag("--exec-retain-size", exec_retain_size, &options.exec_retain.bytes)) {
     return 2;
   }
   auto mode = dockline::server::auth::ParseListenMode(listen_mode);
@@ -151,8 +165,10 @@ int main(int argc, char** argv) {
   auto keepalive = dockline::server::auth::ParseDurationFlag("--keepalive-time", keepalive_time);
   auto keepalive_wait =
       dockline::server::auth::ParseDurationFlag("--keepalive-timeout", keepalive_timeout);
-  for (const dockline::engine::Status* st :
-       {&max_request.status(), &keepalive.status(), &keepalive_wait.status()}) {
+  auto retain_linger =
+      dockline::server::auth::ParseDurationFlag("--exec-retain-linger", exec_retain_linger);
+  for (const dockline::engine::Status* st : {&max_request.status(), &keepalive.status(),
+                                             &keepalive_wait.status(), &retain_linger.status()}) {
     if (!st->ok()) {
       std::fprintf(stderr, "%s\n", st->message().c_str());
       return 2;
@@ -171,6 +187,7 @@ int main(int argc, char** argv) {
   options.max_request_bytes = max_request.value();
   options.keepalive_time = keepalive.value();
   options.keepalive_timeout = keepalive_wait.value();
+  options.exec_retain.linger = retain_linger.value();
 
   // Block the shutdown and reload signals before any thread starts, so that only sigwait below
   // sees them and Shutdown and Reload run on the main thread, never on a gRPC or engine thread.

@@ -226,6 +226,7 @@ engine::Result<std::unique_ptr<DocklineServer>> DocklineServer::Start(
   impl->health_interval = options.health_interval;
   ServiceOptions service_options;
   service_options.exec_output_cap = options.exec_output_cap;
+  service_options.retain = options.exec_retain;
   service_options.max_request_bytes = options.max_request_bytes;
   if (engine::Status st = MakeGuards(options, &impl->guards); !st.ok()) {
     impl->engine->Shutdown();

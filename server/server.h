@@ -9,6 +9,7 @@
 
 #include "engine/status.h"
 #include "server/auth/listener.h"
+#include "server/rpc/retained_exec.h"
 
 namespace dockline::server {
 
@@ -40,6 +41,8 @@ struct ServerOptions {
   std::string listen_group;
   // ExecContainer keeps at most this much of each output stream (truncated=true past it).
   size_t exec_output_cap = 16 << 20;
+  // Execs started with retain_output: output kept, linger after the exit, how many at once.
+  RetainOptions exec_retain;
   // The largest unary reply body read from the daemon; past it the call is RESOURCE_EXHAUSTED.
   size_t max_reply_bytes = 32 << 20;
   // See engine::DockerEngineOptions::inline_reply_budget; zero turns it off.

@@ -43,7 +43,12 @@ class DocklineService final : public v1::Dockline::CallbackService {
  public:
   DocklineService(std::shared_ptr<engine::Engine> engine, ServiceOptions options = {},
                   auth::Authenticator authenticator = {}, Guards guards = {})
-      : env_{engine::DockerApi(std::move(engine), options.unary_timeout), options, {}, {}, {}},
+      : env_{engine::DockerApi(std::move(engine), options.unary_timeout),
+             options,
+             {},
+             {},
+             {},
+             std::make_shared<RetainedExecs>(options.retain)},
         options_(options),
         authenticator_(std::move(authenticator)),
         guards_(std::move(guards)) {}

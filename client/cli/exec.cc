@@ -280,6 +280,14 @@ CLI::App* AddExecCommand(CLI::App& app, ExecFlags& flags) {
       ->allow_extra_args(false);
   exec->add_option("-w,--workdir", flags.workdir, "Working directory inside the container");
   exec->add_option("-u,--user", flags.user, "Username or UID (format: <name|uid>[:<group|gid>])");
+  exec->add_flag("--retain", flags.retain,
+                 "Keep the output on the server: reattach when the connection drops, and with "
+                 "-d read it later with --resume");
+  exec->add_option("--resume", flags.resume,
+                   "Print the retained output of exec EXEC_ID (started with --retain) and exit "
+                   "with its exit code; no CONTAINER or COMMAND");
+  exec->add_option("--offset", flags.offset,
+                   "With --resume: skip the first N bytes of the output (what was already read)");
   return exec;
 }
 
@@ -290,12 +298,29 @@ grpc::Status FinishExecArgs(const ExecFlags& flags, const CLI::App& command, con
     // CLI11 leaves unknown flags in front of the container.
     return InvalidArgument(fmt::format("unknown flag: {}", rest.front()));
   }
+  if (!flags.resume.empty()) {
+    if (!rest.empty() || flags.detach || flags.interactive || flags.tty || flags.retain) {
+      return InvalidArgument(
+          "--resume EXEC_ID takes no CONTAINER, COMMAND, -d, -i, -t or --retain: the exec "
+          "already runs");
+    }
+    exec->resume = flags.resume;
+    exec->resume_offset = flags.offset;
+    return grpc::Status::OK;
+  }
+  if (command.count("--offset") > 0) {
+    return InvalidArgument("--offset is only for --resume");
+  }
   if (rest.size() < 2) {
     return InvalidArgument(
         "\"dockline exec\" requires at least 2 arguments: CONTAINER COMMAND [ARG...]");
   }
   if (flags.detach && flags.interactive) {
     return InvalidArgument("-d and -i cannot be combined: a detached command gets no stdin");
+  }
+  if (flags.retain && flags.interactive) {
+    return InvalidArgument(
+        "--retain and -i cannot be combined: stdin cannot be resent after a dropped connection");
   }
   exec->container = rest.front();
   exec->cmd.assign(rest.begin() + 1, rest.end());
@@ -310,6 +335,7 @@ grpc::Status FinishExecArgs(const ExecFlags& flags, const CLI::App& command, con
   exec->interactive = flags.interactive;
   exec->detach = flags.detach;
   client::ExecOptions& options = exec->options;
+  options.retain_output = flags.retain;
   options.tty = flags.tty;
   options.privileged = flags.privileged;
   options.user = flags.user;
@@ -343,7 +369,7 @@ int ExecuteExec(const Invocation& invocation, client::Client& client, std::ostre
     }
     return 0;
   }
-  if (exec.interactive || exec.options.tty) {
+  if (exec.interactive || (exec.options.tty && !exec.options.retain_output)) {
     return ExecuteAttached(invocation, client, out, err);
   }
   client::ExecOptions options = exec.options;
@@ -353,7 +379,12 @@ int ExecuteExec(const Invocation& invocation, client::Client& client, std::ostre
     sink.write(data.data(), static_cast<std::streamsize>(data.size()));
     sink.flush();
   };
-  auto result = client.ExecStream(exec.container, exec.cmd, options);
+  auto result = exec.resume.empty() ? client.ExecStream(exec.container, exec.cmd, options)
+                                    : client.ExecResume(exec.resume, exec.resume_offset, options);
+  if (result.value.lost_bytes > 0) {
+    err << "dockline: " << result.value.lost_bytes
+        << " bytes of the output were no longer kept (docklined --exec-retain-size)\n";
+  }
   if (!result.ok()) {
     PrintError(err, result.status, invocation.address);
     return kExitCommandFailed;

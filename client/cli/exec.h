@@ -22,9 +22,12 @@ struct ExecInvocation {
   // The command: argv as given, or, when it is one word with spaces in it, that word split
   // like docker-py splits a string command (shlex): `exec c "sh -c 'echo hi'"`.
   std::vector<std::string> cmd;
-  bool interactive = false;     // -i: forward stdin
-  bool detach = false;          // -d: print the exec id and return
-  client::ExecOptions options;  // tty, privileged, user, env, workdir
+  bool interactive = false;  // -i: forward stdin
+  bool detach = false;       // -d: print the exec id and return
+  // --resume: no command; the retained output of this exec from `resume_offset`.
+  std::string resume;
+  uint64_t resume_offset = 0;
+  client::ExecOptions options;  // tty, privileged, user, env, workdir, retain_output
 };
 
 // The raw flag values; FinishExecArgs turns them into an ExecInvocation.
@@ -36,10 +39,14 @@ struct ExecFlags {
   std::vector<std::string> env;
   std::string workdir;
   std::string user;
+  bool retain = false;
+  std::string resume;
+  uint64_t offset = 0;
 };
 
-// Adds `exec [-i] [-t] [-d] [-e K=V] [-w DIR] [-u USER] [--privileged] CONTAINER CMD...`.
-// Everything from CONTAINER on is positional, dashes included, as in docker.
+// Adds `exec [-i] [-t] [-d] [-e K=V] [-w DIR] [-u USER] [--privileged] [--retain] CONTAINER
+// CMD...` and `exec --resume EXEC_ID [--offset N]`. Everything from CONTAINER on is positional,
+// dashes included, as in docker.
 CLI::App* AddExecCommand(CLI::App& app, ExecFlags& flags);
 grpc::Status FinishExecArgs(const ExecFlags& flags, const CLI::App& command, const EnvLookup& env,
                             ExecInvocation* exec);

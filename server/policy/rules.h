@@ -47,8 +47,11 @@ Decision Admit(const IdentityRules* rules, const std::string& identity, std::str
     }
   }
   if constexpr (requires { request->config(); }) {
-    if (Decision d = CheckExec(*rules, request->config(), "config"); !d.ok()) {
-      return d;
+    // A StreamExec reattach (exec_id) has none: its exec was judged when it started.
+    if (request->has_config()) {
+      if (Decision d = CheckExec(*rules, request->config(), "config"); !d.ok()) {
+        return d;
+      }
     }
   }
   if constexpr (requires { request->image(); }) {

@@ -133,10 +133,26 @@ grpc::ServerUnaryReactor* rpc::StartExec(const RpcEnv& env, grpc::CallbackServer
                                          const v1::StartExecRequest* request,
                                          v1::StartExecResponse* response) {
   ExecPlan plan;
-  if (grpc::Status st = PlanExec(request->config(), ExecMode::kDetached, &plan); !st.ok()) {
+  const ExecMode mode = request->retain_output() ? ExecMode::kStreamed : ExecMode::kDetached;
+  if (grpc::Status st = PlanExec(request->config(), mode, &plan); !st.ok()) {
     return Reject(st);
   }
-  return RunUnaryExec(env, std::move(plan), /*demux=*/false, nullptr, response);
+  if (!request->retain_output()) {
+    return RunUnaryExec(env, std::move(plan), /*demux=*/false, nullptr, response);
+  }
+  if (!env.retained) {
+    return Reject(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                               "this server keeps no exec output (retain_output)"));
+  }
+  // Attached on the server rather than detached: the retained exec reads its output. A cancel
+  // of this call does not stop it (nor could it stop the process), so nothing is tracked.
+  grpc::ServerUnaryReactor* reactor = nullptr;
+  UnaryHandle handle = UnaryCall::Start(&reactor);
+  env.retained->Start(env.api, std::move(plan), env.identity.name,
+                      [handle, response](const grpc::Status& st, const std::string& exec_id) {
+                        handle.Finish(st, [response, &exec_id] { response->set_exec_id(exec_id); });
+                      });
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* rpc::InspectExec(const RpcEnv& env, grpc::CallbackServerContext*,

@@ -16,9 +16,11 @@
 
 #include "server/auth/limits.h"
 #include "server/codec/exec_codec.h"
+#include "server/codec/validate.h"
 #include "server/policy/rules.h"
 #include "server/reactor/stream_core.h"
 #include "server/rpc/exec_session.h"
+#include "server/rpc/retained_exec.h"
 
 namespace dockline::server {
 namespace {
@@ -322,6 +324,165 @@ class ExecStreamCore : public StreamCore<ExecStreamCore<Response, Reactor>, Resp
   std::optional<std::pair<uint32_t, uint32_t>> resize_;
 };
 
+// StreamExec over a retained exec: started by this call (retain_output) or reattached to
+// (exec_id, offset). The exec's output is read by the RetainedExec, whatever the client does;
+// this core is one reader of it, from its offset, while the client keeps up.
+//
+// Thread rules: those of StreamCore. The exec's wakes (engine threads) and the fetch's result
+// change state under mu_; the exec is called (Start, Read, AddReader, RemoveReader) only from
+// actions, with mu_ released, because it wakes its readers from the calling thread.
+class RetainedStreamCore : public StreamCore<RetainedStreamCore, v1::StreamExecResponse> {
+  using Base = StreamCore<RetainedStreamCore, v1::StreamExecResponse>;
+
+ public:
+  // A read of the buffer is at most this; the output queue splits it into messages.
+  static constexpr size_t kFetchBytes = 64 * 1024;
+
+  RetainedStreamCore(const RpcEnv& env, std::optional<ExecPlan> plan, std::string exec_id,
+                     uint64_t offset)
+      : Base(env.api.engine_ptr(), "exec", &OutputMessage<v1::StreamExecResponse>),
+        api_(env.api),
+        owner_(env.identity.name),
+        registry_(env.retained),
+        plan_(std::move(plan)),
+        exec_id_(std::move(exec_id)),
+        offset_(offset) {}
+
+ protected:
+  void Step(Actions* actions) override {  // mu_ held
+    if (!begun_) {
+      begun_ = true;
+      if (plan_) {
+        actions->push_back([self = self(), plan = std::move(*plan_)]() mutable {
+          self->registry_->Start(
+              self->api_, std::move(plan), self->owner_,
+              [self](const grpc::Status& st, const std::string& id) { self->OnStarted(st, id); });
+        });
+        plan_.reset();
+      } else {
+        actions->push_back([self = self()] { self->Reattach(); });
+      }
+      return;
+    }
+    if (exec_ && dirty_ && !fetching_ && this->out_.HasRoom()) {
+      dirty_ = false;
+      fetching_ = true;
+      actions->push_back([self = self(), exec = exec_, reader = reader_, offset = offset_] {
+        RetainedSlice slice;
+        grpc::Status st = exec->Read(reader, offset, kFetchBytes, &slice);
+        self->OnFetched(st, std::move(slice));
+      });
+    }
+  }
+
+  void OnEnd(const grpc::Status& /*status*/, Actions* actions) override {  // mu_ held
+    if (exec_) {
+      // The exec goes on without this reader: its output is kept for the next.
+      actions->push_back([exec = exec_, reader = reader_] { exec->RemoveReader(reader); });
+    }
+  }
+
+ private:
+  // Makes this a reader of `exec` from `offset`. No lock held.
+  void Join(std::shared_ptr<RetainedExec> exec, uint64_t offset) {
+    std::weak_ptr<RetainedStreamCore> weak = self();
+    uint64_t reader = exec->AddReader(offset, [weak] {
+      if (auto core = weak.lock()) {
+        core->Update([&] { core->dirty_ = true; });
+      }
+    });
+    bool leave = false;
+    this->Update([&] {
+      leave = this->ended();
+      if (!leave) {
+        exec_ = exec;
+        reader_ = reader;
+        dirty_ = true;
+      }
+    });
+    if (leave) {
+      exec->RemoveReader(reader);
+    }
+  }
+
+  // The exec this call started; registered before this runs, and not read before it returns.
+  void OnStarted(const grpc::Status& status, const std::string& exec_id) {
+    std::shared_ptr<RetainedExec> exec;
+    grpc::Status st = status;
+    if (st.ok()) {
+      st = registry_->Find(exec_id, owner_, &exec);
+    }
+    if (!st.ok()) {
+      return this->Update([&] { this->Fail(st); });
+    }
+    this->Update([&] {
+      v1::StreamExecResponse msg;
+      msg.set_exec_id(exec_id);
+      this->out_.Push(std::move(msg));
+      resumed_ = true;  // the exec id told the client where it is: at 0
+    });
+    Join(std::move(exec), 0);
+  }
+
+  void Reattach() {
+    std::shared_ptr<RetainedExec> exec;
+    if (grpc::Status st = registry_->Find(exec_id_, owner_, &exec); !st.ok()) {
+      return this->Update([&] { this->Fail(st); });
+    }
+    Join(std::move(exec), offset_);
+  }
+
+  void OnFetched(const grpc::Status& status, RetainedSlice slice) {
+    this->Update([&] {
+      fetching_ = false;
+      if (!status.ok()) {
+        return this->Fail(status);
+      }
+      if (!resumed_) {
+        resumed_ = true;
+        v1::StreamExecResponse msg;
+        auto* resumed = msg.mutable_resumed();
+        resumed->set_exec_id(exec_id_);
+        resumed->set_offset(slice.start);
+        resumed->set_lost_bytes(slice.lost);
+        this->out_.Push(std::move(msg));
+      }
+      for (const RetainedPiece& piece : slice.pieces) {
+        this->out_.Add(piece.kind, piece.data);
+      }
+      if (!slice.pieces.empty()) {
+        dirty_ = true;  // there may be more already
+      }
+      offset_ = slice.next;
+      if (!slice.end) {
+        return;
+      }
+      if (!slice.exit_code) {
+        return this->Fail(slice.status);
+      }
+      v1::StreamExecResponse msg;
+      msg.mutable_exited()->set_exit_code(*slice.exit_code);
+      this->out_.Push(std::move(msg));
+      this->Complete(slice.status);
+    });
+  }
+
+  const engine::DockerApi api_;
+  const std::string owner_;
+  const std::shared_ptr<RetainedExecs> registry_;
+
+  // Guarded by mu_.
+  std::optional<ExecPlan> plan_;  // until the first Step starts it
+  const std::string exec_id_;     // a reattach's
+  uint64_t offset_;               // where the next read starts
+  bool begun_ = false;
+  bool resumed_ = false;  // the first message (exec_id or resumed) is queued
+  std::shared_ptr<RetainedExec> exec_;
+  uint64_t reader_ = 0;
+  bool dirty_ = false;  // the exec may have something past offset_
+  bool fetching_ = false;
+};
+
 using StreamExecCore =
     ExecStreamCore<v1::StreamExecResponse, grpc::ServerWriteReactor<v1::StreamExecResponse>>;
 using AttachExecCore =
@@ -332,9 +493,40 @@ using AttachExecCore =
 
 grpc::ServerWriteReactor<v1::StreamExecResponse>* rpc::StreamExec(
     const RpcEnv& env, grpc::CallbackServerContext*, const v1::StreamExecRequest* request) {
+  using Rejected = RejectedStream<v1::StreamExecResponse>;
+  auto invalid = [](const std::string& message) {
+    return new Rejected(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message));
+  };
+  if ((request->retain_output() || !request->exec_id().empty()) && !env.retained) {
+    return new Rejected(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                                     "this server keeps no exec output (retain_output)"));
+  }
+  if (!request->exec_id().empty()) {
+    if (request->has_config()) {
+      return invalid("config: not with exec_id (a reattach runs nothing new)");
+    }
+    if (request->retain_output()) {
+      return invalid("retain_output: not with exec_id (set it when starting the exec)");
+    }
+    if (grpc::Status st = ValidateContainerRef("exec_id", request->exec_id()); !st.ok()) {
+      return new Rejected(st);
+    }
+    if (env.record) {
+      env.record->Update([&](calls::CallRecord& r) { r.exec_id = request->exec_id(); });
+    }
+    return StartStream<RetainedStreamCore>(env, std::nullopt, request->exec_id(),
+                                           request->offset());
+  }
+  if (request->offset() != 0) {
+    return invalid("offset: only with exec_id (a reattach)");
+  }
   ExecPlan plan;
   if (grpc::Status st = PlanExec(request->config(), ExecMode::kStreamed, &plan); !st.ok()) {
-    return new RejectedStream<v1::StreamExecResponse>(st);
+    return new Rejected(st);
+  }
+  if (request->retain_output()) {
+    return StartStream<RetainedStreamCore>(env, std::optional<ExecPlan>(std::move(plan)),
+                                           std::string(), 0);
   }
   return StartStream<StreamExecCore>(env, std::optional<ExecPlan>(std::move(plan)));
 }

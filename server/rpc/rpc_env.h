@@ -8,6 +8,7 @@
 #include "server/auth/identity.h"
 #include "server/calls/call_registry.h"
 #include "server/policy/policy.h"
+#include "server/rpc/retained_exec.h"
 
 namespace dockline::server {
 
@@ -21,6 +22,8 @@ struct ServiceOptions {
   // and for AttachExec (whose messages the guard never sees) by the stream on its first message.
   // gRPC's receive limit (twice this) bounds every message, the later stdin ones included.
   size_t max_request_bytes = 4 << 20;
+  // Execs started with retain_output.
+  RetainOptions retain;
 };
 
 // What every RPC entry point gets: the Engine API (carrying the unary timeout, and scoped to the
@@ -36,6 +39,8 @@ struct RpcEnv {
   std::shared_ptr<const policy::IdentityRules> rules;
   // Null unless the call is audited or counted (--audit, --max-streams...).
   std::shared_ptr<calls::CallRecord> record;
+  // The server's execs started with retain_output; null only in tests that make an env bare.
+  std::shared_ptr<RetainedExecs> retained;
 };
 
 }  // namespace dockline::server

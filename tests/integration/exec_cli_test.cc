@@ -140,6 +140,38 @@ TEST_F(ExecCliTest, DetachPrintsTheExecId) {
   EXPECT_EQ(DaemonExec(id)["ExitCode"], 5);
 }
 
+// `exec -d --retain` then `exec --resume`: the output written while nobody was attached, then
+// from an offset, and the command's exit code as the CLI's own.
+TEST_F(ExecCliTest, RetainedDetachedExecIsResumedLater) {
+  std::string c = Running();
+  CommandResult r =
+      Cli({"exec", "-d", "--retain", c, "sh", "-c", "echo out; echo err >&2; exit 6"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string id = r.out.substr(0, r.out.find('\n'));
+  ASSERT_EQ(id.size(), 64u) << r.out;
+  CommandResult all = Cli({"exec", "--resume", id});
+  EXPECT_EQ(all.exit_code, 6) << all.err;
+  EXPECT_EQ(all.out, "out\n");
+  EXPECT_EQ(all.err, "err\n");
+  CommandResult from = Cli({"exec", "--resume", id, "--offset", "4"});
+  EXPECT_EQ(from.exit_code, 6) << from.err;
+  EXPECT_EQ(from.out.size() + from.err.size(), 4u);
+  // Streamed with --retain: the same output and code as without.
+  CommandResult streamed = Cli({"exec", "--retain", c, "sh", "-c", "echo kept; exit 2"});
+  EXPECT_EQ(streamed.exit_code, 2) << streamed.err;
+  EXPECT_EQ(streamed.out, "kept\n");
+  CommandResult gone = Cli({"exec", "--resume", "0123456789abcdef"});
+  EXPECT_EQ(gone.exit_code, 1);
+  EXPECT_THAT(gone.err, HasSubstr("exec_id"));
+  // Usage errors are docker's 125.
+  CommandResult mixed = Cli({"exec", "--resume", id, c, "true"});
+  EXPECT_EQ(mixed.exit_code, 125);
+  EXPECT_THAT(mixed.err, HasSubstr("--resume"));
+  CommandResult stray = Cli({"exec", "--offset", "3", c, "true"});
+  EXPECT_EQ(stray.exit_code, 125);
+  EXPECT_THAT(stray.err, HasSubstr("--offset"));
+}
+
 TEST_F(ExecCliTest, ErrorsExitOne) {
   CommandResult r = Cli({"exec", "nosuch-" + UniqueName(), "true"});
   EXPECT_EQ(r.exit_code, 1);

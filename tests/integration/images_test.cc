@@ -13,6 +13,7 @@
 #include <chrono>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -453,6 +454,15 @@ TEST_F(ImagesTest, ReadmeGrpcurlExamplesRunAsWritten) {
       if (rest[1].ends_with("/RunContainer")) {
         run_call = {argv.begin(), argv.begin() + 6};
       }
+      if (rest[1].ends_with("/StreamExec")) {
+        // The README's EXEC_ID is the id StartExec answered just before.
+        std::smatch id;
+        const std::string& started_exec = outputs["dockline.v1.Dockline/StartExec"];
+        ASSERT_TRUE(
+            std::regex_search(started_exec, id, std::regex("\"execId\": \"([0-9a-f]{64})\"")))
+            << started_exec;
+        ReplaceAll(&argv[5], "EXEC_ID", id[1].str());
+      }
     } else {
       FAIL() << "a grpcurl command this test does not know: " << ::testing::PrintToString(rest);
     }
@@ -486,6 +496,10 @@ TEST_F(ImagesTest, ReadmeGrpcurlExamplesRunAsWritten) {
   EXPECT_THAT(logs, Not(HasSubstr("\"data\": \"YQ")));  // not a\n
   EXPECT_THAT(logs, HasSubstr("\"cursor\": \"dlcur1."));
   EXPECT_THAT(outputs["dockline.v1.Dockline/GetStats"], HasSubstr("\"memoryUsage\":"));
+  const std::string& retained = outputs["dockline.v1.Dockline/StreamExec"];
+  EXPECT_THAT(retained, HasSubstr("\"resumed\": {"));
+  EXPECT_THAT(retained, HasSubstr("\"data\": \"aGkK\""));
+  EXPECT_THAT(retained, HasSubstr("\"exitCode\": 3"));
 
   // And what the README says of the same call without -emit-defaults.
   ASSERT_EQ(run_call.size(), 6u);

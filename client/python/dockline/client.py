@@ -194,6 +194,15 @@ class DocklineClient:
         translates errors itself."""
         return getattr(self._stub, method)(request, timeout=timeout)
 
+    def exec_resume(self, exec_id, offset=0, demux=False, reattach_within=30.0):
+        """The output of an exec started with retain_output=True, from byte `offset` (an
+        earlier ExecOutput's `offset`; 0: all the server keeps), as an ExecOutput whose
+        `exit_code` is set at its end and `lost_bytes` says what the server no longer had."""
+        from dockline.containers import ExecOutput
+
+        call = self._open("StreamExec", pb.StreamExecRequest(exec_id=exec_id, offset=offset))
+        return ExecOutput(call, demux, self, offset, reattach_within)
+
     # docker.DockerClient's own methods.
 
     def version(self):

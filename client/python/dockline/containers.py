@@ -2,6 +2,7 @@
 
 import json
 import queue
+import time
 import warnings
 from collections import namedtuple
 
@@ -142,23 +143,54 @@ def _chunks(events, demux, stdout=True, stderr=True):
 class ExecOutput(CancellableStream):
     """exec_run(stream=True)'s output: bytes, or (stdout, stderr) tuples with demux=True.
 
-    Beyond docker-py: `exit_code` and `exec_id` are set once the stream has told them.
+    Beyond docker-py: `exit_code` and `exec_id` are set once the stream has told them. For an
+    exec whose output the server retains (retain_output=True, client.exec_resume), `offset`
+    counts the output bytes received (where to resume from), `lost_bytes` what the server no
+    longer had, and a dropped connection (UNAVAILABLE) is reattached from `offset` for up to
+    `reattach_within` seconds.
     """
 
-    def __init__(self, call, demux):
+    def __init__(self, call, demux, client=None, offset=0, reattach_within=30.0):
         self.exit_code = None
         self.exec_id = None
+        self.offset = offset
+        self.lost_bytes = 0
+        self._client = client
+        self._reattach_within = reattach_within
         super().__init__(call, _chunks(self._events(call), demux))
 
     def _events(self, call):
-        for msg in call:
-            kind = msg.WhichOneof("event")
-            if kind == "exec_id":
-                self.exec_id = msg.exec_id
-            elif kind == "output":
-                yield msg.output
-            elif kind == "exited":
-                self.exit_code = msg.exited.exit_code
+        give_up = None
+        backoff = 0.05
+        while True:
+            try:
+                for msg in call:
+                    give_up, backoff = None, 0.05
+                    kind = msg.WhichOneof("event")
+                    if kind == "exec_id":
+                        self.exec_id = msg.exec_id
+                    elif kind == "resumed":
+                        self.exec_id = msg.resumed.exec_id
+                        self.offset = msg.resumed.offset
+                        self.lost_bytes += msg.resumed.lost_bytes
+                    elif kind == "output":
+                        self.offset += len(msg.output.data)
+                        yield msg.output
+                    elif kind == "exited":
+                        self.exit_code = msg.exited.exit_code
+                return
+            except grpc.RpcError as err:
+                if (self._client is None or self._closed or self.exit_code is not None
+                        or not self.exec_id or err.code() != grpc.StatusCode.UNAVAILABLE):
+                    raise
+                now = time.monotonic()
+                give_up = give_up or now + self._reattach_within
+                if now + backoff > give_up:
+                    raise
+                time.sleep(backoff)
+                backoff = min(backoff * 2, 2.0)
+                call = self._call = self._client._open(
+                    "StreamExec", pb.StreamExecRequest(exec_id=self.exec_id, offset=self.offset))
 
 
 class ExecSocket:
@@ -401,7 +433,7 @@ class Container(Model):
 
     def exec_run(self, cmd, stdout=True, stderr=True, stdin=False, tty=False, privileged=False,
                  user="", detach=False, stream=False, socket=False, environment=None,
-                 workdir=None, demux=False):
+                 workdir=None, demux=False, retain_output=False):
         """ExecResult(exit_code, output), as docker-py:
 
         - default: output is bytes (a (stdout, stderr) tuple with demux, None for a stream
@@ -410,17 +442,25 @@ class Container(Model):
           generator's own exit_code is set at its end);
         - detach=True: ExecResult(None, None), the command runs on;
         - socket=True: output is an ExecSocket (AttachExec) for stdin, resize and output.
+
+        Beyond docker-py, retain_output=True (with stream or detach) has the server keep the
+        output: the stream reattaches by itself when the connection drops, and with detach
+        the output is the exec id, for client.exec_resume(exec_id) later.
         """
+        if retain_output and (socket or not (stream or detach)):
+            raise InvalidArgument("retain_output goes with stream=True or detach=True")
         config = _exec_config(self.id, cmd, stdout, stderr, stdin and socket, tty, privileged,
                               user, environment, workdir)
         if socket:
             return ExecResult(None, ExecSocket(self.client, config, demux))
         if detach:
-            self.client._call("StartExec", pb.StartExecRequest(config=config))
-            return ExecResult(None, None)
+            reply = self.client._call("StartExec", pb.StartExecRequest(
+                config=config, retain_output=retain_output))
+            return ExecResult(None, reply.exec_id if retain_output else None)
         if stream:
-            call = self.client._open("StreamExec", pb.StreamExecRequest(config=config))
-            return ExecResult(None, ExecOutput(call, demux))
+            call = self.client._open("StreamExec", pb.StreamExecRequest(
+                config=config, retain_output=retain_output))
+            return ExecResult(None, ExecOutput(call, demux, self.client if retain_output else None))
         reply = self.client._call("ExecContainer",
                                   pb.ExecContainerRequest(config=config, demux=demux),
                                   timeout=None)

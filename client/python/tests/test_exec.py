@@ -163,6 +163,37 @@ class ExecRunTest(unittest.TestCase):
         with self.assertRaises(dockline.NotFound):
             list(stopped.exec_run("true", stream=True).output)
 
+    def test_retained_output_is_read_later_and_from_an_offset(self):
+        result = container.exec_run(
+            ["sh", "-c", "echo one; echo two >&2; sleep 1; echo three; exit 4"],
+            detach=True, retain_output=True)
+        exec_id = result.output
+        self.assertTrue(exec_id)
+        stream = client.exec_resume(exec_id, demux=True)
+        chunks = list(stream)
+        self.assertEqual(b"".join(c[0] or b"" for c in chunks), b"one\nthree\n")
+        self.assertEqual(b"".join(c[1] or b"" for c in chunks), b"two\n")
+        self.assertEqual(stream.exit_code, 4)
+        self.assertEqual((stream.offset, stream.lost_bytes), (14, 0))
+        rest = client.exec_resume(exec_id, offset=8)
+        self.assertEqual(len(b"".join(rest)), 6)
+        self.assertEqual(rest.exit_code, 4)
+        with self.assertRaises(dockline.NotFound):
+            list(client.exec_resume("0123456789abcdef"))
+        with self.assertRaises(dockline.errors.InvalidArgument):
+            container.exec_run("true", retain_output=True)
+
+    def test_retained_stream_keeps_going_without_its_reader(self):
+        first = container.exec_run(
+            ["sh", "-c", "for i in 1 2 3 4 5; do echo line$i; sleep 0.2; done"],
+            stream=True, retain_output=True)
+        got = next(first.output)
+        first.output.close()  # the client goes away; the server keeps reading
+        self.assertTrue(first.output.exec_id)
+        rest = client.exec_resume(first.output.exec_id, offset=first.output.offset)
+        self.assertEqual(got + b"".join(rest), b"".join(b"line%d\n" % i for i in range(1, 6)))
+        self.assertEqual(rest.exit_code, 0)
+
 
 if __name__ == "__main__":
     unittest.main()
