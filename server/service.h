@@ -147,8 +147,8 @@ class DocklineService final : public v1::Dockline::CallbackService {
       grpc::CallbackServerContext* ctx) override {
     return Guarded("AttachExec", rpc::AttachExec, ctx);
   }
-  grpc::ServerBidiReactor<v1::AttachContainerRequest, v1::AttachContainerResponse>*
-  AttachContainer(grpc::CallbackServerContext* ctx) override {
+  grpc::ServerBidiReactor<v1::AttachContainerRequest, v1::AttachContainerResponse>* AttachContainer(
+      grpc::CallbackServerContext* ctx) override {
     return Guarded("AttachContainer", rpc::AttachContainer, ctx);
   }
   grpc::ServerWriteReactor<v1::StreamLogsResponse>* StreamLogs(
@@ -249,8 +249,8 @@ class DocklineService final : public v1::Dockline::CallbackService {
       record->identity = env.identity.name;
       record->source = auth::SourceName(env.identity.source);
     }
-    // AttachExec, AttachContainer and CopyToContainer have no request here: their first message is judged by
-    // the RPC (AdmitConfig; the owner scoping of env.api).
+    // AttachExec, AttachContainer and CopyToContainer have no request here: their first message is
+    // judged by the RPC (AdmitConfig; the owner scoping of env.api).
     auto request = RequestOf<Reactor>(args...);
     constexpr bool kHasRequest = !std::is_same_v<decltype(request), std::nullptr_t>;
     if constexpr (kHasRequest) {

@@ -85,8 +85,8 @@ class AttachCore : public StreamCore<AttachCore, Response, Reactor> {
  private:
   enum class Phase { kAwaitConfig, kInspecting, kWaiting, kAttaching, kStarting, kRunning };
 
-  void HandleRequest();         // mu_ held
-  grpc::Status AdmitConfig();   // mu_ held
+  void HandleRequest();               // mu_ held
+  grpc::Status AdmitConfig();         // mu_ held
   void StepOutput(Actions* actions);  // mu_ held
   void StepStdin(Actions* actions);   // mu_ held
   void Finished(Actions* actions);    // mu_ held: both ends are in, or one has settled
@@ -316,9 +316,9 @@ void AttachCore::Keep(std::shared_ptr<engine::Call> call) {
 
 void AttachCore::DoInspect() {
   Keep(api_.InspectContainer(config_.container(),
-                                      [self = self()](engine::Result<engine::ContainerDocument> r) {
-                                        self->OnInspected(std::move(r));
-                                      }));
+                             [self = self()](engine::Result<engine::ContainerDocument> r) {
+                               self->OnInspected(std::move(r));
+                             }));
 }
 
 void AttachCore::OnInspected(engine::Result<engine::ContainerDocument> res) {
@@ -413,13 +413,13 @@ void AttachCore::DoStart() {
 }
 
 void AttachCore::DoResize(std::pair<uint32_t, uint32_t> size) {
-  Keep(api_.ResizeContainer(id_, size.first, size.second,
-                                     [self = self()](const engine::Status& st) {
-                                       // A resize racing the exit fails; nothing the client
-                                       // could do about it.
-                                       (void)st;
-                                       self->Update([&] { self->resizing_ = false; });
-                                     }));
+  Keep(
+      api_.ResizeContainer(id_, size.first, size.second, [self = self()](const engine::Status& st) {
+        // A resize racing the exit fails; nothing the client
+        // could do about it.
+        (void)st;
+        self->Update([&] { self->resizing_ = false; });
+      }));
 }
 
 void AttachCore::ReadOutput(std::shared_ptr<engine::BodyStream> body) {

@@ -228,7 +228,8 @@ class ExecStreamCore : public StreamCore<ExecStreamCore<Response, Reactor>, Resp
     }
     StdinRelay::Next next = stdin_.TakeNext();
     if (next.kind == StdinRelay::Next::Kind::kWrite) {
-      actions->push_back([self = this->self(), s = session_, data = std::move(next.data)]() mutable {
+      actions->push_back([self = this->self(), s = session_,
+                          data = std::move(next.data)]() mutable {
         size_t size = data.size();
         s->WriteStdin(std::move(data), [self, size](bool ok) { self->OnStdinWritten(ok, size); });
       });
