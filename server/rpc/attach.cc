@@ -3,19 +3,20 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "server/auth/limits.h"
 #include "server/codec/attach_codec.h"
 #include "server/codec/exec_codec.h"
 #include "server/codec/json_util.h"
 #include "server/policy/rules.h"
 #include "server/reactor/stdin_relay.h"
 #include "server/reactor/stream_core.h"
+#include "server/rpc/first_message.h"
 
 namespace dockline::server {
 namespace {
@@ -138,30 +139,13 @@ class AttachCore : public StreamCore<AttachCore, Response, Reactor> {
 grpc::Status AttachCore::AdmitConfig() {
   Request first;
   *first.mutable_config() = config_;
-  grpc::Status status;
-  if (max_request_bytes_ > 0) {
-    status = auth::CheckRequestSize(first, max_request_bytes_);
+  std::function<policy::Decision()> check;
+  if (rules_) {
+    check = [&] { return policy::CheckAttach(*rules_, identity_, config_, "config"); };
   }
-  policy::Decision decision;
-  if (status.ok() && rules_) {
-    decision = policy::CheckAttach(*rules_, identity_, config_, "config");
-    status = decision.status;
-  }
-  if (record_) {
-    record_->Update([&](calls::CallRecord& r) {
-      r.container = config_.container();
-      // Writing to a container's stdin changes it: audited like the operate group.
-      r.audited = r.audited || config_.stdin();
-      if (!decision.rule.empty()) {
-        r.rule = decision.rule;
-      }
-      if (!status.ok()) {
-        r.decision = "deny";
-        r.rule = decision.rule.empty() ? "max-request-size" : decision.rule;
-      }
-    });
-  }
-  return status;
+  // Writing to a container's stdin changes it: audited like the operate group.
+  return AdmitFirstMessage(first, max_request_bytes_, check, record_, config_.container(),
+                           config_.stdin());
 }
 
 void AttachCore::HandleRequest() {

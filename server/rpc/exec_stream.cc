@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -13,12 +14,12 @@
 #include <utility>
 #include <vector>
 
-#include "server/auth/limits.h"
 #include "server/codec/exec_codec.h"
 #include "server/policy/rules.h"
 #include "server/reactor/stdin_relay.h"
 #include "server/reactor/stream_core.h"
 #include "server/rpc/exec_session.h"
+#include "server/rpc/first_message.h"
 
 namespace dockline::server {
 namespace {
@@ -152,28 +153,12 @@ class ExecStreamCore : public StreamCore<ExecStreamCore<Response, Reactor>, Resp
   // What the guard does for the other RPCs, for the config that came as the first message: the
   // request size, the policy's exec rules and the audit record's target.
   grpc::Status AdmitConfig() {
-    grpc::Status status;
-    if (max_request_bytes_ > 0) {
-      status = auth::CheckRequestSize(request_, max_request_bytes_);
+    std::function<policy::Decision()> check;
+    if (rules_) {
+      check = [&] { return policy::CheckExec(*rules_, request_.config(), "config"); };
     }
-    policy::Decision decision;
-    if (status.ok() && rules_) {
-      decision = policy::CheckExec(*rules_, request_.config(), "config");
-      status = decision.status;
-    }
-    if (record_) {
-      record_->Update([&](calls::CallRecord& r) {
-        r.container = request_.config().container();
-        if (!decision.rule.empty()) {
-          r.rule = decision.rule;
-        }
-        if (!status.ok()) {
-          r.decision = "deny";
-          r.rule = decision.rule.empty() ? "max-request-size" : decision.rule;
-        }
-      });
-    }
-    return status;
+    return AdmitFirstMessage(request_, max_request_bytes_, check, record_,
+                             request_.config().container());
   }
 
   // One AttachExecRequest is in request_; mu_ held.

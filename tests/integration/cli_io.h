@@ -22,6 +22,17 @@
 
 namespace dockline::testing {
 
+// In a forked child: becomes `argv` (its path first), or exits 127.
+[[noreturn]] inline void ExecArgv(const std::vector<std::string>& argv) {
+  std::vector<char*> args;
+  for (const auto& a : argv) {
+    args.push_back(const_cast<char*>(a.c_str()));
+  }
+  args.push_back(nullptr);
+  execv(args[0], args.data());
+  _exit(127);
+}
+
 // Runs the CLI with `input` on its stdin (a pipe).
 inline CommandResult RunWithInput(const std::vector<std::string>& argv, const std::string& input) {
   int in[2];
@@ -36,13 +47,7 @@ inline CommandResult RunWithInput(const std::vector<std::string>& argv, const st
     dup2(out[1], 2);
     close(in[1]);
     close(out[0]);
-    std::vector<char*> args;
-    for (const auto& a : argv) {
-      args.push_back(const_cast<char*>(a.c_str()));
-    }
-    args.push_back(nullptr);
-    execv(args[0], args.data());
-    _exit(127);
+    ExecArgv(argv);
   }
   close(in[0]);
   close(out[1]);
@@ -113,13 +118,7 @@ inline pid_t SpawnInTerminal(const std::vector<std::string>& argv, winsize size,
     dup2(*slave, 0);
     dup2(*slave, 1);
     dup2(*slave, 2);
-    std::vector<char*> args;
-    for (const auto& a : argv) {
-      args.push_back(const_cast<char*>(a.c_str()));
-    }
-    args.push_back(nullptr);
-    execv(args[0], args.data());
-    _exit(127);
+    ExecArgv(argv);
   }
   return pid;
 }
