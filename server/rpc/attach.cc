@@ -13,6 +13,7 @@
 #include "server/codec/attach_codec.h"
 #include "server/codec/exec_codec.h"
 #include "server/codec/json_util.h"
+#include "server/codec/output_chunk.h"
 #include "server/policy/rules.h"
 #include "server/reactor/stdin_relay.h"
 #include "server/reactor/stream_core.h"
@@ -21,7 +22,6 @@
 namespace dockline::server {
 namespace {
 
-using engine::StreamKind;
 using Request = v1::AttachContainerRequest;
 using Response = v1::AttachContainerResponse;
 using Reactor = grpc::ServerBidiReactor<Request, Response>;
@@ -32,14 +32,6 @@ using Reactor = grpc::ServerBidiReactor<Request, Response>;
 // or the process closing its output), and an exit without an EOF is an attach that came too late
 // to see the streams it was waiting for.
 constexpr std::chrono::milliseconds kSettle{2000};
-
-Response OutputMessage(StreamKind kind, std::string&& chunk) {
-  Response msg;
-  auto* out = msg.mutable_output();
-  out->set_stream(kind == StreamKind::kStderr ? v1::STREAM_STDERR : v1::STREAM_STDOUT);
-  out->set_data(std::move(chunk));
-  return msg;
-}
 
 // One AttachContainer call on the stream core.
 //
@@ -58,7 +50,7 @@ class AttachCore : public StreamCore<AttachCore, Response, Reactor> {
 
  public:
   explicit AttachCore(const RpcEnv& env)
-      : Base(env.api.engine_ptr(), "attach", &OutputMessage),
+      : Base(env.api.engine_ptr(), "attach", &OutputMessage<Response>),
         api_(env.api),
         identity_(env.identity.name),
         rules_(env.rules),

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "server/codec/exec_codec.h"
+#include "server/codec/output_chunk.h"
 #include "server/policy/rules.h"
 #include "server/reactor/stdin_relay.h"
 #include "server/reactor/stream_core.h"
@@ -23,17 +24,6 @@
 
 namespace dockline::server {
 namespace {
-
-using engine::StreamKind;
-
-template <typename Response>
-Response OutputMessage(StreamKind kind, std::string&& chunk) {
-  Response msg;
-  auto* out = msg.mutable_output();
-  out->set_stream(kind == StreamKind::kStderr ? v1::STREAM_STDERR : v1::STREAM_STDOUT);
-  out->set_data(std::move(chunk));
-  return msg;
-}
 
 // One streamed exec on the stream core. `Reactor` is ServerWriteReactor<StreamExecResponse>
 // (StreamExec: the config came with the call) or ServerBidiReactor<AttachExecRequest,
