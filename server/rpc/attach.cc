@@ -125,7 +125,6 @@ class AttachCore : public StreamCore<AttachCore, Response, Reactor> {
   bool checking_detach_ = false;
   bool detached_ = false;
   bool resizing_ = false;
-  std::optional<std::pair<uint32_t, uint32_t>> resize_;
 };
 
 grpc::Status AttachCore::AdmitConfig() {
