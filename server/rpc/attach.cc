@@ -388,13 +388,10 @@ void AttachCore::DoStart() {
 }
 
 void AttachCore::DoResize(std::pair<uint32_t, uint32_t> size) {
-  Keep(
-      api_.ResizeContainer(id_, size.first, size.second, [self = self()](const engine::Status& st) {
-        // A resize racing the exit fails; nothing the client
-        // could do about it.
-        (void)st;
-        self->Update([&] { self->resizing_ = false; });
-      }));
+  // A resize racing the exit fails; nothing the client could do about it, so it is dropped.
+  Keep(api_.ResizeContainer(id_, size.first, size.second, [self = self()](const engine::Status&) {
+    self->Update([&] { self->resizing_ = false; });
+  }));
 }
 
 void AttachCore::ReadOutput(std::shared_ptr<engine::BodyStream> body) {
