@@ -152,6 +152,8 @@ void AttachCore::HandleRequest() {
     if (grpc::Status st = PlanAttach(config_, &query_); !st.ok()) {
       return Fail(st);
     }
+    // Whether there is a TTY to resize is known after the inspect; until then resizes are kept.
+    stdin_.Configure(config_.stdin(), true);
     phase_ = Phase::kInspecting;
     step_started_ = false;
     return;
@@ -326,7 +328,10 @@ void AttachCore::OnInspected(engine::Result<engine::ContainerDocument> res) {
       return Fail(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
                                "container " + config_.container() + " is paused"));
     }
-    stdin_.Configure(config_.stdin(), tty_);
+    if (!tty_) {
+      stdin_.Configure(config_.stdin(), false);
+      stdin_.TakeResize();  // nothing to resize
+    }
     const bool want_stdout = !config_.has_stdout() || config_.stdout();
     const bool want_stderr = !config_.has_stderr() || config_.stderr();
     // A TTY merges both into one stream, which the daemon sends as stdout.

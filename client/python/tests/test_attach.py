@@ -26,12 +26,21 @@ def tearDownModule():
 
 def within(fn, seconds=60):
     """fn(), failing the test rather than hanging it when the stream never ends."""
-    result = []
-    worker = threading.Thread(target=lambda: result.append(fn()), daemon=True)
+    result, failure = [], []
+
+    def run():
+        try:
+            result.append(fn())
+        except BaseException as err:  # re-raised on the test's thread
+            failure.append(err)
+
+    worker = threading.Thread(target=run, daemon=True)
     worker.start()
     worker.join(seconds)
     if worker.is_alive():
         raise AssertionError(f"AttachContainer: the stream did not end within {seconds}s")
+    if failure:
+        raise failure[0]
     return result[0]
 
 
