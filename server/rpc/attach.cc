@@ -300,6 +300,9 @@ void AttachCore::DoInspect() {
 
 void AttachCore::OnInspected(engine::Result<engine::ContainerDocument> res) {
   Update([&] {
+    if (ended()) {
+      return;
+    }
     if (!res.ok()) {
       return Fail(ToGrpcStatus(res.status()));
     }
@@ -356,6 +359,9 @@ void AttachCore::DoWait() {
       },
       [self](engine::Result<engine::ExitStatus> res) {
         self->Update([&] {
+          if (self->ended()) {
+            return;  // OnEnd cancelled it (a detach, a failure): nothing to tell
+          }
           if (!res.ok()) {
             return self->Fail(ToGrpcStatus(res.status()));
           }
@@ -383,6 +389,9 @@ void AttachCore::DoAttach() {
 void AttachCore::DoStart() {
   Keep(api_.StartContainer(id_, [self = self()](const engine::Status& st) {
     self->Update([&] {
+      if (self->ended()) {
+        return;
+      }
       if (!st.ok()) {
         return self->Fail(ToGrpcStatus(st));
       }
@@ -428,6 +437,9 @@ void AttachCore::ReadOutput(std::shared_ptr<engine::BodyStream> body) {
 void AttachCore::CheckDetached() {
   Keep(api_.InspectContainer(id_, [self = self()](engine::Result<engine::ContainerDocument> r) {
     self->Update([&] {
+      if (self->ended()) {
+        return;
+      }
       if (!r.ok()) {
         return self->Fail(ToGrpcStatus(r.status()));
       }
