@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "client/client_attach.h"
 #include "client/client_exec.h"
 #include "client/client_health.h"
 #include "client/container_spec_builder.h"
@@ -207,6 +208,12 @@ class Client {
   Result<std::unique_ptr<ExecAttachment>> ExecAttach(const std::string& container,
                                                      const ExecCommand& cmd,
                                                      const ExecOptions& options = {});
+
+  // container.attach_socket() / docker attach: returned once attached (with options.start, the
+  // container is then started). NOT_FOUND for no such container, FAILED_PRECONDITION for one
+  // that is not running (without start) or, with stdin, was created without stdin_open.
+  Result<std::unique_ptr<ContainerAttachment>> Attach(const std::string& container,
+                                                      const AttachOptions& options = {});
 
   // attrs["State"]["Health"] plus the container's status: the daemon goes on reporting a
   // stopped container as unhealthy.

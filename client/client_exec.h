@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "client/attachment.h"
 #include "dockline/v1/dockline.pb.h"
 
 // The exec_run() family of the client library; Client's Exec* members (client.h) use these.
@@ -83,53 +84,28 @@ struct ExecResult {
 };
 
 // An interactive exec (exec_run(stdin=True, socket=True)): stdin in, output and the exit code
-// out. Thread rules: WriteStdin, CloseStdin and Resize may be called from any threads at once
-// (they share one lock); Next is for one reading thread; Cancel from anywhere. Call Finish once
-// Next has returned false.
-class ExecAttachment {
+// out; the thread rules are Attachment's.
+class ExecAttachment : public StreamAttachment<v1::AttachExecRequest, v1::AttachExecResponse> {
  public:
-  ExecAttachment(std::unique_ptr<grpc::ClientContext> context,
-                 std::unique_ptr<grpc::ClientReaderWriterInterface<v1::AttachExecRequest,
-                                                                   v1::AttachExecResponse>>
-                     stream);
-  ~ExecAttachment();
-  ExecAttachment(const ExecAttachment&) = delete;
-  ExecAttachment& operator=(const ExecAttachment&) = delete;
+  using StreamAttachment::StreamAttachment;
+  ~ExecAttachment() override = default;
 
-  // Sends the first request, the exec's config (Client::ExecAttach does).
-  bool WriteConfig(const v1::AttachExecRequest& config);
-  // Reads up to the exec id: false (and Finish() says why) if the exec did not start.
-  bool AwaitStart();
   const std::string& exec_id() const { return exec_id_; }
 
-  // False once the stream is broken or the exec is over.
-  bool WriteStdin(std::string_view data);
-  // The process sees EOF on stdin; its output keeps coming.
-  bool CloseStdin();
-  // Only a TTY exec uses it; the server holds it until the exec has started.
-  bool Resize(uint32_t rows, uint32_t columns);
-
-  // Blocks for the next output chunk; false at the end of the stream.
-  bool Next(v1::OutputChunk* chunk);
-  // The command's exit code, once Next has returned false after it arrived.
-  std::optional<int> exit_code() const { return exit_code_; }
-  grpc::Status Finish();
-  // Ends the call (and closes the daemon connection; the process keeps running).
-  void Cancel() { context_->TryCancel(); }
+ protected:
+  bool OnEvent(const v1::AttachExecResponse& response) override {
+    if (response.event_case() != v1::AttachExecResponse::kExecId) {
+      return false;
+    }
+    exec_id_ = response.exec_id();
+    return true;
+  }
+  std::string MissingExitMessage() const override {
+    return "the exec stream ended without the command's exit code";
+  }
 
  private:
-  bool Send(const v1::AttachExecRequest& request);
-
-  std::unique_ptr<grpc::ClientContext> context_;
-  std::unique_ptr<grpc::ClientReaderWriterInterface<v1::AttachExecRequest, v1::AttachExecResponse>>
-      stream_;
-  std::mutex write_mu_;
-  bool writes_done_ = false;
   std::string exec_id_;
-  std::optional<int> exit_code_;
-  bool read_ended_ = false;
-  bool finished_ = false;
-  grpc::Status status_;
 };
 
 }  // namespace dockline::client

@@ -444,6 +444,39 @@ std::shared_ptr<Call> DockerApi::ContainerLogs(const std::string& id, const Logs
   return OpenStream(*engine_, std::move(request), std::move(done));
 }
 
+std::shared_ptr<Call> DockerApi::AttachContainer(const std::string& id, const AttachQuery& query,
+                                                 Engine::StreamCallback done) const {
+  if (owner_) {
+    auto fail = [done](const Status& st) { done(st, nullptr); };
+    return Owned(id, fail, [query, done](const DockerApi& api, const std::string& full) {
+      return api.AttachContainer(full, query, done);
+    });
+  }
+  ApiRequest request("POST", PathOf("/containers", id, "/attach"));
+  request.Query("stream", "1")
+      .Query("stdin", query.want_stdin ? "1" : "0")
+      .Query("stdout", query.want_stdout ? "1" : "0")
+      .Query("stderr", query.want_stderr ? "1" : "0")
+      .Query("logs", query.logs ? "1" : "0");
+  if (!query.detach_keys.empty()) {
+    request.Query("detachKeys", query.detach_keys);
+  }
+  request.upgrade = true;
+  return OpenStream(*engine_, std::move(request), std::move(done));
+}
+
+std::shared_ptr<Call> DockerApi::ResizeContainer(const std::string& id, uint32_t rows,
+                                                 uint32_t columns, StatusDone done) const {
+  if (owner_) {
+    return Owned(id, done, [rows, columns, done](const DockerApi& api, const std::string& full) {
+      return api.ResizeContainer(full, rows, columns, done);
+    });
+  }
+  ApiRequest request = Short("POST", PathOf("/containers", id, "/resize"));
+  request.Query("h", std::to_string(rows)).Query("w", std::to_string(columns));
+  return SendUnary(*engine_, std::move(request), ToStatus(std::move(done)));
+}
+
 std::shared_ptr<Call> DockerApi::ContainerStats(const std::string& id, Done<Json> done) const {
   if (owner_) {
     return Owned(id, done, [done](const DockerApi& api, const std::string& full) {

@@ -69,6 +69,15 @@ struct LogsQuery {
   std::string until;  // likewise; empty: no end
 };
 
+// POST /containers/{id}/attach, hijacked.
+struct AttachQuery {
+  bool want_stdin = false;
+  bool want_stdout = true;
+  bool want_stderr = true;
+  bool logs = false;        // replay the output so far first
+  std::string detach_keys;  // empty: the daemon's default
+};
+
 // GET /events.
 struct EventsQuery {
   Json filters = Json::object();  // Docker's {"key": ["value", ...]}; empty: none
@@ -147,6 +156,15 @@ class DockerApi {
   // GET /containers/{id}/logs, streamed.
   std::shared_ptr<Call> ContainerLogs(const std::string& id, const LogsQuery& query,
                                       Engine::StreamCallback done) const;
+
+  // POST /containers/{id}/attach?stream=1, hijacked: the body is the main process's output from
+  // now on (after the log so far with `logs`) and takes its stdin; it ends (EOF) when the
+  // process exits or the daemon detaches the client. No deadline.
+  std::shared_ptr<Call> AttachContainer(const std::string& id, const AttachQuery& query,
+                                        Engine::StreamCallback done) const;
+  // POST /containers/{id}/resize?h=&w=: the TTY of a running container.
+  std::shared_ptr<Call> ResizeContainer(const std::string& id, uint32_t rows, uint32_t columns,
+                                        StatusDone done) const;
 
   // GET /containers/{id}/stats?stream=0: one sample, with the one before it (precpu_stats) so
   // that a CPU percent can be computed; the daemon takes about a second to answer.

@@ -15,6 +15,7 @@
 #include "server/calls/call_registry.h"
 #include "server/policy/rules.h"
 #include "server/reactor/rejected.h"
+#include "server/rpc/attach.h"
 #include "server/rpc/containers.h"
 #include "server/rpc/copy.h"
 #include "server/rpc/events.h"
@@ -151,6 +152,10 @@ class DocklineService final : public v1::Dockline::CallbackService {
       grpc::CallbackServerContext* ctx) override {
     return Guarded("AttachExec", rpc::AttachExec, ctx);
   }
+  grpc::ServerBidiReactor<v1::AttachContainerRequest, v1::AttachContainerResponse>* AttachContainer(
+      grpc::CallbackServerContext* ctx) override {
+    return Guarded("AttachContainer", rpc::AttachContainer, ctx);
+  }
   grpc::ServerWriteReactor<v1::StreamLogsResponse>* StreamLogs(
       grpc::CallbackServerContext* ctx, const v1::StreamLogsRequest* req) override {
     return Guarded("StreamLogs", rpc::StreamLogs, ctx, req);
@@ -249,8 +254,8 @@ class DocklineService final : public v1::Dockline::CallbackService {
       record->identity = env.identity.name;
       record->source = auth::SourceName(env.identity.source);
     }
-    // AttachExec and CopyToContainer have no request here: their first message is judged by
-    // the RPC (AdmitConfig; the owner scoping of env.api).
+    // AttachExec, AttachContainer and CopyToContainer have no request here: their first message is
+    // judged by the RPC (AdmitConfig; the owner scoping of env.api).
     auto request = RequestOf<Reactor>(args...);
     constexpr bool kHasRequest = !std::is_same_v<decltype(request), std::nullptr_t>;
     if constexpr (kHasRequest) {

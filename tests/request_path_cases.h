@@ -291,6 +291,19 @@ inline std::vector<RpcCase> RpcCases() {
          stream->WritesDone();
          return Drain<v1::AttachExecResponse>(std::move(stream));
        }},
+      {"AttachContainer",
+       "config.container",
+       "/containers",
+       {"/json"},
+       false,
+       [](Stub& s, Ctx* c, const std::string& id) {
+         auto stream = s.AttachContainer(c);
+         v1::AttachContainerRequest r;
+         r.mutable_config()->set_container(id);
+         stream->Write(r);
+         stream->WritesDone();
+         return Drain<v1::AttachContainerResponse>(std::move(stream));
+       }},
       {"InspectExec",
        "exec_id",
        "/exec",

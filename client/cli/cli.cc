@@ -278,6 +278,7 @@ Result<Invocation> ParseArgs(const std::vector<std::string>& args, const EnvLook
 
   ExecFlags exec_flags;
   CLI::App* exec = AddExecCommand(app, exec_flags);
+  CLI::App* attach = AddAttachCommand(app, invocation.attach, invocation.containers);
 
   HealthFlags health_flags;
   CLI::App* health = AddHealthCommand(app, health_flags);
@@ -351,6 +352,7 @@ Result<Invocation> ParseArgs(const std::vector<std::string>& args, const EnvLook
       {version, CommandKind::kVersion},
       {logs, CommandKind::kLogs},
       {exec, CommandKind::kExec},
+      {attach, CommandKind::kAttach},
       {health, CommandKind::kHealth},
       {prune, CommandKind::kPrune},
       {ping, CommandKind::kPing},
@@ -533,6 +535,8 @@ int Execute(const Invocation& invocation, client::Client& client, std::ostream& 
       return ExecuteVersion(invocation, client, out, err);
     case CommandKind::kExec:
       return ExecuteExec(invocation, client, out, err);
+    case CommandKind::kAttach:
+      return ExecuteAttach(invocation, client, out, err);
     case CommandKind::kLogs:
       return ExecuteLogs(invocation, client, out, err);
     case CommandKind::kHealth:

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "client/cli/attach.h"
 #include "client/cli/cp.h"
 #include "client/cli/events.h"
 #include "client/cli/exec.h"
@@ -55,6 +56,7 @@ enum class CommandKind {
   kStats,
   kCp,
   kEvents,
+  kAttach,
 };
 
 // What one command line asks for. Fields beyond `kind` and the global ones are read only by the
@@ -107,6 +109,7 @@ struct Invocation {
   StatsInvocation stats;         // stats
   CpInvocation cp;               // cp
   EventsInvocation events;       // events
+  AttachInvocation attach;       // attach (containers[0])
 
   // wait
   std::optional<std::chrono::nanoseconds> wait_timeout;

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <utility>
 
+#include "client/cli/attach.h"
 #include "client/cli/cli.h"
 #include "client/cli/format.h"
 #include "client/cli/images.h"
@@ -262,10 +263,8 @@ Result<v1::ContainerSpec> BuildSpec(const RunFlags& flags, const CLI::App& comma
 
 int ExecuteRun(const Invocation& invocation, client::Client& client, std::ostream& out,
                std::ostream& err) {
-  if (invocation.spec.stdin_open() && !invocation.detach && !invocation.json) {
-    fmt::print(err,
-               "WARNING: dockline run cannot forward stdin yet; the container's stdin stays open "
-               "but receives nothing\n");
+  if (invocation.spec.stdin_open() && !invocation.detach) {
+    return ExecuteRunAttached(invocation, client, out, err);
   }
   client::RunOptions options;
   options.detach = invocation.detach;

@@ -10,6 +10,17 @@
 
 namespace dockline::server {
 
+// A response whose `output` is one coalesced chunk of the hijacked streams (StreamExec,
+// AttachExec, AttachContainer): the output queue's chunk maker.
+template <typename Response>
+Response OutputMessage(engine::StreamKind kind, std::string&& chunk) {
+  Response msg;
+  auto* out = msg.mutable_output();
+  out->set_stream(kind == engine::StreamKind::kStderr ? v1::STREAM_STDERR : v1::STREAM_STDOUT);
+  out->set_data(std::move(chunk));
+  return msg;
+}
+
 // Relayed log output as OutputChunks (RunContainer, StreamLogs): a chunk gathers the bytes of
 // one or more entries and carries the daemon's time of its first one.
 //

@@ -111,7 +111,7 @@ grpc::Status BuildCreateBody(const v1::ContainerSpec& spec, const CreateOptions&
   out["OpenStdin"] = spec.stdin_open();
   bool attach_stdin = spec.stdin_open() && options.attach;
   out["AttachStdin"] = attach_stdin;
-  out["StdinOnce"] = attach_stdin;
+  out["StdinOnce"] = spec.stdin_open() && (options.attach || spec.stdin_once());
   out["AttachStdout"] = options.attach;
   out["AttachStderr"] = options.attach;
 

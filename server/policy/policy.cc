@@ -144,7 +144,7 @@ const std::map<std::string, std::vector<std::string>>& RpcGroups() {
       {"read",
        {"InspectContainer", "ListContainers", "WaitContainer", "StreamLogs", "GetHealth",
         "WaitHealthy", "WatchHealth", "GetEngineInfo", "InspectExec", "ListImages", "InspectImage",
-        "GetStats", "StreamStats", "CopyFromContainer", "WatchEvents"}},
+        "GetStats", "StreamStats", "CopyFromContainer", "WatchEvents", "AttachContainer"}},
       {"operate",
        {"CreateContainer", "StartContainer", "StopContainer", "RestartContainer", "KillContainer",
         "RemoveContainer", "RunContainer", "CopyToContainer"}},

@@ -210,6 +210,21 @@ Decision CheckSpec(const IdentityRules& rules, const std::string& identity,
   return Allow("allow");
 }
 
+Decision CheckAttach(const IdentityRules& rules, const std::string& identity,
+                     const v1::AttachConfig& config, const std::string& field) {
+  if (!config.stdin()) {
+    return Allow("allow");
+  }
+  for (const std::string& rpc : RpcGroups().at("operate")) {
+    if (rules.rpcs.count(rpc) == 0) {
+      return Deny("allow", "identity " + Quoted(identity) + " (entry " + Quoted(rules.entry) +
+                               ") may not write to a container's stdin: " + field +
+                               ".stdin needs the operate group (" + rpc + " is not allowed)");
+    }
+  }
+  return Allow("allow");
+}
+
 Decision CheckExec(const IdentityRules& rules, const v1::ExecConfig& config,
                    const std::string& field) {
   if (rules.exec_commands && config.cmd_size() > 0 &&

@@ -28,12 +28,16 @@ Decision CheckSpec(const IdentityRules& rules, const std::string& identity,
                    const v1::ContainerSpec& spec, const std::string& field);
 Decision CheckExec(const IdentityRules& rules, const v1::ExecConfig& config,
                    const std::string& field);
+// AttachContainer's config: stdin writes into the container, so it needs the whole operate
+// group on top of the read group that lets AttachContainer through.
+Decision CheckAttach(const IdentityRules& rules, const std::string& identity,
+                     const v1::AttachConfig& config, const std::string& field);
 // The `images` patterns, on the image RPCs' `image` as on a spec's.
 Decision CheckImage(const IdentityRules& rules, const std::string& image, const std::string& field);
 
 // The whole check on a typed request, before any engine call: the RPC list, then the field
-// rules of requests that have any. AttachExec's config arrives in its first message, which the
-// RPC checks with CheckExec itself.
+// rules of requests that have any. AttachExec's and AttachContainer's configs arrive in their
+// first message, which the RPC checks with CheckExec or CheckAttach itself.
 template <typename Request>
 Decision Admit(const IdentityRules* rules, const std::string& identity, std::string_view rpc,
                const Request* request) {

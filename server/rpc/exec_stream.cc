@@ -6,7 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,31 +14,18 @@
 #include <utility>
 #include <vector>
 
-#include "server/auth/limits.h"
 #include "server/codec/exec_codec.h"
+#include "server/codec/output_chunk.h"
 #include "server/codec/validate.h"
 #include "server/policy/rules.h"
+#include "server/reactor/stdin_relay.h"
 #include "server/reactor/stream_core.h"
 #include "server/rpc/exec_session.h"
+#include "server/rpc/first_message.h"
 #include "server/rpc/retained_exec.h"
 
 namespace dockline::server {
 namespace {
-
-using engine::StreamKind;
-
-// Stdin received from the client but not yet written to the daemon. Past this the client's
-// next message is not read (backpressure on the bidi stream).
-constexpr size_t kMaxPendingStdinBytes = 256 * 1024;
-
-template <typename Response>
-Response OutputMessage(StreamKind kind, std::string&& chunk) {
-  Response msg;
-  auto* out = msg.mutable_output();
-  out->set_stream(kind == StreamKind::kStderr ? v1::STREAM_STDERR : v1::STREAM_STDOUT);
-  out->set_data(std::move(chunk));
-  return msg;
-}
 
 // One streamed exec on the stream core. `Reactor` is ServerWriteReactor<StreamExecResponse>
 // (StreamExec: the config came with the call) or ServerBidiReactor<AttachExecRequest,
@@ -108,16 +95,13 @@ class ExecStreamCore : public StreamCore<ExecStreamCore<Response, Reactor>, Resp
 
   void OnReadDone(bool ok) {
     this->Update([&] {
-      read_pending_ = false;
+      stdin_.ReadDone(ok);
       if (!ok) {
-        // The client half-closed (or left): no more stdin.
-        client_done_ = true;
         if (!session_) {
           this->Fail(
               grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                            "AttachExec: the stream ended before its first message (config)"));
         }
-        close_requested_ = true;
       } else {
         HandleRequest();
       }
@@ -152,8 +136,7 @@ class ExecStreamCore : public StreamCore<ExecStreamCore<Response, Reactor>, Resp
 
  private:
   void MakeSession(ExecPlan plan) {  // mu_ held
-    tty_ = plan.tty;
-    stdin_enabled_ = plan.stdin;
+    stdin_.Configure(plan.stdin, plan.tty);
     session_ = std::make_shared<ExecSession>(api_, std::move(plan), ExitPollPolicy{},
                                              this->weak_from_this());
     begin_pending_ = true;
@@ -162,28 +145,12 @@ class ExecStreamCore : public StreamCore<ExecStreamCore<Response, Reactor>, Resp
   // What the guard does for the other RPCs, for the config that came as the first message: the
   // request size, the policy's exec rules and the audit record's target.
   grpc::Status AdmitConfig() {
-    grpc::Status status;
-    if (max_request_bytes_ > 0) {
-      status = auth::CheckRequestSize(request_, max_request_bytes_);
+    std::function<policy::Decision()> check;
+    if (rules_) {
+      check = [&] { return policy::CheckExec(*rules_, request_.config(), "config"); };
     }
-    policy::Decision decision;
-    if (status.ok() && rules_) {
-      decision = policy::CheckExec(*rules_, request_.config(), "config");
-      status = decision.status;
-    }
-    if (record_) {
-      record_->Update([&](calls::CallRecord& r) {
-        r.container = request_.config().container();
-        if (!decision.rule.empty()) {
-          r.rule = decision.rule;
-        }
-        if (!status.ok()) {
-          r.decision = "deny";
-          r.rule = decision.rule.empty() ? "max-request-size" : decision.rule;
-        }
-      });
-    }
-    return status;
+    return AdmitFirstMessage(request_, max_request_bytes_, check, record_,
+                             request_.config().container());
   }
 
   // One AttachExecRequest is in request_; mu_ held.
@@ -216,68 +183,34 @@ class ExecStreamCore : public StreamCore<ExecStreamCore<Response, Reactor>, Resp
       case v1::AttachExecRequest::EVENT_NOT_SET:
         return;
     }
-    if (request_.has_resize()) {
-      // Zero sizes are what an unknown terminal reports; docker skips them too.
-      if (tty_ && request_.resize().rows() > 0 && request_.resize().columns() > 0) {
-        resize_ = std::make_pair(request_.resize().rows(), request_.resize().columns());
-      }
-      return;
-    }
-    if (request_.has_close_stdin()) {
-      // Harmless without stdin: there is nothing to close.
-      if (request_.close_stdin() && stdin_enabled_) {
-        close_requested_ = true;
-      }
-      return;
-    }
-    if (!stdin_enabled_) {
-      return this->Fail(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                     "AttachExec: stdin sent, but config.stdin was not set"));
-    }
-    if (close_requested_) {
-      return this->Fail(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                                     "AttachExec: stdin sent after close_stdin"));
-    }
-    if (!stdin_dead_ && !request_.stdin().empty()) {
-      stdin_bytes_ += request_.stdin().size();
-      stdin_.push_back(std::move(*request_.mutable_stdin()));
+    if (grpc::Status st = stdin_.Take(&request_, "AttachExec"); !st.ok()) {
+      this->Fail(st);
     }
   }
 
   void StepInteractive(Actions* actions) {  // mu_ held
     // The next client message is read only while the stdin not yet written stays under its
     // cap; the core counts the StartRead until it has returned.
-    if (!client_done_ && !read_pending_ && stdin_bytes_ < kMaxPendingStdinBytes) {
-      read_pending_ = true;
+    if (stdin_.StartRead()) {
       this->AddReactorCall(actions, [this](Reactor* r) { r->StartRead(&request_); });
     }
     if (!session_) {
       return;
     }
-    if (resize_) {
-      actions->push_back([s = session_, size = *resize_] { s->Resize(size.first, size.second); });
-      resize_.reset();
+    if (auto size = stdin_.TakeResize()) {
+      actions->push_back([s = session_, size = *size] { s->Resize(size.first, size.second); });
     }
-    if (!started_ || !stdin_enabled_ || stdin_closed_ || stdin_writing_) {
+    if (!started_) {
       return;
     }
-    if (stdin_dead_) {
-      stdin_.clear();
-      stdin_bytes_ = 0;
-    }
-    if (!stdin_.empty()) {
-      stdin_writing_ = true;
+    StdinRelay::Next next = stdin_.TakeNext();
+    if (next.kind == StdinRelay::Next::Kind::kWrite) {
       actions->push_back([self = this->self(), s = session_,
-                          data = std::move(stdin_.front())]() mutable {
+                          data = std::move(next.data)]() mutable {
         size_t size = data.size();
         s->WriteStdin(std::move(data), [self, size](bool ok) { self->OnStdinWritten(ok, size); });
       });
-      stdin_.pop_front();
-      return;
-    }
-    if (close_requested_ && !stdin_dead_) {
-      stdin_closed_ = true;
-      stdin_writing_ = true;
+    } else if (next.kind == StdinRelay::Next::Kind::kClose) {
       actions->push_back([self = this->self(), s = session_] {
         s->CloseStdin([self](bool ok) { self->OnStdinWritten(ok, 0); });
       });
@@ -285,15 +218,7 @@ class ExecStreamCore : public StreamCore<ExecStreamCore<Response, Reactor>, Resp
   }
 
   void OnStdinWritten(bool ok, size_t size) {  // engine threads
-    this->Update([&] {
-      stdin_writing_ = false;
-      stdin_bytes_ -= size;
-      if (!ok) {
-        // The process has exited or closed the connection; its output and exit code still
-        // matter, so the rest of stdin is dropped rather than failing the call.
-        stdin_dead_ = true;
-      }
-    });
+    this->Update([&] { stdin_.Written(ok, size); });
   }
 
   const engine::DockerApi api_;
@@ -305,23 +230,13 @@ class ExecStreamCore : public StreamCore<ExecStreamCore<Response, Reactor>, Resp
   std::optional<ExecPlan> plan_;  // StreamExec's, until the first Step makes the session
   std::shared_ptr<ExecSession> session_;
   bool begin_pending_ = false;
-  bool tty_ = false;
   bool started_ = false;
   bool reading_ = false;
   bool output_done_ = false;
 
   // AttachExec only.
   v1::AttachExecRequest request_;  // filled by the read in flight; read in OnReadDone
-  bool read_pending_ = false;
-  bool client_done_ = false;
-  bool stdin_enabled_ = false;
-  std::deque<std::string> stdin_;
-  size_t stdin_bytes_ = 0;  // queued plus the write in flight
-  bool stdin_writing_ = false;
-  bool close_requested_ = false;
-  bool stdin_closed_ = false;
-  bool stdin_dead_ = false;
-  std::optional<std::pair<uint32_t, uint32_t>> resize_;
+  StdinRelay stdin_;
 };
 
 // StreamExec over a retained exec: started by this call (retain_output) or reattached to

@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "cli_io.h"
 #include "client/client.h"
 #include "exec_fixture.h"
 
@@ -178,55 +179,6 @@ TEST_F(ExecCliTest, ErrorsExitOne) {
   EXPECT_THAT(r.err, HasSubstr("No such container"));
 }
 
-// Runs the CLI with `input` on its stdin (a pipe).
-CommandResult RunWithInput(const std::vector<std::string>& argv, const std::string& input) {
-  int in[2];
-  int out[2];
-  if (pipe(in) != 0 || pipe(out) != 0) {
-    return {};
-  }
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(in[0], 0);
-    dup2(out[1], 1);
-    dup2(out[1], 2);
-    close(in[1]);
-    close(out[0]);
-    std::vector<char*> args;
-    for (const auto& a : argv) {
-      args.push_back(const_cast<char*>(a.c_str()));
-    }
-    args.push_back(nullptr);
-    execv(args[0], args.data());
-    _exit(127);
-  }
-  close(in[0]);
-  close(out[1]);
-  std::thread writer([&] {
-    size_t done = 0;
-    while (done < input.size()) {
-      ssize_t n = write(in[1], input.data() + done, input.size() - done);
-      if (n <= 0) {
-        break;
-      }
-      done += static_cast<size_t>(n);
-    }
-    close(in[1]);
-  });
-  CommandResult result;
-  char buf[65536];
-  ssize_t n;
-  while ((n = read(out[0], buf, sizeof(buf))) > 0) {
-    result.out.append(buf, static_cast<size_t>(n));
-  }
-  close(out[0]);
-  writer.join();
-  int status = 0;
-  waitpid(pid, &status, 0);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return result;
-}
-
 TEST_F(ExecCliTest, InteractiveForwardsStdinToEof) {
   std::string c = Running();
   std::string input;
@@ -244,87 +196,11 @@ TEST_F(ExecCliTest, InteractiveForwardsStdinToEof) {
   EXPECT_TRUE(r.out == upper) << r.out.size() << " bytes vs " << upper.size();
 }
 
-// Reads the pty master until `want` shows up (or the child's side closes).
-bool ReadUntil(int fd, std::string* seen, const std::string& want) {
-  auto end = std::chrono::steady_clock::now() + ExecTest::kGenerous;
-  while (seen->find(want) == std::string::npos) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        end - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
-      return false;
-    }
-    pollfd p{fd, POLLIN, 0};
-    if (poll(&p, 1, static_cast<int>(left.count())) <= 0) {
-      continue;
-    }
-    char buf[4096];
-    ssize_t n = read(fd, buf, sizeof(buf));
-    if (n <= 0) {
-      return false;
-    }
-    seen->append(buf, static_cast<size_t>(n));
-  }
-  return true;
-}
-
-// `dockline exec -it` in a real pseudo-terminal: raw mode while it runs, the initial size and
-// a SIGWINCH resize reach the command's TTY, keys are forwarded, and the terminal is restored.
+// `dockline exec -it` in a real pseudo-terminal (ExpectInteractiveTerminal).
 TEST_F(ExecCliTest, InteractiveTtyInAPseudoTerminal) {
   std::string c = Running();
-  int master = -1;
-  int slave = -1;
-  winsize size{};
-  size.ws_row = 33;
-  size.ws_col = 77;
-  ASSERT_EQ(openpty(&master, &slave, nullptr, nullptr, &size), 0);
-  termios before{};
-  ASSERT_EQ(tcgetattr(slave, &before), 0);
-  ASSERT_NE(before.c_lflag & ICANON, 0u);
-  std::string addr = ServerAddress();
-  pid_t pid = fork();
-  if (pid == 0) {
-    close(master);
-    setsid();
-    ioctl(slave, TIOCSCTTY, 0);
-    dup2(slave, 0);
-    dup2(slave, 1);
-    dup2(slave, 2);
-    execl(DOCKLINE_CLI_PATH, DOCKLINE_CLI_PATH, "--addr", addr.c_str(), "exec", "-it", c.c_str(),
-          "sh", "-c",
-          // On API 1.41 the first size lands just after the process starts: wait for it.
-          "while [ \"$(stty size 2>&1)\" != \"33 77\" ]; do sleep 0.05; done; echo size:33x77; "
-          "while [ \"$(stty size)\" != \"50 100\" ]; do sleep 0.05; done; "
-          "echo resized; read line; echo got:$line; exit 5",
-          static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  std::string seen;
-  ASSERT_TRUE(ReadUntil(master, &seen, "size:33x77")) << seen;
-  termios during{};
-  ASSERT_EQ(tcgetattr(slave, &during), 0);
-  EXPECT_EQ(during.c_lflag & (ICANON | ECHO), 0u) << "the terminal is not in raw mode";
-  size.ws_row = 50;
-  size.ws_col = 100;
-  ASSERT_EQ(ioctl(master, TIOCSWINSZ, &size), 0);  // the kernel sends SIGWINCH
-  ASSERT_TRUE(ReadUntil(master, &seen, "resized")) << seen;
-  ASSERT_EQ(write(master, "typed\r", 6), 6);
-  ASSERT_TRUE(ReadUntil(master, &seen, "got:typed")) << seen;
-  int status = 0;
-  bool exited = PollUntil([&] { return waitpid(pid, &status, WNOHANG) == pid; }, kGenerous);
-  if (!exited) {
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-  }
-  ASSERT_TRUE(exited) << "dockline exec -it did not exit: " << seen;
-  EXPECT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 5) << seen;
-  termios after{};
-  ASSERT_EQ(tcgetattr(slave, &after), 0);
-  EXPECT_EQ(after.c_lflag, before.c_lflag) << "the terminal was not restored";
-  EXPECT_EQ(after.c_oflag, before.c_oflag);
-  EXPECT_EQ(after.c_iflag, before.c_iflag);
-  close(master);
-  close(slave);
+  ExpectInteractiveTerminal({DOCKLINE_CLI_PATH, "--addr", ServerAddress(), "exec", "-it", c},
+                            kGenerous);
 }
 
 }  // namespace

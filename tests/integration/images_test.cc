@@ -403,6 +403,13 @@ TEST_F(ImagesTest, ReadmeGrpcurlExamplesRunAsWritten) {
   ASSERT_TRUE(PollUntil([&] { return DaemonTest::Logs(web_id).stdout_data == "a\nb\nc\n"; },
                         std::chrono::seconds(30)));
   ReplaceAll(&block, "\"container\":\"web\"", "\"container\":\"" + web + "\"");
+  // "job": a created container of this test's own, for AttachContainer to start.
+  const std::string job = UniqueName("job");
+  auto job_spec = Spec({"echo", "attached"});
+  job_spec.set_name(job);
+  std::string job_id;
+  ASSERT_TRUE(Create(job_spec, &job_id).ok());
+  ReplaceAll(&block, "\"container\":\"job\"", "\"container\":\"" + job + "\"");
   std::map<std::string, std::string> outputs;  // by what was asked
   std::vector<std::string> run_call;
   const auto commands = ReadmeCommands(block);
@@ -500,6 +507,10 @@ TEST_F(ImagesTest, ReadmeGrpcurlExamplesRunAsWritten) {
   EXPECT_THAT(retained, HasSubstr("\"resumed\": {"));
   EXPECT_THAT(retained, HasSubstr("\"data\": \"aGkK\""));
   EXPECT_THAT(retained, HasSubstr("\"exitCode\": 3"));
+  const std::string& attached = outputs["dockline.v1.Dockline/AttachContainer"];
+  EXPECT_THAT(attached, HasSubstr("\"id\": \"" + job_id + "\""));
+  EXPECT_THAT(attached, HasSubstr("\"data\": \"YXR0YWNoZWQK\""));  // attached\n
+  EXPECT_THAT(attached, HasSubstr("\"exitCode\": 0"));
 
   // And what the README says of the same call without -emit-defaults.
   ASSERT_EQ(run_call.size(), 6u);

@@ -22,7 +22,7 @@ UNSUPPORTED = frozenset("""
 SUPPORTED = frozenset("""
     entrypoint name hostname environment working_dir user ports network network_mode
     network_disabled volumes mounts tmpfs read_only auto_remove init restart_policy stop_signal
-    mem_limit nano_cpus labels healthcheck tty stdin_open stop_timeout
+    mem_limit nano_cpus labels healthcheck tty stdin_open stdin_once stop_timeout
 """.split())
 
 _PROTOCOLS = {"tcp": pb.PROTOCOL_TCP, "udp": pb.PROTOCOL_UDP, "sctp": pb.PROTOCOL_SCTP}
@@ -335,5 +335,6 @@ _SETTERS = {
     "healthcheck": _set_healthcheck,
     "tty": _set_bool("tty"),
     "stdin_open": _set_bool("stdin_open"),
+    "stdin_once": _set_bool("stdin_once"),
     "stop_timeout": _set_stop_timeout,
 }

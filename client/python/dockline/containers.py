@@ -193,24 +193,25 @@ class ExecOutput(CancellableStream):
                     "StreamExec", pb.StreamExecRequest(exec_id=self.exec_id, offset=self.offset))
 
 
-class ExecSocket:
-    """exec_run(socket=True): an interactive exec over AttachExec.
+class _InteractiveSocket:
+    """The interactive bidi streams (AttachExec, AttachContainer): config first, then stdin,
+    close_stdin and resizes; output back, then the exit code.
 
     send()/sendall() write stdin, close_stdin() gives the process EOF, resize() sets the
     terminal size; iterating yields output (bytes, or tuples with demux), read() returns the
-    rest of it, and `exit_code` is set at the end. close() cancels (the process keeps running:
-    Docker cannot kill an exec).
+    rest of it, and `exit_code` is set at the end. close() cancels; the process keeps running.
     """
+
+    _RPC = None
+    _REQUEST = None
 
     def __init__(self, client, config, demux=False):
         self._requests = queue.Queue()
-        self._requests.put(pb.AttachExecRequest(config=config))
+        self._requests.put(self._REQUEST(config=config))
         self._client = client
         self._demux = demux
-        self._closed = False
         self.exit_code = None
-        self.exec_id = None
-        self._call = client._open("AttachExec", self._request_iterator())
+        self._call = client._open(self._RPC, self._request_iterator())
         self._output = CancellableStream(self._call, _chunks(self._events(), demux))
 
     def _request_iterator(self):
@@ -220,16 +221,19 @@ class ExecSocket:
                 return  # a half-close: the server closes the process's stdin
             yield request
 
+    def _event(self, msg, kind):
+        """A message other than output or exited."""
+
     def _events(self):
         try:
             for msg in self._call:
                 kind = msg.WhichOneof("event")
-                if kind == "exec_id":
-                    self.exec_id = msg.exec_id
-                elif kind == "output":
+                if kind == "output":
                     yield msg.output
                 elif kind == "exited":
                     self.exit_code = msg.exited.exit_code
+                else:
+                    self._event(msg, kind)
         finally:
             # gRPC's thread that sends the requests would otherwise wait on the queue forever.
             self._requests.put(None)
@@ -237,17 +241,16 @@ class ExecSocket:
     def send(self, data):
         if isinstance(data, str):
             data = data.encode()
-        self._requests.put(pb.AttachExecRequest(stdin=bytes(data)))
+        self._requests.put(self._REQUEST(stdin=bytes(data)))
         return len(data)
 
     sendall = send
 
     def close_stdin(self):
-        self._requests.put(pb.AttachExecRequest(close_stdin=True))
+        self._requests.put(self._REQUEST(close_stdin=True))
 
     def resize(self, rows, columns):
-        self._requests.put(pb.AttachExecRequest(resize=pb.TerminalSize(rows=rows,
-                                                                      columns=columns)))
+        self._requests.put(self._REQUEST(resize=pb.TerminalSize(rows=rows, columns=columns)))
 
     def __iter__(self):
         return self._output
@@ -270,6 +273,44 @@ class ExecSocket:
 
     def __exit__(self, *exc):
         self.close()
+
+
+class ExecSocket(_InteractiveSocket):
+    """exec_run(socket=True): an interactive exec over AttachExec (see _InteractiveSocket;
+    Docker cannot kill an exec, so close() leaves the process running)."""
+
+    _RPC = "AttachExec"
+    _REQUEST = pb.AttachExecRequest
+
+    def __init__(self, client, config, demux=False):
+        self.exec_id = None
+        super().__init__(client, config, demux)
+
+    def _event(self, msg, kind):
+        if kind == "exec_id":
+            self.exec_id = msg.exec_id
+
+
+class AttachSocket(_InteractiveSocket):
+    """container.attach_socket(): the container's main process over AttachContainer (see
+    _InteractiveSocket). `id` and `tty` are set once attached; the stream ends with
+    `exit_code`, or with `detached` True when the daemon read the detach keys (the container
+    keeps running). close() leaves the container running."""
+
+    _RPC = "AttachContainer"
+    _REQUEST = pb.AttachContainerRequest
+
+    def __init__(self, client, config, demux=False):
+        self.id = None
+        self.tty = None
+        self.detached = False
+        super().__init__(client, config, demux)
+
+    def _event(self, msg, kind):
+        if kind == "attached":
+            self.id, self.tty = msg.attached.id, msg.attached.tty
+        elif kind == "detached":
+            self.detached = True
 
 
 class Container(Model):
@@ -471,6 +512,31 @@ class Container(Model):
         if demux:
             return ExecResult(reply.exit_code, (reply.stdout or None, reply.stderr or None))
         return ExecResult(reply.exit_code, reply.output)
+
+    def attach(self, stdout=True, stderr=True, stream=False, logs=False, demux=False):
+        """docker-py's attach(): the output from now on (after the log so far with logs=True)
+        until the container exits; bytes, or a generator with stream=True (of (stdout,
+        stderr) tuples with demux). The container must be running."""
+        sock = self.attach_socket(stdin=False, stdout=stdout, stderr=stderr, logs=logs,
+                                  demux=demux)
+        if stream:
+            return sock._output
+        try:
+            return b"".join(piece for pair in sock._output
+                            for piece in (pair if demux else (pair,)) if piece)
+        except grpc.RpcError as err:
+            raise from_rpc_error(err) from err
+
+    def attach_socket(self, stdin=True, stdout=True, stderr=True, logs=False, start=False,
+                      detach_keys=None, demux=False):
+        """An AttachSocket on the main process (docker attach, docker run -i): stdin needs
+        a container created with stdin_open (with stdin_once, close_stdin() gives the process
+        EOF); start=True starts a created container once attached, so none of its output is
+        missed."""
+        config = pb.AttachConfig(container=self.id, stdin=bool(stdin), stdout=bool(stdout),
+                                 stderr=bool(stderr), logs=bool(logs), start=bool(start),
+                                 detach_keys=str(detach_keys or ""))
+        return AttachSocket(self.client, config, demux)
 
     # Health, beyond docker-py: the server's typed health and its event-driven waits.
 

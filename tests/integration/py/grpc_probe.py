@@ -12,7 +12,8 @@
                                        request and response types learnt over reflection, the
                                        request built from JSON, the response printed as JSON
                                        (each message of a server stream in turn; zero values
-                                       too with emit-defaults, as grpcurl -emit-defaults)
+                                       too with emit-defaults, as grpcurl -emit-defaults; a
+                                       client stream gets the one message, then its end)
     grpc_probe.py ADDRESS health [SVC] prints the grpc.health.v1 status name
 
 No generated stubs: the reflection and health messages are declared here from their public
@@ -162,12 +163,16 @@ def call(channel, path, body, emit_defaults=False):
         response_class = factory.GetPrototype(method.output_type)
     else:
         request_class, response_class = get(method.input_type), get(method.output_type)
-    kind = channel.unary_stream if method.server_streaming else channel.unary_unary
+    # A client stream gets the one message, then the end of the stream, as grpcurl sends
+    # `-d JSON`.
+    kinds = {(False, False): channel.unary_unary, (False, True): channel.unary_stream,
+             (True, False): channel.stream_unary, (True, True): channel.stream_stream}
+    kind = kinds[(method.client_streaming, method.server_streaming)]
     rpc = kind("/%s/%s" % (name, method_name),
                request_serializer=request_class.SerializeToString,
                response_deserializer=response_class.FromString)
     request = json_format.Parse(body, request_class())
-    responses = rpc(request, timeout=60)
+    responses = rpc(iter([request]) if method.client_streaming else request, timeout=60)
     for response in (responses if method.server_streaming else [responses]):
         print(json_format.MessageToJson(response, indent=2,
                                         including_default_value_fields=emit_defaults))

@@ -159,6 +159,10 @@ TEST(BuildCreateBodyTest, AttachAndStdin) {
   // Detached (create / run detach): stdin stays open for a later attach, nothing attached now.
   EXPECT_EQ(Build(R"pb(image: "bb:latest" stdin_open: true tty: true)pb"),
             Minimal({{"OpenStdin", true}, {"Tty", true}}));
+  // Created for docker run -i's attach: stdin closes for good when that client closes it.
+  EXPECT_EQ(Build(R"pb(image: "bb:latest" stdin_open: true stdin_once: true)pb"),
+            Minimal({{"OpenStdin", true}, {"StdinOnce", true}}));
+  EXPECT_EQ(Build(R"pb(image: "bb:latest" stdin_once: true)pb"), Minimal());
 }
 
 TEST(BuildCreateBodyTest, PortForms) {

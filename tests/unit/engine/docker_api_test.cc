@@ -133,6 +133,9 @@ std::vector<std::pair<std::string, Status>> CallEveryIdEndpoint(const DockerApi&
   EXPECT_FALSE(registered) << "a refused wait said it was in place";
   stream("ContainerLogs",
          [&](Engine::StreamCallback d) { api.ContainerLogs(id, LogsQuery{}, std::move(d)); });
+  stream("AttachContainer",
+         [&](Engine::StreamCallback d) { api.AttachContainer(id, AttachQuery{}, std::move(d)); });
+  status("ResizeContainer", [&](StatusDone d) { api.ResizeContainer(id, 24, 80, d); });
   result(
       "CreateExec",
       [&](Done<std::string> d) {

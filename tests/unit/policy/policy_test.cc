@@ -60,6 +60,7 @@ TEST(RpcGroupsTest, TheGroupsHoldWhatTheIssueSays) {
   EXPECT_EQ(GroupOf("CopyFromContainer"), "read");
   EXPECT_EQ(GroupOf("CopyToContainer"), "operate");
   EXPECT_EQ(GroupOf("AttachExec"), "exec");
+  EXPECT_EQ(GroupOf("AttachContainer"), "read");
   EXPECT_EQ(GroupOf("PruneVolumes"), "prune");
   EXPECT_EQ(GroupOf("NoSuchRpc"), "");
 }
@@ -141,7 +142,7 @@ identities:
     auto policy = Policy::Load(file->path());
     ASSERT_TRUE(policy.ok()) << policy.status().message();
     auto ci = policy.value()->For("ci");
-    EXPECT_EQ(ci->rpcs.size(), 23u);  // read (15) and operate (8)
+    EXPECT_EQ(ci->rpcs.size(), 24u);  // read (16) and operate (8)
     ASSERT_TRUE(ci->images.has_value());
     EXPECT_EQ(*ci->images, std::vector<std::string>{"alpine:*"});
     EXPECT_EQ(ci->bind_roots, std::vector<std::string>{"/srv/ci"});

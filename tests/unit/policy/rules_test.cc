@@ -149,6 +149,19 @@ TEST(CheckSpecTest, TheOwnerLabelIsDocklinesToSet) {
   EXPECT_TRUE(CheckSpec(rules, "ci", spec, "spec").ok());
 }
 
+TEST(CheckAttachTest, StdinNeedsTheOperateGroup) {
+  IdentityRules reader;
+  reader.entry = "reader";
+  reader.rpcs.insert(RpcGroups().at("read").begin(), RpcGroups().at("read").end());
+  v1::AttachConfig config;
+  config.set_container("c");
+  EXPECT_TRUE(CheckAttach(reader, "reader", config, "config").ok());
+  config.set_stdin(true);
+  ExpectDenied(CheckAttach(reader, "reader", config, "config"), "allow",
+               "config.stdin needs the operate group");
+  EXPECT_TRUE(CheckAttach(Everything(), "ci", config, "config").ok());
+}
+
 TEST(CheckExecTest, CommandsPrivilegedAndUsers) {
   IdentityRules rules = Everything();
   v1::ExecConfig config;
