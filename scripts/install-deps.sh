@@ -21,6 +21,7 @@ all_pkgs=(
   gdb
   debootstrap # tests/image: the sidecar image's bookworm base, with no registry
   docker-registry # tests: the loopback registry that image pulls are tested against
+  jq # tests: the README's grpcurl pipelines run as written
   "${engine_pkgs[@]}"
 )
 

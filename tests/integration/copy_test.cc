@@ -118,6 +118,18 @@ class CopyTest : public DaemonTest {
     return dir_.Read("out.tar");
   }
 
+  // A file's content inside the container, through an exec.
+  std::string Cat(const std::string& container, const std::string& path) {
+    v1::ExecContainerRequest req;
+    req.mutable_config()->set_container(container);
+    req.mutable_config()->add_cmd("cat");
+    req.mutable_config()->add_cmd(path);
+    v1::ExecContainerResponse resp;
+    auto ctx = Context();
+    grpc::Status st = stub().ExecContainer(ctx.get(), req, &resp);
+    return st.ok() && resp.exit_code() == 0 ? resp.output() : std::string();
+  }
+
   TempDir dir_;
 };
 
@@ -364,6 +376,31 @@ TEST_F(CopyTest, CliCopiesAsDockerCpBothWaysAndThroughStdio) {
   CopyOut piped = Out(id, "/tmp/sub/g");
   ASSERT_TRUE(piped.status.ok()) << piped.status.error_message();
   EXPECT_EQ(piped.stats[0].size(), 1);
+}
+
+// The README's copy block in bash as written: grpcurl (tests/integration/py/grpcurl, the
+// same command line over Debian's python3-grpcio), jq and base64 in pipes, `-d @` from stdin.
+TEST_F(CopyTest, ReadmeGrpcurlCopyBlockRunsAsWritten) {
+  std::string block = ShBlockAfter(ReadmeText(), "<!-- readme-test:grpcurl-copy -->");
+  ASSERT_FALSE(block.empty()) << "the README lost its grpcurl copy block";
+  v1::ContainerSpec spec = Spec({"sleep", "600"});
+  const std::string web = UniqueName("web");
+  spec.set_name(web);
+  const std::string id = CreateAndStart(spec);
+  ASSERT_FALSE(id.empty());
+  ReplaceAll(&block, "127.0.0.1:50051", ServerAddress());
+  ReplaceAll(&block, "\"container\":\"web\"", "\"container\":\"" + web + "\"");
+  TempDir dir;
+  const std::string shim_dir = std::string(DOCKLINE_SOURCE_DIR) + "/tests/integration/py";
+  CommandResult r =
+      RunCommand({"/bin/bash", "-euo", "pipefail", "-c", "cd " + dir.path() + "\n" + block},
+                 {"PATH=" + shim_dir + ":/usr/local/bin:/usr/bin:/bin"});
+  ASSERT_EQ(r.exit_code, 0) << block << "\n" << r.out << r.err;
+  // Out: a tar holding hostname; in: /tmp/hostname in the container, the same bytes.
+  std::string hostname = Cat(id, "/etc/hostname");
+  ASSERT_FALSE(hostname.empty());
+  EXPECT_EQ(Cat(id, "/tmp/hostname"), hostname);
+  EXPECT_NE(dir.Read("hostname.tar").find(hostname), std::string::npos);
 }
 
 class CopyPolicyTest : public PolicyFixture {};

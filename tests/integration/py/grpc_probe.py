@@ -13,12 +13,14 @@
                                        request built from JSON, the response printed as JSON
                                        (each message of a server stream in turn; zero values
                                        too with emit-defaults, as grpcurl -emit-defaults; a
-                                       client stream gets the one message, then its end)
+                                       client stream gets each JSON object of JSON as one
+                                       message, then its end)
     grpc_probe.py ADDRESS health [SVC] prints the grpc.health.v1 status name
 
 No generated stubs: the reflection and health messages are declared here from their public
 .proto definitions, so the check does not share a byte of code with dockline.
 """
+import json
 import sys
 
 import grpc
@@ -146,6 +148,20 @@ def describe(channel, name):
     return 0
 
 
+def _json_objects(text):
+    """The JSON objects of `text` one after another, as grpcurl reads `-d`: each is a message."""
+    decoder = json.JSONDecoder()
+    at, objects = 0, []
+    while True:
+        while at < len(text) and text[at].isspace():
+            at += 1
+        if at == len(text):
+            return objects
+        _, end = decoder.raw_decode(text, at)
+        objects.append(text[at:end])
+        at = end
+
+
 def call(channel, path, body, emit_defaults=False):
     name, method_name = path.rsplit("/", 1)
     service, error = _service(channel, name)
@@ -171,8 +187,11 @@ def call(channel, path, body, emit_defaults=False):
     rpc = kind("/%s/%s" % (name, method_name),
                request_serializer=request_class.SerializeToString,
                response_deserializer=response_class.FromString)
-    request = json_format.Parse(body, request_class())
-    responses = rpc(iter([request]) if method.client_streaming else request, timeout=60)
+    requests = [json_format.Parse(text, request_class()) for text in _json_objects(body)]
+    if not method.client_streaming and len(requests) != 1:
+        print("error %s takes one request, got %d" % (path, len(requests)))
+        return 1
+    responses = rpc(iter(requests) if method.client_streaming else requests[0], timeout=60)
     for response in (responses if method.server_streaming else [responses]):
         print(json_format.MessageToJson(response, indent=2,
                                         including_default_value_fields=emit_defaults))
