@@ -5,9 +5,11 @@
 #include <fmt/ostream.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <climits>
 #include <functional>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <utility>
 
 #include "client/cli/exec.h"
@@ -183,19 +185,94 @@ void PrintError(std::ostream& err, const grpc::Status& status, std::string_view 
   err.flush();
 }
 
+namespace {
+
+// -H values (a context's name, or an address: anything with ':' in it) and --all-contexts.
+Result<std::vector<Invocation::Target>> ResolveHosts(const std::vector<std::string>& hosts,
+                                                     bool all_contexts, const EnvLookup& env) {
+  using Targets = std::vector<Invocation::Target>;
+  Targets targets;
+  std::optional<client::ContextStore> store;
+  auto open_store = [&]() -> grpc::Status {
+    if (!store) {
+      auto opened = client::ContextStore::ForUser(env);
+      if (!opened.ok()) {
+        return opened.status;
+      }
+      store = std::move(opened.value);
+    }
+    return grpc::Status::OK;
+  };
+  if (all_contexts) {
+    if (grpc::Status st = open_store(); !st.ok()) {
+      return Error<Targets>(st);
+    }
+    auto contexts = store->List();
+    if (!contexts.ok()) {
+      return Error<Targets>(contexts.status);
+    }
+    if (contexts.value.empty()) {
+      return Error<Targets>(InvalidArgument("--all-contexts: there are no contexts"));
+    }
+    for (client::ContextEndpoint& c : contexts.value) {
+      targets.push_back({c.name, c.address, std::move(c)});
+    }
+  }
+  for (const std::string& host : hosts) {
+    if (host.find(':') != std::string::npos) {
+      targets.push_back({host, host, std::nullopt});
+      continue;
+    }
+    if (grpc::Status st = open_store(); !st.ok()) {
+      return Error<Targets>(st);
+    }
+    auto context = store->Get(host);
+    if (!context.ok()) {
+      return Error<Targets>(
+          grpc::Status(context.status.error_code(),
+                       fmt::format("-H {}: {} (an address needs its port, HOST:PORT)", host,
+                                   context.status.error_message())));
+    }
+    targets.push_back({host, context.value.address, std::move(context.value)});
+  }
+  for (size_t i = 0; i < targets.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      if (targets[i].name == targets[j].name) {
+        return Error<Targets>(InvalidArgument(fmt::format("-H {}: given twice", targets[i].name)));
+      }
+    }
+  }
+  return Ok(std::move(targets));
+}
+
+}  // namespace
+
 Result<Invocation> ParseArgs(const std::vector<std::string>& args, const EnvLookup& env) {
   Invocation invocation;
+  std::optional<std::string> env_address;
   if (env) {
     if (std::optional<std::string> address = env("DOCKLINE_ADDR"); address && !address->empty()) {
-      invocation.address = *address;
+      env_address = address;
     }
   }
   CLI::App app("dockline: the Docker container lifecycle through docklined", "dockline");
   app.require_subcommand(0, 1);
   std::string timeout;
-  app.add_option("--addr", invocation.address,
-                 "docklined address, HOST:PORT or unix:///PATH (default: $DOCKLINE_ADDR, else "
-                 "127.0.0.1:50051)");
+  CLI::Option* addr_option =
+      app.add_option("--addr", invocation.address,
+                     "docklined address, HOST:PORT or unix:///PATH (default: the --context, "
+                     "$DOCKLINE_ADDR, $DOCKLINE_CONTEXT or `context use`'s, else 127.0.0.1:50051)");
+  std::string context_flag;
+  app.add_option("-c,--context", context_flag,
+                 "Use this context (dockline context ls); --addr wins over it");
+  std::vector<std::string> host_flags;
+  AddList(app, "-H,--host", host_flags,
+          "A host: a context's name or an address (repeatable: ps and version ask every one)");
+  bool all_contexts = false;
+  app.add_flag("--all-contexts", all_contexts, "ps and version ask every context's host");
+  std::string on_host;
+  app.add_option("--on", on_host, "With several hosts: run this command on the one named");
+  app.add_flag("--strict", invocation.strict, "With several hosts: fail if any cannot answer");
   app.add_flag("--json", invocation.json, "Print replies as JSON");
   app.add_option("--timeout", timeout, "Deadline of each short call, e.g. 30s");
   // No default is captured for these: --help must never show a secret or a path from the
@@ -292,6 +369,7 @@ Result<Invocation> ParseArgs(const std::vector<std::string>& args, const EnvLook
   EventsFlags events_flags;
   CLI::App* events = AddEventsCommand(app, events_flags);
 
+  CLI::App* context = AddContextCommand(app, invocation.context_command);
   CLI::App* version = app.add_subcommand("version", "Show the dockline and engine versions");
   version->fallthrough();
 
@@ -309,10 +387,62 @@ Result<Invocation> ParseArgs(const std::vector<std::string>& args, const EnvLook
     return Error<Invocation>(InvalidArgument(RedactTokens(error.what(), args)));
   }
 
-  // The flag wins over the environment, as --addr does over $DOCKLINE_ADDR.
+  // The context's store is read only by commands that connect: `context use default` must work
+  // whatever state the current context is in.
+  if (addr_option->count() == 0 && !context->parsed()) {
+    if (context_flag.empty() && env_address) {
+      invocation.address = *env_address;  // docker's order: DOCKER_HOST over DOCKER_CONTEXT
+    } else {
+      client::Result<client::ContextStore> store = client::ContextStore::ForUser(env);
+      if (!store.ok() && !context_flag.empty()) {
+        return Error<Invocation>(store.status);
+      }
+      if (store.ok()) {
+        auto resolved = client::ResolveContext(store.value, context_flag, env);
+        if (!resolved.ok()) {
+          return Error<Invocation>(resolved.status);
+        }
+        if (resolved.value) {
+          invocation.address = resolved.value->address;
+          invocation.context = std::move(resolved.value);
+        }
+      }
+    }
+  }
+
+  if ((!host_flags.empty() || all_contexts) && !context->parsed()) {
+    if (addr_option->count() > 0 || !context_flag.empty()) {
+      return Error<Invocation>(
+          InvalidArgument("-H/--all-contexts name the hosts: not with --addr or --context"));
+    }
+    auto targets = ResolveHosts(host_flags, all_contexts, env);
+    if (!targets.ok()) {
+      return Error<Invocation>(targets.status);
+    }
+    invocation.fleet = std::move(targets.value);
+  }
+  if (!on_host.empty()) {
+    auto on = std::find_if(invocation.fleet.begin(), invocation.fleet.end(),
+                           [&](const Invocation::Target& t) { return t.name == on_host; });
+    if (on == invocation.fleet.end()) {
+      return Error<Invocation>(InvalidArgument(fmt::format(
+          "--on {}: not one of the hosts given (-H, --all-contexts)", client::Quote(on_host))));
+    }
+    Invocation::Target chosen = *on;
+    invocation.fleet = {std::move(chosen)};
+  }
+  if (invocation.fleet.size() == 1) {
+    // One host is the ordinary case.
+    invocation.address = invocation.fleet.front().address;
+    invocation.context = invocation.fleet.front().context;
+    invocation.fleet.clear();
+  }
+
+  // The flag wins over the context's token, which wins over the environment's.
   if (token_option->count() > 0) {
     invocation.token = std::move(token_flag);
-  } else if (env) {
+    invocation.token_from_flag = true;
+  } else if (env && !(invocation.context && !invocation.context->token_file.empty())) {
     invocation.token = env("DOCKLINE_TOKEN").value_or("");
   }
 
@@ -362,6 +492,7 @@ Result<Invocation> ParseArgs(const std::vector<std::string>& args, const EnvLook
       {stats, CommandKind::kStats},
       {cp, CommandKind::kCp},
       {events, CommandKind::kEvents},
+      {context, CommandKind::kContext},
   };
   CLI::App* chosen = nullptr;
   for (const auto& [command, kind] : kinds) {
@@ -369,6 +500,16 @@ Result<Invocation> ParseArgs(const std::vector<std::string>& args, const EnvLook
       chosen = command;
       invocation.kind = kind;
     }
+  }
+  if (!invocation.fleet.empty() && chosen != nullptr && invocation.kind != CommandKind::kList &&
+      invocation.kind != CommandKind::kVersion && invocation.kind != CommandKind::kContext) {
+    std::vector<std::string> names;
+    for (const Invocation::Target& t : invocation.fleet) {
+      names.push_back(t.name);
+    }
+    return Error<Invocation>(InvalidArgument(
+        fmt::format("\"dockline {}\" runs on one host: name it with --on HOST (one of {})",
+                    chosen->get_name(), fmt::join(names, ", "))));
   }
   if (chosen == nullptr) {
     invocation.kind = CommandKind::kHelp;
@@ -442,6 +583,11 @@ Result<Invocation> ParseArgs(const std::vector<std::string>& args, const EnvLook
       break;
     case CommandKind::kExec:
       if (grpc::Status st = FinishExecArgs(exec_flags, *chosen, env, &invocation.exec); !st.ok()) {
+        return Error<Invocation>(st);
+      }
+      break;
+    case CommandKind::kContext:
+      if (grpc::Status st = FinishContextArgs(&invocation.context_command); !st.ok()) {
         return Error<Invocation>(st);
       }
       break;
@@ -557,8 +703,78 @@ int Execute(const Invocation& invocation, client::Client& client, std::ostream& 
       return ExecuteEvents(invocation, client, out, err);
     case CommandKind::kCp:
       return ExecuteCp(invocation, client, out, err);
+    case CommandKind::kContext:
+      // Needs no connection: Main runs it before making a client.
+      return ExecuteContext(invocation.context_command, invocation.json, ProcessEnv, out, err);
   }
   return kExitCommandFailed;
+}
+
+int ExecuteFleet(const Invocation& invocation, client::Fleet& fleet, std::ostream& out,
+                 std::ostream& err) {
+  size_t failed = 0;
+  auto report = [&](const std::string& host, const grpc::Status& status) {
+    ++failed;
+    fmt::print(err, "dockline: {}: {}\n", host, status.error_message());
+  };
+  const auto& hosts = fleet.hosts();
+  if (invocation.kind == CommandKind::kVersion) {
+    auto results = fleet.EngineInfo();
+    nlohmann::json all = nlohmann::json::array();
+    std::vector<std::vector<std::string>> rows = {
+        {"HOST", "ADDRESS", "ENGINE", "API", "OS/ARCH", "DOCKLINED"}};
+    for (size_t i = 0; i < results.size(); ++i) {
+      const auto& [host, result] = results[i];
+      if (!result.ok()) {
+        report(host, result.status);
+        continue;
+      }
+      const v1::GetEngineInfoResponse& info = result.value;
+      nlohmann::json entry = nlohmann::json::parse(ToJson(info), nullptr, false);
+      entry["host"] = host;
+      all.push_back(std::move(entry));
+      rows.push_back({host, hosts[i].address, info.engine_version(), info.api_version(),
+                      info.os() + "/" + info.arch(), info.dockline_version()});
+    }
+    out << (invocation.json ? all.dump() + "\n" : FormatTable(rows));
+  } else {
+    auto results = fleet.List(invocation.all, invocation.filters, invocation.limit);
+    const auto now = std::chrono::system_clock::now();
+    nlohmann::json all = nlohmann::json::array();
+    std::string table;
+    for (const auto& [host, result] : results) {
+      if (!result.ok()) {
+        report(host, result.status);
+        continue;
+      }
+      for (const v1::ContainerSummary& c : result.value.containers()) {
+        if (invocation.json) {
+          nlohmann::json entry = nlohmann::json::parse(ToJson(c), nullptr, false);
+          entry["host"] = host;
+          all.push_back(std::move(entry));
+        } else if (invocation.quiet) {
+          table += host + " " + (invocation.no_trunc ? c.id() : c.id().substr(0, 12)) + "\n";
+        }
+      }
+    }
+    if (invocation.json) {
+      out << all.dump() << '\n';
+    } else if (invocation.quiet) {
+      out << table;
+    } else {
+      std::vector<std::pair<std::string, const v1::ListContainersResponse*>> answered;
+      for (const auto& [host, result] : results) {
+        if (result.ok()) {
+          answered.emplace_back(host, &result.value);
+        }
+      }
+      out << FormatFleetPsTable(answered, now, invocation.no_trunc);
+    }
+  }
+  if (failed == hosts.size() || (invocation.strict && failed > 0)) {
+    return kExitCommandFailed;
+  }
+  return 0;
 }
 
 Result<client::ClientOptions> MakeClientOptions(const Invocation& invocation) {
@@ -569,8 +785,26 @@ Result<client::ClientOptions> MakeClientOptions(const Invocation& invocation) {
     options.keepalive_time =
         std::chrono::duration_cast<std::chrono::milliseconds>(*invocation.keepalive_time);
   }
-  if (!invocation.tls && invocation.tls_ca.empty() && invocation.tls_cert.empty() &&
-      invocation.tls_key.empty() && invocation.tls_server_name.empty()) {
+  const bool tls_flags = invocation.tls || !invocation.tls_ca.empty() ||
+                         !invocation.tls_cert.empty() || !invocation.tls_key.empty() ||
+                         !invocation.tls_server_name.empty();
+  if (invocation.context) {
+    auto with_context = client::ContextClientOptions(*invocation.context, options);
+    if (!with_context.ok()) {
+      return Error<client::ClientOptions>(
+          grpc::Status(with_context.status.error_code(),
+                       fmt::format("context \"{}\": {}", invocation.context->name,
+                                   with_context.status.error_message())));
+    }
+    options = std::move(with_context.value);
+    if (invocation.token_from_flag) {
+      options.token = invocation.token;
+    }
+    if (tls_flags) {
+      options.tls.reset();  // the flags say how, whole
+    }
+  }
+  if (!tls_flags) {
     return Ok(std::move(options));
   }
   // Caught here rather than by the library so that the message names the flag to add.
@@ -611,6 +845,32 @@ int Main(const std::vector<std::string>& args, const EnvLookup& env, std::ostrea
   if (invocation.value.kind == CommandKind::kHelp) {
     out << invocation.value.help;
     return 0;
+  }
+  if (invocation.value.kind == CommandKind::kContext) {
+    return ExecuteContext(invocation.value.context_command, invocation.value.json, env, out, err);
+  }
+  if (!invocation.value.fleet.empty()) {
+    std::vector<client::FleetHost> hosts;
+    for (const Invocation::Target& target : invocation.value.fleet) {
+      Invocation one = invocation.value;
+      one.address = target.address;
+      one.context = target.context;
+      if (!one.token_from_flag && target.context && !target.context->token_file.empty()) {
+        one.token.clear();
+      }
+      Result<client::ClientOptions> options = MakeClientOptions(one);
+      if (!options.ok()) {
+        fmt::print(err, "dockline: {}: {}\n", target.name, options.status.error_message());
+        return kExitDocklineError;
+      }
+      // Each host's deadline: one that does not answer must not hold the others' output.
+      if (!options.value.default_timeout) {
+        options.value.default_timeout = kFleetHostTimeout;
+      }
+      hosts.push_back({target.name, target.address, std::move(options.value)});
+    }
+    client::Fleet fleet(std::move(hosts));
+    return ExecuteFleet(invocation.value, fleet, out, err);
   }
   Result<client::ClientOptions> options = MakeClientOptions(invocation.value);
   if (!options.ok()) {

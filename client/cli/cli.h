@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "client/cli/attach.h"
+#include "client/cli/context.h"
 #include "client/cli/cp.h"
 #include "client/cli/events.h"
 #include "client/cli/exec.h"
@@ -18,6 +19,7 @@
 #include "client/cli/stats.h"
 #include "client/cli/values.h"
 #include "client/client.h"
+#include "client/fleet.h"
 #include "client/result.h"
 #include "dockline/v1/dockline.pb.h"
 
@@ -29,6 +31,8 @@ namespace dockline::cli {
 inline constexpr int kExitDocklineError = 125;
 // docker's exit status for a failed command other than run and create.
 inline constexpr int kExitCommandFailed = 1;
+// With several hosts, each one's deadline unless --timeout says otherwise.
+inline constexpr std::chrono::seconds kFleetHostTimeout{10};
 
 inline constexpr char kDefaultAddress[] = "127.0.0.1:50051";
 
@@ -57,6 +61,7 @@ enum class CommandKind {
   kCp,
   kEvents,
   kAttach,
+  kContext,
 };
 
 // What one command line asks for. Fields beyond `kind` and the global ones are read only by the
@@ -64,8 +69,21 @@ enum class CommandKind {
 struct Invocation {
   CommandKind kind = CommandKind::kHelp;
 
-  // Global: --addr (else $DOCKLINE_ADDR, else kDefaultAddress), --json, --timeout.
+  // Global: --addr, else --context, else $DOCKLINE_ADDR, else $DOCKLINE_CONTEXT, else the
+  // context `dockline context use` chose, else kDefaultAddress; --json, --timeout.
   std::string address = kDefaultAddress;
+  // The context the address came from, whose TLS material and token apply unless flags say
+  // otherwise.
+  std::optional<client::ContextEndpoint> context;
+  bool token_from_flag = false;
+  // Several hosts (-H given more than once, --all-contexts): ps and version ask them all.
+  struct Target {
+    std::string name;  // the context's name, or the address
+    std::string address;
+    std::optional<client::ContextEndpoint> context;
+  };
+  std::vector<Target> fleet;
+  bool strict = false;  // --strict: any unreachable host fails the command
   bool json = false;
   std::optional<std::chrono::nanoseconds> timeout;
   // Global: --tls, --tls-ca, --tls-cert, --tls-key (paths, read by MakeClientOptions), --token
@@ -99,17 +117,18 @@ struct Invocation {
   int limit = 0;
   client::Filters filters;
 
-  client::LogsOptions logs;      // logs (containers[0])
-  std::string logs_resume_file;  // logs --resume-file
-  ExecInvocation exec;           // exec
-  HealthInvocation health;       // health
-  PruneInvocation prune;         // prune
-  PingInvocation ping;           // ping
-  ImagesInvocation images;       // pull, images, rmi
-  StatsInvocation stats;         // stats
-  CpInvocation cp;               // cp
-  EventsInvocation events;       // events
-  AttachInvocation attach;       // attach (containers[0])
+  client::LogsOptions logs;           // logs (containers[0])
+  std::string logs_resume_file;       // logs --resume-file
+  ExecInvocation exec;                // exec
+  HealthInvocation health;            // health
+  PruneInvocation prune;              // prune
+  PingInvocation ping;                // ping
+  ImagesInvocation images;            // pull, images, rmi
+  StatsInvocation stats;              // stats
+  CpInvocation cp;                    // cp
+  EventsInvocation events;            // events
+  AttachInvocation attach;            // attach (containers[0])
+  ContextInvocation context_command;  // context
 
   // wait
   std::optional<std::chrono::nanoseconds> wait_timeout;
@@ -124,6 +143,10 @@ Result<Invocation> ParseArgs(const std::vector<std::string>& args,
 // The client options a command line asks for, with the TLS files read. A file that cannot be
 // read is INVALID_ARGUMENT naming its flag.
 Result<client::ClientOptions> MakeClientOptions(const Invocation& invocation);
+// ps and version across invocation.fleet: one table with a HOST column (JSON: "host" on each
+// entry), unreachable hosts on stderr; fails when every host failed, or any with --strict.
+int ExecuteFleet(const Invocation& invocation, client::Fleet& fleet, std::ostream& out,
+                 std::ostream& err);
 
 // Runs a parsed command and returns the process exit status: the container's for `run`,
 // kExitDocklineError for failures of run and create, kExitCommandFailed for other failures.

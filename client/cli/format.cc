@@ -168,20 +168,45 @@ std::string CreatedAgo(const google::protobuf::Timestamp& created,
   return HumanDuration(now - created_at) + " ago";
 }
 
+namespace {
+
+std::vector<std::string> PsRow(const v1::ContainerSummary& c,
+                               std::chrono::system_clock::time_point now, bool no_trunc) {
+  return {
+      no_trunc ? c.id() : c.id().substr(0, kShortIdLength),
+      c.image(),
+      Quote(no_trunc ? c.command() : Ellipsis(c.command(), kCommandWidth)),
+      c.has_created() ? CreatedAgo(c.created(), now) : "",
+      c.status(),
+      FormatPorts(c),
+      fmt::format("{}", fmt::join(c.names(), ",")),
+  };
+}
+
+const std::vector<std::string> kPsHeader = {"CONTAINER ID", "IMAGE", "COMMAND", "CREATED",
+                                            "STATUS",       "PORTS", "NAMES"};
+
+}  // namespace
+
 std::string FormatPsTable(const v1::ListContainersResponse& list,
                           std::chrono::system_clock::time_point now, bool no_trunc) {
-  std::vector<std::vector<std::string>> rows;
-  rows.push_back({"CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"});
+  std::vector<std::vector<std::string>> rows = {kPsHeader};
   for (const v1::ContainerSummary& c : list.containers()) {
-    rows.push_back({
-        no_trunc ? c.id() : c.id().substr(0, kShortIdLength),
-        c.image(),
-        Quote(no_trunc ? c.command() : Ellipsis(c.command(), kCommandWidth)),
-        c.has_created() ? CreatedAgo(c.created(), now) : "",
-        c.status(),
-        FormatPorts(c),
-        fmt::format("{}", fmt::join(c.names(), ",")),
-    });
+    rows.push_back(PsRow(c, now, no_trunc));
+  }
+  return FormatTable(rows);
+}
+
+std::string FormatFleetPsTable(
+    const std::vector<std::pair<std::string, const v1::ListContainersResponse*>>& hosts,
+    std::chrono::system_clock::time_point now, bool no_trunc) {
+  std::vector<std::vector<std::string>> rows = {kPsHeader};
+  rows.front().insert(rows.front().begin(), "HOST");
+  for (const auto& [host, list] : hosts) {
+    for (const v1::ContainerSummary& c : list->containers()) {
+      rows.push_back(PsRow(c, now, no_trunc));
+      rows.back().insert(rows.back().begin(), host);
+    }
   }
   return FormatTable(rows);
 }

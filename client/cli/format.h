@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "dockline/v1/dockline.pb.h"
@@ -37,6 +38,10 @@ std::string FormatPorts(const v1::ContainerSummary& container);
 // deterministic in tests.
 std::string FormatPsTable(const v1::ListContainersResponse& list,
                           std::chrono::system_clock::time_point now, bool no_trunc);
+// The same across hosts: a HOST column first, each host's containers in the hosts' order.
+std::string FormatFleetPsTable(
+    const std::vector<std::pair<std::string, const v1::ListContainersResponse*>>& hosts,
+    std::chrono::system_clock::time_point now, bool no_trunc);
 
 // One line of proto3 JSON, with zero values printed (an exit code of 0 must show).
 std::string ToJson(const google::protobuf::Message& message);

@@ -8,7 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <sstream>
 #include <string>
 
@@ -256,6 +258,67 @@ TEST_F(AuthTest, ReadmeCredentialsLinesRunAsWritten) {
     }
     server->Shutdown(std::chrono::milliseconds(500));
   }
+}
+
+// The README's contexts block as written, against a docklined that wants mutual TLS and a
+// token: each command of it in bash, with XDG_CONFIG_HOME a directory of the test's own; the
+// context holds everything, so the bare `dockline ps` after `context use` gets in, and the
+// store keeps no secret where others can read it.
+TEST_F(AuthTest, ReadmeContextsLinesRunAsWritten) {
+  ASSERT_TRUE(pki_->ok());
+  std::string block = ShBlockAfter(ReadmeText(), "<!-- readme-test:contexts -->");
+  ASSERT_FALSE(block.empty()) << "the README lost its contexts block";
+  server::ServerOptions options = TlsOptions();
+  options.tls_client_ca_file = pki_->Path("ca.pem");
+  options.tokens_file = TokensFile();
+  auto server = Start(options);
+  ASSERT_TRUE(server);
+  ReplaceAll(&block, "docker-host:50051", server->address());
+  TempDir dir;
+  dir.Write("ca.pem", pki_->Read("ca.pem"));
+  dir.Write("client.pem", pki_->Read("alice.pem"));
+  dir.Write("client.key", pki_->Read("alice.key"));
+  dir.Write("token", std::string(kAliceToken) + "\n");
+  TempDir config;
+  const std::string cli_dir =
+      std::string(DOCKLINE_CLI_PATH).substr(0, std::string(DOCKLINE_CLI_PATH).rfind('/'));
+  const std::vector<std::string> env = {"PATH=" + cli_dir + ":" + std::getenv("PATH"),
+                                        "XDG_CONFIG_HOME=" + config.path(),
+                                        "DOCKLINE_ADDR=", "DOCKLINE_CONTEXT=", "DOCKLINE_TOKEN="};
+  auto run = [&](const std::string& command) {
+    return RunCommand({"bash", "-c", "cd '" + dir.path() + "' && " + command}, env);
+  };
+  const auto commands = ReadmeCommands(block);
+  ASSERT_EQ(commands.size(), 7u) << block;
+  std::vector<CommandResult> results;
+  for (const ReadmeCommand& command : commands) {
+    std::string text;
+    for (std::string arg : command.argv) {
+      ReplaceAll(&arg, "'", "'\\''");
+      text += "'" + arg + "' ";
+    }
+    CommandResult r = run(text);
+    EXPECT_EQ(r.exit_code, 0) << text << "\n" << r.out << r.err;
+    results.push_back(r);
+    if (text.find("context create") != std::string::npos) {
+      // The originals may go now.
+      std::remove((dir.path() + "/token").c_str());
+      std::remove((dir.path() + "/client.key").c_str());
+    }
+  }
+  EXPECT_THAT(results[1].out, HasSubstr("CONTAINER ID"));
+  EXPECT_THAT(results[3].out, HasSubstr("CONTAINER ID"));
+  EXPECT_THAT(results[4].out, ::testing::ContainsRegex("prod \\*"));
+  // Before `context rm`: the secrets were readable by the owner alone, the token never printed.
+  for (const CommandResult& r : results) {
+    EXPECT_THAT(r.out + r.err, ::testing::Not(HasSubstr(kAliceToken)));
+  }
+  // The server really wants all of it: without the context, the same command is refused.
+  CommandResult bare = run("dockline --addr " + server->address() + " --tls-ca ca.pem ps");
+  EXPECT_NE(bare.exit_code, 0);
+  // After `context rm` nothing of it is left.
+  EXPECT_FALSE(std::filesystem::exists(config.path() + "/dockline/contexts/prod"));
+  server->Shutdown(std::chrono::milliseconds(500));
 }
 
 TEST_F(AuthTest, TokenOverLoopbackPlaintextAndEveryRpcKindRefusedWithout) {

@@ -23,6 +23,63 @@ class CliTest : public DaemonTest {
   std::string Label() { return LabelKey() + "=" + LabelValue(); }
 };
 
+// Fan-out: -H several times (contexts or addresses) and --all-contexts ask every host at once;
+// one table with a HOST column, unreachable hosts on stderr, a failure only when all fail (or
+// any with --strict); commands that act run on one host, named with --on. Both reachable hosts
+// here are docklineds of the one test engine, so each lists the same container.
+TEST_F(CliTest, SeveralHostsAnswerInOneTableAndUnreachableOnesAreReported) {
+  TempDir config;
+  const std::vector<std::string> env = {"XDG_CONFIG_HOME=" + config.path(), "DOCKLINE_ADDR=",
+                                        "DOCKLINE_CONTEXT="};
+  auto cli = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), DOCKLINE_CLI_PATH);
+    return RunCommand(args, env);
+  };
+  ASSERT_EQ(cli({"context", "create", "near", "--addr", ServerAddress()}).exit_code, 0);
+  ASSERT_EQ(cli({"context", "create", "far", "--addr", "127.0.0.1:1"}).exit_code, 0);
+  const std::string name = UniqueName("fleet");
+  CommandResult run = cli({"--on", "near", "-H", "near", "-H", "far", "run", "-d", "--name", name,
+                           "--network", "none", "-l", Label(), Image(), "sleep", "600"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const std::string filter = "name=" + name;
+
+  CommandResult both = cli({"-H", "near", "-H", ServerAddress(), "ps", "-f", filter});
+  EXPECT_EQ(both.exit_code, 0) << both.err;
+  EXPECT_THAT(both.out, ::testing::StartsWith("HOST "));
+  EXPECT_THAT(both.out, ::testing::ContainsRegex("\nnear +[0-9a-f]{12} .*" + name));
+  EXPECT_THAT(both.out, ::testing::ContainsRegex("\n" + ServerAddress() + " +[0-9a-f]{12} .*" +
+                                                 name));
+  CommandResult json = cli({"-H", "near", "-H", ServerAddress(), "--json", "ps", "-f", filter});
+  auto entries = nlohmann::json::parse(json.out, nullptr, false);
+  ASSERT_TRUE(entries.is_array()) << json.out;
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(entries[0]["host"], "near");
+  EXPECT_EQ(entries[1]["host"], ServerAddress());
+
+  // An unreachable host is reported, the others still answer.
+  CommandResult partly = cli({"--all-contexts", "ps", "-f", filter});
+  EXPECT_EQ(partly.exit_code, 0) << partly.err;
+  EXPECT_THAT(partly.out, HasSubstr(name));
+  EXPECT_THAT(partly.err, HasSubstr("far: "));
+  EXPECT_EQ(cli({"--all-contexts", "--strict", "ps"}).exit_code, 1);
+  CommandResult none = cli({"-H", "far", "-H", "127.0.0.1:2", "version"});
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_THAT(none.err, HasSubstr("127.0.0.1:2: "));
+  CommandResult versions = cli({"-H", "near", "-H", ServerAddress(), "version"});
+  EXPECT_EQ(versions.exit_code, 0) << versions.err;
+  EXPECT_THAT(versions.out, ::testing::StartsWith("HOST "));
+
+  // What acts needs one host.
+  CommandResult refused = cli({"-H", "near", "-H", "far", "rm", "-f", name});
+  EXPECT_EQ(refused.exit_code, 125);
+  EXPECT_THAT(refused.err, HasSubstr("--on"));
+  EXPECT_EQ(cli({"-H", "near", "-H", "far", "--on", "near", "rm", "-f", name}).exit_code, 0);
+  EXPECT_TRUE(DaemonInspect(name).is_null());
+  CommandResult unknown = cli({"-H", "nowhere", "ps"});
+  EXPECT_EQ(unknown.exit_code, 125);
+  EXPECT_THAT(unknown.err, HasSubstr("nowhere"));
+}
+
 TEST_F(CliTest, RunRmPrintsOutputAndRemoves) {
   std::string name = UniqueName("cli-rm");
   CommandResult r = Cli(

@@ -16,10 +16,11 @@ from dockline.client import DocklineClient, from_env  # noqa: E402
 from dockline.containers import Container, ExecResult, LogChunk  # noqa: E402
 from dockline.errors import (APIError, ContainerError, DocklineException,  # noqa: E402
                              ImageNotFound, NotFound)
+from dockline.fleet import Fleet  # noqa: E402
 from dockline.images import Image  # noqa: E402
 
 __all__ = [
     "APIError", "Container", "ContainerError", "DocklineClient", "DocklineException",
-    "ExecResult", "Image", "ImageNotFound", "LogChunk", "NotFound", "errors", "from_env",
+    "ExecResult", "Fleet", "Image", "ImageNotFound", "LogChunk", "NotFound", "errors", "from_env",
     "types",
 ]

@@ -27,13 +27,25 @@ _MAX_RECEIVE_BYTES = 64 << 20
 _DEFAULT = object()
 
 
-def from_env(environment=None, **kwargs):
-    """A client for $DOCKLINE_ADDR (else 127.0.0.1:50051) with $DOCKLINE_TOKEN, as the CLI.
+def from_env(environment=None, context=None, **kwargs):
+    """A client chosen as the CLI chooses: `addr`, else `context` (a name in the CLI's context
+    store), else $DOCKLINE_ADDR, else $DOCKLINE_CONTEXT, else the context `dockline context
+    use` chose, else 127.0.0.1:50051; the token from the context, else $DOCKLINE_TOKEN.
 
-    Keyword arguments are DocklineClient's and win over the environment.
+    Keyword arguments are DocklineClient's and win over the environment and the context.
     """
+    from dockline import contexts
+
     env = os.environ if environment is None else environment
-    addr = kwargs.pop("addr", None) or env.get(ADDRESS_ENV) or DEFAULT_ADDRESS
+    addr = kwargs.pop("addr", None)
+    chosen = None
+    if not addr and (context or not env.get(ADDRESS_ENV)):
+        chosen = contexts.resolve(context, env)
+    if chosen is not None:
+        addr = chosen.address
+        for key, value in contexts.client_kwargs(chosen).items():
+            kwargs.setdefault(key, value)
+    addr = addr or env.get(ADDRESS_ENV) or DEFAULT_ADDRESS
     if "token" not in kwargs and env.get(TOKEN_ENV):
         kwargs["token"] = env[TOKEN_ENV]
     return DocklineClient(addr, **kwargs)

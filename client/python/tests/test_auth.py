@@ -4,12 +4,16 @@
 import hashlib
 import os
 import secrets
+import shutil
+import subprocess
+import tempfile
 import unittest
 
 import harness
 from harness import LABELS
 
 import dockline
+from dockline import contexts
 
 server = None
 TOKEN = secrets.token_hex(16)
@@ -31,6 +35,58 @@ def setUpModule():
 
 def tearDownModule():
     server.stop()
+
+
+class ContextTest(unittest.TestCase):
+    """A context made by the CLI (dockline context create) is what from_env() reads."""
+
+    def setUp(self):
+        self.config = tempfile.mkdtemp(prefix="dlpy-contexts-")
+        self.addCleanup(shutil.rmtree, self.config)
+        token_file = os.path.join(self.config, "token-source")
+        with open(token_file, "w") as f:
+            f.write(TOKEN + "\n")
+        self.env = {"XDG_CONFIG_HOME": self.config, "PATH": os.environ.get("PATH", "")}
+        subprocess.run([os.environ["DOCKLINE_CLI"], "context", "create", "py", "--addr",
+                        server.addr, "--token-file", token_file], env=self.env, check=True,
+                       capture_output=True)
+        os.unlink(token_file)
+
+    def test_from_env_reads_the_clis_context(self):
+        with dockline.from_env(environment=self.env, context="py") as client:
+            self.assertTrue(client.ping())
+        # $DOCKLINE_CONTEXT, and the context `context use` chose.
+        with dockline.from_env(environment=dict(self.env, DOCKLINE_CONTEXT="py")) as client:
+            self.assertTrue(client.ping())
+        subprocess.run([os.environ["DOCKLINE_CLI"], "context", "use", "py"], env=self.env,
+                       check=True, capture_output=True)
+        with dockline.from_env(environment=self.env) as client:
+            self.assertEqual(client.addr, server.addr)
+            self.assertTrue(client.ping())
+        # $DOCKLINE_ADDR wins over the current context, as with the CLI: here without a token.
+        with dockline.from_env(environment=dict(self.env, DOCKLINE_ADDR=server.addr)) as client:
+            with self.assertRaises(dockline.errors.Unauthenticated):
+                client.ping()
+        self.assertEqual([c.name for c in contexts.list_contexts(self.env)], ["py"])
+        with self.assertRaises(dockline.NotFound):
+            dockline.from_env(environment=self.env, context="nope")
+
+    def test_fleet_asks_every_host_and_keeps_the_failures_apart(self):
+        with dockline.from_env(environment=self.env, context="py") as client:
+            mine = client.containers.run(harness.IMAGE, "sleep 60", detach=True, labels=LABELS)
+            self.addCleanup(mine.remove, force=True)
+        with dockline.Fleet(["py", "127.0.0.1:1"], environment=self.env, timeout=5) as fleet:
+            found = fleet.containers.list(filters={"id": mine.id})
+            self.assertEqual([(c.host, c.id) for c in found], [("py", mine.id)])
+            self.assertEqual(list(fleet.errors), ["127.0.0.1:1"])
+            self.assertEqual([v["Host"] for v in fleet.version()], ["py"])
+        with dockline.Fleet(["127.0.0.1:1"], environment=self.env, timeout=5) as fleet:
+            with self.assertRaises(dockline.errors.APIError):
+                fleet.containers.list()
+        with dockline.Fleet(["py", "127.0.0.1:1"], environment=self.env, timeout=5,
+                            strict=True) as fleet:
+            with self.assertRaises(dockline.errors.APIError):
+                fleet.version()
 
 
 class TokenTest(unittest.TestCase):
