@@ -29,8 +29,8 @@ class CliTest : public DaemonTest {
 // here are docklineds of the one test engine, so each lists the same container.
 TEST_F(CliTest, SeveralHostsAnswerInOneTableAndUnreachableOnesAreReported) {
   TempDir config;
-  const std::vector<std::string> env = {"XDG_CONFIG_HOME=" + config.path(), "DOCKLINE_ADDR=",
-                                        "DOCKLINE_CONTEXT="};
+  const std::vector<std::string> env = {"XDG_CONFIG_HOME=" + config.path(),
+                                        "DOCKLINE_ADDR=", "DOCKLINE_CONTEXT="};
   auto cli = [&](std::vector<std::string> args) {
     args.insert(args.begin(), DOCKLINE_CLI_PATH);
     return RunCommand(args, env);
@@ -47,8 +47,8 @@ TEST_F(CliTest, SeveralHostsAnswerInOneTableAndUnreachableOnesAreReported) {
   EXPECT_EQ(both.exit_code, 0) << both.err;
   EXPECT_THAT(both.out, ::testing::StartsWith("HOST "));
   EXPECT_THAT(both.out, ::testing::ContainsRegex("\nnear +[0-9a-f]{12} .*" + name));
-  EXPECT_THAT(both.out, ::testing::ContainsRegex("\n" + ServerAddress() + " +[0-9a-f]{12} .*" +
-                                                 name));
+  EXPECT_THAT(both.out,
+              ::testing::ContainsRegex("\n" + ServerAddress() + " +[0-9a-f]{12} .*" + name));
   CommandResult json = cli({"-H", "near", "-H", ServerAddress(), "--json", "ps", "-f", filter});
   auto entries = nlohmann::json::parse(json.out, nullptr, false);
   ASSERT_TRUE(entries.is_array()) << json.out;

@@ -72,9 +72,10 @@ class ContextTest(unittest.TestCase):
             dockline.from_env(environment=self.env, context="nope")
 
     def test_fleet_asks_every_host_and_keeps_the_failures_apart(self):
-        with dockline.from_env(environment=self.env, context="py") as client:
-            mine = client.containers.run(harness.IMAGE, "sleep 60", detach=True, labels=LABELS)
-            self.addCleanup(mine.remove, force=True)
+        client = dockline.from_env(environment=self.env, context="py")
+        self.addCleanup(client.close)
+        mine = client.containers.run(harness.IMAGE, "sleep 60", detach=True, labels=LABELS)
+        self.addCleanup(mine.remove, force=True)
         with dockline.Fleet(["py", "127.0.0.1:1"], environment=self.env, timeout=5) as fleet:
             found = fleet.containers.list(filters={"id": mine.id})
             self.assertEqual([(c.host, c.id) for c in found], [("py", mine.id)])

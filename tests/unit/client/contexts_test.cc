@@ -111,7 +111,7 @@ TEST_F(ContextsTest, BadInputNamesWhatIsWrongAndLeavesNothingBehind) {
   ContextStore store = Store();
   ContextSpec spec;
   spec.address = "127.0.0.1:1";
-  for (const std::string& name : {"", "default", "-x", "a/b", "a b", ".."}) {
+  for (const char* name : {"", "default", "-x", "a/b", "a b", ".."}) {
     spec.name = name;
     auto r = store.Create(spec);
     EXPECT_EQ(r.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << name;
