@@ -351,6 +351,9 @@ void DocklineServer::Shutdown(std::chrono::milliseconds grace) {
   }
   impl_->server->Shutdown(std::chrono::system_clock::now() + grace);
   impl_->server->Wait();
+  // Retained execs outlive their RPCs: their reads are cancelled here, while the engine still
+  // runs their handlers.
+  impl_->service->CloseRetained();
   impl_->engine->Shutdown();
 }
 

@@ -214,6 +214,9 @@ class DocklineService final : public v1::Dockline::CallbackService {
     return Guarded("RemoveImage", rpc::RemoveImage, ctx, req, resp);
   }
 
+  // See RetainedExecs::CloseAll.
+  void CloseRetained() { env_.retained->CloseAll(); }
+
  private:
   // The guard in front of every RPC, the one place a call is judged before it runs: the
   // caller's identity, then the policy on the typed request, then the stream limits. A refusal

@@ -369,6 +369,30 @@ grpc::Status RetainedExecs::Find(const std::string& exec_id, const std::string& 
   return grpc::Status::OK;
 }
 
+void RetainedExecs::CloseAll() {
+  std::map<std::string, std::shared_ptr<RetainedExec>> execs;
+  std::map<const RetainedExec*, std::shared_ptr<RetainedExec>> starting;
+  std::map<std::string, std::shared_ptr<engine::Call>> timers;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    execs.swap(execs_);
+    starting.swap(starting_);
+    timers.swap(linger_timers_);
+    exited_.clear();
+  }
+  for (auto& [id, timer] : timers) {
+    if (timer) {
+      timer->Cancel();
+    }
+  }
+  for (auto& [id, exec] : execs) {
+    exec->Close();
+  }
+  for (auto& [key, exec] : starting) {
+    exec->Close();
+  }
+}
+
 size_t RetainedExecs::size() {
   std::lock_guard<std::mutex> lock(mu_);
   return execs_.size();

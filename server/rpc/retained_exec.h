@@ -138,6 +138,11 @@ class RetainedExecs : public std::enable_shared_from_this<RetainedExecs> {
   grpc::Status Find(const std::string& exec_id, const std::string& owner,
                     std::shared_ptr<RetainedExec>* exec);
   size_t size();
+  // Closes every retained exec and cancels the linger timers: the server calls it after its
+  // RPCs have ended and before the engine stops, since an engine handler still pending at the
+  // stop (a retained exec's read, a 5-minute linger timer) would keep its operation and the
+  // engine alive for good.
+  void CloseAll();
 
  private:
   friend class RetainedExec;

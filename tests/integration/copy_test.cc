@@ -253,9 +253,13 @@ long PeakRss() {
   return -1;
 }
 
-TEST_F(CopyTest, FiftyMegabytesGoBothWaysByteForByteInPieces) {
+// 100 MB: the memory check below must tell "held the archive" from what gRPC itself may keep
+// in flight, and docklined's receive window for an upload grows with the link (BDP probing) to
+// several MiB; at 50 MB the two were within a few MiB of each other (a peak growth of 31 MiB
+// against a 25 MiB bound was seen once in a fresh-machine run).
+TEST_F(CopyTest, HundredMegabytesGoBothWaysByteForByteInPieces) {
   std::string id = Tree();
-  constexpr size_t kSize = 50 << 20;
+  constexpr size_t kSize = 100 << 20;
   {
     std::ofstream big(dir_.path() + "/big", std::ios::binary);
     std::mt19937_64 gen(12);
@@ -309,6 +313,7 @@ TEST_F(CopyTest, FiftyMegabytesGoBothWaysByteForByteInPieces) {
   // peak counts every byte allocated in passing (its quarantine keeps freed blocks), so there
   // only the bytes are checked.
   if (!DOCKLINE_UNDER_ASAN) {
+    RecordProperty("peak_rss_growth_bytes", std::to_string(PeakRss() - peak_before));
     EXPECT_LT(PeakRss() - peak_before, static_cast<long>(kSize / 2));
   }
   std::filesystem::create_directories(dir_.path() + "/x");

@@ -210,5 +210,31 @@ TEST_F(RetainedExecTest, AFullRegistryRefusesWhileAllRun) {
   engine_.body->Cancel();
 }
 
+// Before the engine stops, the server closes what retained execs hold open in it: a read left
+// pending there would keep its operation, and the engine, alive for good.
+TEST_F(RetainedExecTest, CloseAllCancelsTheReadsItHoldsOpen) {
+  registry_ = std::make_shared<RetainedExecs>(options_);
+  engine_.body->Script({Frame(1, "still running\n")}, /*hold_open=*/true);
+  ExecPlan plan;
+  ASSERT_TRUE(PlanExec(Config({"x"}), ExecMode::kStreamed, &plan).ok());
+  std::shared_ptr<engine::Engine> borrowed(&engine_, [](engine::Engine*) {});
+  std::atomic<bool> started{false};
+  auto exec =
+      registry_->Start(engine::DockerApi(borrowed, std::chrono::milliseconds(0)), plan, "alice",
+                       [&](const grpc::Status& st, const std::string&) { started = st.ok(); });
+  ASSERT_TRUE(PollUntil([&] { return started.load(); }, std::chrono::seconds(10)));
+  ASSERT_EQ(registry_->size(), 1u);
+  EXPECT_FALSE(engine_.body->cancelled());
+  registry_->CloseAll();
+  EXPECT_TRUE(engine_.body->cancelled());
+  EXPECT_EQ(registry_->size(), 0u);
+  // A reader still attached sees the end, not a hang.
+  RetainedSlice slice;
+  uint64_t reader = exec->AddReader(0, [] {});
+  ASSERT_TRUE(exec->Read(reader, 0, 1000, &slice).ok());
+  EXPECT_TRUE(slice.end);
+  EXPECT_EQ(slice.status.error_code(), grpc::StatusCode::CANCELLED);
+}
+
 }  // namespace
 }  // namespace dockline::server
