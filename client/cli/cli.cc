@@ -855,9 +855,6 @@ int Main(const std::vector<std::string>& args, const EnvLookup& env, std::ostrea
       Invocation one = invocation.value;
       one.address = target.address;
       one.context = target.context;
-      if (!one.token_from_flag && target.context && !target.context->token_file.empty()) {
-        one.token.clear();
-      }
       Result<client::ClientOptions> options = MakeClientOptions(one);
       if (!options.ok()) {
         fmt::print(err, "dockline: {}: {}\n", target.name, options.status.error_message());

@@ -252,19 +252,7 @@ void RetainedExec::Close() {
 
 // --- RetainedExecs ---
 
-RetainedExecs::~RetainedExecs() {
-  for (auto& [id, timer] : linger_timers_) {
-    if (timer) {
-      timer->Cancel();
-    }
-  }
-  for (auto& [id, exec] : execs_) {
-    exec->Close();
-  }
-  for (auto& [key, exec] : starting_) {
-    exec->Close();
-  }
-}
+RetainedExecs::~RetainedExecs() { CloseAll(); }
 
 std::shared_ptr<RetainedExec> RetainedExecs::Start(const engine::DockerApi& api, ExecPlan plan,
                                                    const std::string& owner,
